@@ -1,0 +1,1 @@
+"""The Samesay HTTP service and the `samesay` command line."""

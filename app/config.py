@@ -1,0 +1,62 @@
+"""Settings: the one place configuration is read (env vars prefixed SAMESAY_, or `.env`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAMESAY_", env_file=".env", extra="ignore")
+
+    # Where the SQLite file, the model and the index live unless overridden.
+    data_dir: Path = Path("samesay-data")
+    # SQLAlchemy URL; None means a SQLite file in data_dir (embedded default).
+    database_url: str | None = None
+    # Checkpoint directory to serve; None means data_dir/model (trained on first start).
+    model_path: Path | None = None
+    # Comma-separated bearer keys; empty refuses writes and admin routes.
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Off by default: asking is the public part of an FAQ.
+    ask_requires_key: bool = False
+    # Used until an operator sets or tunes one (stored in the database afterwards).
+    default_threshold: float = Field(0.75, ge=-1.0, le=1.0)
+    # flat = exact; ivf = approximate for large FAQ sets (supports deletes, unlike HNSW).
+    index_kind: Literal["flat", "ivf"] = "flat"
+    ivf_nprobe: int = Field(16, ge=1)
+    # "auto" uses a GPU when present and faiss was built with CUDA.
+    faiss_device: Literal["auto", "cpu", "gpu"] = "auto"
+    # One thread each: single queries are fastest single-threaded, and workers scale instead.
+    torch_threads: int = Field(1, ge=1)
+    faiss_threads: int = Field(1, ge=1)
+    # How often a worker checks the store's revision log for other processes' writes.
+    sync_interval_s: float = Field(0.5, gt=0)
+    max_body_bytes: int = Field(2_000_000, ge=1024)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        # Env vars hold comma-separated lists: "key1,key2".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'samesay.db').resolve()}"
+
+    @cached_property
+    def resolved_model_path(self) -> Path:
+        return self.model_path or self.data_dir / "model"
+
+    @cached_property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

@@ -1,0 +1,1 @@
+"""Sentence encoder: tokenizers, the GRU encoder, margin losses and self-describing checkpoints."""
