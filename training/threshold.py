@@ -1,0 +1,247 @@
+"""Answer-threshold tuning: the metric curve over every candidate threshold, and the choice.
+
+Each labelled example has the best cosine score the searcher returned, the FAQ id it
+predicted (None when nothing matched, e.g. an empty store) and the gold FAQ id (None = the
+question should not be answered). A question is *answered* when `score >= threshold`.
+
+Metrics at a threshold (n = all examples, n_in = gold is an id, n_out = gold is None):
+- answered_correctly_rate: in-scope examples answered with the gold id / n_in  (= recall)
+- wrong_answer_rate: examples answered with a wrong id, or answered though out-of-scope / n
+- abstain_rate_out_of_scope: out-of-scope examples not answered / n_out
+- coverage: answered / n
+- accuracy (the CLINC150 protocol): (in-scope answered with the gold id + out-of-scope not
+  answered) / n; an in-scope question below the threshold counts as wrong
+- precision: answered correctly / answered (1.0 when nothing is answered: no wrong answer)
+- recall: answered correctly / n_in;  f1: harmonic mean of precision and recall
+
+Candidate thresholds: with the distinct scores sorted s_1 < ... < s_m, the candidates are
+s_1 - edge_margin (answer everything), the midpoints (s_i + s_{i+1}) / 2, and s_m + edge_margin
+(answer nothing). Midpoints sit as far as possible from every observed score, so float
+round-off between tuning-time and serving-time encodings cannot flip a decision, and equal
+scores (ties) always fall on the same side of every candidate.
+
+Choice (tie rule): `accuracy` and `f1` take the candidate with the best objective; among
+candidates within 1e-12 of the best, the one with the lowest wrong-answer rate, then the
+lowest threshold (the most coverage). `precision` takes the lowest threshold that answers
+something and reaches precision >= target; when none does, the answer-nothing threshold,
+with `target_met=False`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+Objective = Literal["accuracy", "f1", "precision"]
+OBJECTIVES: tuple[Objective, ...] = ("accuracy", "f1", "precision")
+
+# Names of the per-threshold metrics, in the order they appear in curve rows.
+METRIC_NAMES: tuple[str, ...] = (
+    "answered_correctly_rate",
+    "wrong_answer_rate",
+    "abstain_rate_out_of_scope",
+    "coverage",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+)
+
+# Objective values closer than this are ties (sums of 1/n fractions differ by round-off).
+_TIE_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class ThresholdCurve:
+    """Metrics at every candidate threshold; all arrays are float64 of shape (c,), ascending."""
+
+    thresholds: np.ndarray
+    metrics: dict[str, np.ndarray]
+    n_examples: int
+    n_in_scope: int
+    n_out_of_scope: int
+
+    def metrics_at(self, position: int) -> dict[str, float]:
+        return {name: float(values[position]) for name, values in self.metrics.items()}
+
+    def rows(self) -> list[dict[str, float]]:
+        """One dict per candidate: {'threshold': t, <metric>: value, ...} (for JSON/plots)."""
+        return [
+            {"threshold": float(t), **self.metrics_at(i)} for i, t in enumerate(self.thresholds)
+        ]
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    threshold: float
+    objective: Objective
+    target: float | None
+    # False only for `precision` when no threshold that answers anything reaches the target.
+    target_met: bool
+    metrics: dict[str, float]
+    curve: ThresholdCurve
+
+
+def _validated(
+    scores: Sequence[float],
+    predicted: Sequence[int | None],
+    gold: Sequence[int | None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not (len(scores) == len(predicted) == len(gold)):
+        raise ValueError(
+            f"scores, predicted and gold must have the same length, got "
+            f"{len(scores)}, {len(predicted)}, {len(gold)}"
+        )
+    if len(scores) == 0:
+        raise ValueError("need at least one labelled example to tune a threshold")
+    score_array = np.asarray(scores, dtype=np.float64)  # (n,)
+    if not np.all(np.isfinite(score_array)):
+        raise ValueError("scores must be finite numbers")
+    in_scope = np.array([g is not None for g in gold], dtype=bool)  # (n,)
+    correct = np.array(
+        [
+            g is not None and p is not None and int(p) == int(g)
+            for p, g in zip(predicted, gold, strict=True)
+        ],
+        dtype=bool,
+    )  # (n,)
+    return score_array, in_scope, correct
+
+
+def candidate_thresholds(scores: np.ndarray, edge_margin: float = 1e-3) -> np.ndarray:
+    """Ascending candidates: below the lowest score, midpoints, above the highest score."""
+    distinct = np.unique(scores)  # sorted ascending
+    midpoints = (distinct[:-1] + distinct[1:]) / 2.0
+    return np.concatenate(([distinct[0] - edge_margin], midpoints, [distinct[-1] + edge_margin]))
+
+
+def threshold_curve(
+    scores: Sequence[float],
+    predicted: Sequence[int | None],
+    gold: Sequence[int | None],
+    edge_margin: float = 1e-3,
+) -> ThresholdCurve:
+    score_array, in_scope, correct = _validated(scores, predicted, gold)
+    n = score_array.size
+    n_in = int(in_scope.sum())
+    n_out = n - n_in
+    thresholds = candidate_thresholds(score_array, edge_margin)  # (c,)
+
+    order = np.argsort(score_array, kind="stable")
+    sorted_scores = score_array[order]
+
+    # suffix[k] = how many of the examples sorted at positions >= k have the property, so the
+    # examples answered at threshold t are those from searchsorted(sorted_scores, t) on.
+    def suffix(flags: np.ndarray) -> np.ndarray:
+        counts = np.concatenate((np.cumsum(flags[order][::-1])[::-1], [0]))
+        return counts.astype(np.float64)  # (n + 1,)
+
+    first_answered = np.searchsorted(sorted_scores, thresholds, side="left")  # (c,)
+    answered = (n - first_answered).astype(np.float64)
+    answered_correct = suffix(correct)[first_answered]
+    answered_out = suffix(~in_scope)[first_answered]
+    answered_wrong = answered - answered_correct  # wrong id, or answered though out of scope
+    abstained_out = n_out - answered_out
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = answered_correct / n_in if n_in else np.zeros_like(answered)
+        precision = np.where(answered > 0, answered_correct / np.maximum(answered, 1), 1.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    metrics = {
+        "answered_correctly_rate": recall,
+        "wrong_answer_rate": answered_wrong / n,
+        "abstain_rate_out_of_scope": (abstained_out / n_out if n_out else np.ones_like(answered)),
+        "coverage": answered / n,
+        "accuracy": (answered_correct + abstained_out) / n,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+    return ThresholdCurve(thresholds, metrics, n, n_in, n_out)
+
+
+def choose_threshold(
+    curve: ThresholdCurve, objective: Objective = "accuracy", target: float | None = None
+) -> ThresholdChoice:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if objective == "precision":
+        if target is None:
+            raise ValueError("objective 'precision' needs a target, e.g. 0.95")
+        if not (math.isfinite(target) and 0.0 < target <= 1.0):
+            raise ValueError(f"precision target must be in (0, 1], got {target!r}")
+        reaches = (curve.metrics["precision"] >= target - _TIE_EPS) & (
+            curve.metrics["coverage"] > 0
+        )
+        met = bool(reaches.any())
+        # Thresholds are ascending: the first that reaches the target answers the most.
+        position = int(np.argmax(reaches)) if met else len(curve.thresholds) - 1
+    else:
+        values = curve.metrics[objective]
+        tied = values >= values.max() - _TIE_EPS
+        wrong = np.where(tied, curve.metrics["wrong_answer_rate"], np.inf)
+        # argmin returns the first (lowest-threshold) of equal minima.
+        position = int(np.argmin(wrong))
+        met = True
+    return ThresholdChoice(
+        threshold=float(curve.thresholds[position]),
+        objective=objective,
+        target=target if objective == "precision" else None,
+        target_met=met,
+        metrics=curve.metrics_at(position),
+        curve=curve,
+    )
+
+
+def tune_threshold(
+    scores: Sequence[float],
+    predicted: Sequence[int | None],
+    gold: Sequence[int | None],
+    objective: Objective = "accuracy",
+    target: float | None = None,
+) -> ThresholdChoice:
+    """The curve over all candidate thresholds and the threshold chosen for `objective`."""
+    return choose_threshold(threshold_curve(scores, predicted, gold), objective, target)
+
+
+def plot_threshold_curve(choice: ThresholdChoice, path: Path) -> Path:
+    """Write a PNG of the main metrics against the threshold, marking the chosen one."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: servers and CI have no display
+    import matplotlib.pyplot as plt
+
+    curve = choice.curve
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for name in (
+        "accuracy",
+        "precision",
+        "recall",
+        "coverage",
+        "wrong_answer_rate",
+        "abstain_rate_out_of_scope",
+    ):
+        axes.plot(curve.thresholds, curve.metrics[name], label=name, drawstyle="steps-post")
+    axes.axvline(
+        choice.threshold,
+        color="black",
+        linestyle="--",
+        label=f"chosen ({choice.objective}) = {choice.threshold:.4f}",
+    )
+    axes.set_xlabel("threshold (answer when best cosine >= threshold)")
+    axes.set_ylabel("rate")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_title(
+        f"Threshold curve over {curve.n_examples} examples "
+        f"({curve.n_in_scope} in scope, {curve.n_out_of_scope} out of scope)"
+    )
+    axes.legend(loc="best", fontsize="small")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return path
