@@ -1,0 +1,358 @@
+"""The FAISS layer: unit vectors of FAQ phrasings in, best phrasing per FAQ out.
+
+Vector ids pack the FAQ id and the phrasing number: ``faq_id * 128 + phrasing_no`` (phrasing 0
+is the question, 1..100 the alternates), so the FAQ id of a hit is ``id >> 7`` with no lookup.
+
+Two kinds, both inner product over L2-normalised float32 vectors (scores are cosines):
+
+- ``flat`` (default): ``IndexIDMap2(IndexFlatIP)``, exact.
+- ``ivf``: ``IndexIVFFlat`` (inner product) storing the ids itself, with a hash-table direct
+  map so vectors can be reconstructed by id. Not wrapped in ``IndexIDMap2``: IDMap's
+  ``remove_ids`` assumes the sub-index renumbers its vectors after a removal, which IVF does
+  not, and the wrapped index returns wrong ids after the first delete (checked on faiss 1.15).
+  IVF rather than HNSW because HNSW cannot remove vectors, and FAQ entries are edited.
+
+All mutation methods need external mutual exclusion with searches (the searcher holds a
+lock); FAISS itself gives none.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal, NamedTuple
+
+import faiss
+import numpy as np
+
+from index.errors import IndexCorruptError, IndexInputError
+
+log = logging.getLogger(__name__)
+
+PHRASING_BITS = 7
+PHRASING_SLOTS = 1 << PHRASING_BITS  # 128 vector ids reserved per FAQ
+MAX_PHRASINGS = 101  # the question + at most 100 alternates (store validation)
+# faq_id * 128 must stay a positive int64.
+MAX_FAQ_ID = (1 << (63 - PHRASING_BITS)) - 1
+
+IndexKind = Literal["flat", "ivf"]
+Device = Literal["auto", "cpu", "gpu"]
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    # Exact search by default: FAQ sets are usually small enough for a flat scan.
+    kind: IndexKind = "flat"
+    # IVF lists; None = round(sqrt(n)), cheap to train on 2 cores with good recall at nprobe 16.
+    nlist: int | None = None
+    # Lists scanned per IVF query: the recall/speed knob (measured by `samesay bench index`).
+    nprobe: int = 16
+    # Below this many vectors IVF buys nothing and k-means has too little data: use flat.
+    min_ivf_vectors: int = 2_000
+    # k-means training sample per list: faiss warns below 39; more costs time, not recall.
+    train_points_per_list: int = 64
+    # "auto" uses a GPU when faiss was built with CUDA and one is visible.
+    device: Device = "cpu"
+    # Hits fetched per wanted FAQ before dedup; widened automatically when not enough.
+    overfetch: int = 4
+
+
+class Hit(NamedTuple):
+    faq_id: int
+    phrasing_no: int
+    score: float
+
+
+def vector_ids(faq_id: int, n_phrasings: int) -> np.ndarray:
+    """The ids of an FAQ's phrasing vectors. (n_phrasings,) int64."""
+    if not 0 <= faq_id <= MAX_FAQ_ID:
+        raise IndexInputError(f"FAQ id {faq_id} is outside 0..{MAX_FAQ_ID}")
+    if not 1 <= n_phrasings <= MAX_PHRASINGS:
+        raise IndexInputError(
+            f"FAQ {faq_id} has {n_phrasings} phrasings; 1..{MAX_PHRASINGS} are indexable"
+        )
+    return faq_id * PHRASING_SLOTS + np.arange(n_phrasings, dtype=np.int64)
+
+
+def all_slot_ids(faq_ids: np.ndarray) -> np.ndarray:
+    """Every id an FAQ may own (all 128 slots), to remove an FAQ without knowing its size."""
+    faq_ids = np.asarray(faq_ids, dtype=np.int64)
+    return (faq_ids[:, None] * PHRASING_SLOTS + np.arange(PHRASING_SLOTS)).ravel()
+
+
+def gpu_available() -> bool:
+    """True only when this faiss build has CUDA support and sees at least one GPU."""
+    return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+def set_threads(threads: int) -> None:
+    """Set FAISS's OpenMP threads (process-wide).
+
+    One thread is the default on purpose: a single query is too small to split, and on a busy
+    2-core machine two threads measured ~16 ms against ~0.5 ms for one (15k vectors).
+    """
+    faiss.omp_set_num_threads(max(1, int(threads)))
+
+
+def choose_nlist(n_vectors: int, config: IndexConfig) -> int:
+    """IVF list count for n vectors, or 0 when IVF would not pay off (use flat)."""
+    if n_vectors < config.min_ivf_vectors:
+        return 0
+    nlist = config.nlist or max(1, round(math.sqrt(n_vectors)))
+    # k-means needs ~39 points per centroid to mean anything.
+    nlist = min(nlist, n_vectors // 39)
+    return nlist if nlist >= 2 else 0
+
+
+class FaqIndex:
+    """An inner-product FAISS index of FAQ phrasing vectors; search dedups per FAQ."""
+
+    def __init__(self, cpu_index: faiss.Index, config: IndexConfig) -> None:
+        check_structure(cpu_index, where="in memory")
+        self._cpu = cpu_index
+        self._config = config
+        self.dim: int = cpu_index.d
+        self.kind: IndexKind = "ivf" if isinstance(cpu_index, faiss.IndexIVF) else "flat"
+        if self.kind == "ivf":
+            cpu_index.nprobe = config.nprobe
+        self._gpu_resources = None
+        self._search_index = cpu_index
+        self._use_gpu = _wants_gpu(config.device)
+        if self._use_gpu:
+            self._refresh_gpu_copy()
+
+    # construction ---------------------------------------------------------------------------
+
+    @classmethod
+    def empty(cls, dim: int, config: IndexConfig | None = None) -> FaqIndex:
+        """An empty exact index (IVF needs vectors to train on; see `build`)."""
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), config or IndexConfig())
+
+    @classmethod
+    def build(
+        cls,
+        vectors: np.ndarray,
+        ids: np.ndarray,
+        config: IndexConfig | None = None,
+        dim: int | None = None,
+    ) -> FaqIndex:
+        """An index holding `vectors` (n, d) under `ids` (n,), trained on them when IVF."""
+        config = config or IndexConfig()
+        dim = dim if dim is not None else vectors.shape[1]
+        vectors = _as_matrix(vectors, dim)
+        nlist = choose_nlist(len(vectors), config) if config.kind == "ivf" else 0
+        if config.kind == "ivf" and not nlist:
+            log.info("%d vectors: too few for IVF, building an exact (flat) index", len(vectors))
+        if nlist:
+            index = cls(_trained_ivf(vectors, nlist, config), config)
+        else:
+            index = cls.empty(dim, config)
+        index.add(vectors, ids)
+        return index
+
+    # mutation (caller holds the write lock) ---------------------------------------------------
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Add vectors (n, d) float32 unit rows under int64 ids (n,) not already present."""
+        vectors = _as_matrix(vectors, self.dim)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if ids.shape != (len(vectors),):
+            raise IndexInputError(f"{len(vectors)} vectors but ids of shape {ids.shape}")
+        if len(ids) == 0:
+            return
+        if ids.min() < 0:
+            raise IndexInputError("vector ids must be non-negative")
+        norms = np.einsum("ij,ij->i", vectors, vectors)  # (n,)
+        if not np.all(np.abs(norms - 1.0) < 1e-3):
+            raise IndexInputError("vectors must be L2-normalised (unit rows) for cosine scores")
+        self._cpu.add_with_ids(vectors, ids)
+        if self._use_gpu:
+            self._search_index.add_with_ids(vectors, ids)
+
+    def remove_faqs(self, faq_ids: np.ndarray | list[int]) -> int:
+        """Remove every vector of these FAQs (all phrasing slots); returns how many went."""
+        faq_ids = np.asarray(list(faq_ids) if not isinstance(faq_ids, np.ndarray) else faq_ids)
+        if faq_ids.size == 0 or self._cpu.ntotal == 0:
+            return 0
+        removed = int(self._cpu.remove_ids(all_slot_ids(faq_ids)))
+        if removed and self._use_gpu:
+            self._refresh_gpu_copy()  # GPU indexes cannot remove; re-copy from the CPU one
+        return removed
+
+    # reading --------------------------------------------------------------------------------
+
+    @property
+    def ntotal(self) -> int:
+        return int(self._cpu.ntotal)
+
+    @property
+    def nlist(self) -> int:
+        return int(self._cpu.nlist) if self.kind == "ivf" else 0
+
+    def set_nprobe(self, nprobe: int) -> None:
+        """IVF lists scanned per query (no effect on a flat index)."""
+        if self.kind == "ivf":
+            self._cpu.nprobe = nprobe
+            self._config = replace(self._config, nprobe=nprobe)
+            if self._use_gpu:
+                self._refresh_gpu_copy()
+
+    @property
+    def on_gpu(self) -> bool:
+        return self._use_gpu
+
+    def search(
+        self, vector: np.ndarray, k: int, accept: Callable[[int], bool] | None = None
+    ) -> list[Hit]:
+        """The best `k` FAQs for a unit query vector (d,): one hit per FAQ, best first.
+
+        `accept(faq_id)` filters FAQs (e.g. by tag); the fetch widens until `k` accepted FAQs
+        are found or the index has nothing more to give.
+        """
+        if k < 1:
+            raise IndexInputError(f"k must be at least 1, got {k}")
+        total = self._cpu.ntotal
+        if total == 0:
+            return []
+        query = vector.reshape(1, -1)
+        if query.dtype != np.float32 or query.shape[1] != self.dim:
+            query = _as_matrix(query, self.dim)
+        fetch = min(total, k * self._config.overfetch)
+        while True:
+            scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each
+            hits, returned = _best_per_faq(scores[0].tolist(), ids[0].tolist(), k, accept)
+            # Done when enough FAQs, or the index gave fewer than asked (IVF's probed lists
+            # exhausted), or it already gave everything.
+            if len(hits) >= k or returned < fetch or fetch >= total:
+                return hits
+            fetch = min(total, fetch * 4)
+
+    def ids(self) -> np.ndarray:
+        """Every vector id in the index. (ntotal,) int64, unordered."""
+        if self.kind == "flat":
+            return faiss.vector_to_array(self._cpu.id_map).astype(np.int64, copy=False)
+        lists = faiss.extract_index_ivf(self._cpu).invlists
+        parts = [np.empty(0, dtype=np.int64)]
+        for list_no in range(lists.nlist):
+            size = lists.list_size(list_no)
+            if size:
+                parts.append(faiss.rev_swig_ptr(lists.get_ids(list_no), size).copy())
+        return np.concatenate(parts)
+
+    def reconstruct(self, vector_id: int) -> np.ndarray:
+        """The stored vector for an id. (d,) float32; KeyError when the id is absent."""
+        try:
+            return self._cpu.reconstruct(int(vector_id))
+        except RuntimeError as error:
+            raise KeyError(vector_id) from error
+
+    def to_bytes(self) -> np.ndarray:
+        """The CPU index serialised (GPU indexes never hit disk). (nbytes,) uint8."""
+        return faiss.serialize_index(self._cpu)
+
+    @classmethod
+    def from_bytes(cls, data: np.ndarray, config: IndexConfig | None = None) -> FaqIndex:
+        try:
+            cpu_index = faiss.deserialize_index(data)
+        except RuntimeError as error:
+            raise IndexCorruptError("<bytes>", f"FAISS cannot read it ({error})") from error
+        return cls(cpu_index, config or IndexConfig())
+
+    # GPU --------------------------------------------------------------------------------------
+
+    def _refresh_gpu_copy(self) -> None:
+        try:
+            if self._gpu_resources is None:
+                self._gpu_resources = faiss.StandardGpuResources()
+            gpu_index = faiss.index_cpu_to_gpu(self._gpu_resources, 0, self._cpu)
+            if self.kind == "ivf":
+                faiss.GpuParameterSpace().set_index_parameter(
+                    gpu_index, "nprobe", self._config.nprobe
+                )
+            self._search_index = gpu_index
+        except (RuntimeError, AttributeError) as error:  # CPU is always the fallback
+            log.warning("GPU FAISS unavailable (%s); searching on the CPU", error)
+            self._use_gpu = False
+            self._search_index = self._cpu
+
+
+def check_structure(index: faiss.Index, where: str) -> None:
+    """Raise unless `index` is one of the two structures this module builds, inner product."""
+    if isinstance(index, faiss.IndexIDMap2):
+        inner = faiss.downcast_index(index.index)
+        if not isinstance(inner, faiss.IndexFlat):
+            raise IndexCorruptError(where, f"IDMap2 over {type(inner).__name__}, not a flat index")
+        metrics = (index.metric_type, inner.metric_type)
+    elif isinstance(index, faiss.IndexIVFFlat):
+        metrics = (index.metric_type,)
+    else:
+        raise IndexCorruptError(where, f"unexpected FAISS index type {type(index).__name__}")
+    if any(metric != faiss.METRIC_INNER_PRODUCT for metric in metrics):
+        raise IndexCorruptError(where, "metric is not inner product (scores would not be cosines)")
+
+
+def _best_per_faq(
+    scores: list[float], ids: list[int], k: int, accept: Callable[[int], bool] | None
+) -> tuple[list[Hit], int]:
+    """Keep the first (best) hit of each FAQ; returns the hits and how many ids were valid."""
+    hits: list[Hit] = []
+    seen: set[int] = set()
+    returned = 0
+    for score, vector_id in zip(scores, ids, strict=True):
+        if vector_id < 0:  # FAISS pads with -1 when it has fewer results than asked
+            break
+        returned += 1
+        faq_id = vector_id >> PHRASING_BITS
+        if faq_id in seen:
+            continue
+        seen.add(faq_id)
+        if accept is not None and not accept(faq_id):
+            continue
+        hits.append(Hit(faq_id, vector_id & (PHRASING_SLOTS - 1), score))
+        if len(hits) == k:
+            break
+    return hits, returned
+
+
+def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
+    vectors = np.asarray(vectors)
+    if vectors.ndim == 1:
+        vectors = vectors.reshape(1, -1)
+    if vectors.ndim != 2 or vectors.shape[1] != dim:
+        raise IndexInputError(f"expected vectors of shape (n, {dim}), got {vectors.shape}")
+    if not np.issubdtype(vectors.dtype, np.floating):
+        raise IndexInputError(f"expected float vectors, got {vectors.dtype}")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not np.isfinite(vectors).all():
+        raise IndexInputError("vectors contain NaN or infinity")
+    return vectors
+
+
+def _trained_ivf(vectors: np.ndarray, nlist: int, config: IndexConfig) -> faiss.IndexIVFFlat:
+    dim = vectors.shape[1]
+    quantizer = faiss.IndexFlatIP(dim)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.own_fields = True  # the quantizer lives as long as the IVF index (serialised with it)
+    quantizer.this.disown()
+    sample_size = min(len(vectors), nlist * config.train_points_per_list)
+    if sample_size < len(vectors):
+        rng = np.random.default_rng(0)  # deterministic training: rebuilds give the same lists
+        sample = vectors[np.sort(rng.choice(len(vectors), sample_size, replace=False))]
+    else:
+        sample = vectors
+    ivf.train(sample)
+    # Hash-table direct map: reconstruct-by-id without a dense array sized by the largest id.
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+    return ivf
+
+
+def _wants_gpu(device: Device) -> bool:
+    if device == "cpu":
+        return False
+    if gpu_available():
+        return True
+    if device == "gpu":
+        log.warning("faiss_device=gpu but no CUDA-enabled faiss or no GPU visible; using CPU")
+    return False
