@@ -1,0 +1,125 @@
+"""Self-describing checkpoint directories: safetensors weights + one JSON description.
+
+Layout of a checkpoint directory:
+    weights.safetensors   the encoder's tensors (no pickle: safe to load from anywhere)
+    checkpoint.json       format, encoder config, tokenizer vocabulary, training metrics and
+                          `content_hash` = sha256 over the weights file and the rest of the JSON
+
+Loading needs nothing else, and a changed byte anywhere is caught by the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
+from model.errors import CheckpointError, TokenizerError
+from model.tokenizer import Tokenizer
+
+WEIGHTS_FILE = "weights.safetensors"
+META_FILE = "checkpoint.json"
+FORMAT = "samesay-encoder/1"
+# What a corrupt-but-hash-valid description can raise while the network is rebuilt.
+_LOAD_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, SafetensorError, TokenizerError)
+_RETRAIN_HINT = "retrain it with `samesay train` (or point model_path at a valid checkpoint)"
+
+
+def _content_hash(weights: bytes, meta: dict[str, Any]) -> str:
+    body = {key: value for key, value in meta.items() if key != "content_hash"}
+    digest = hashlib.sha256(weights)
+    digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    network: GruEncoder,
+    tokenizer: Tokenizer,
+    out_dir: Path,
+    metrics: dict[str, Any] | None = None,
+) -> str:
+    """Write `out_dir` (created if needed) and return its content hash.
+
+    Files are written to temporaries and renamed, so a crash never leaves a half checkpoint
+    that looks valid (the hash would catch it anyway).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        name: t.detach().float().cpu().contiguous() for name, t in network.state_dict().items()
+    }
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+        tmp_weights = Path(tmp) / WEIGHTS_FILE
+        save_file(tensors, str(tmp_weights))
+        weights = tmp_weights.read_bytes()
+        meta: dict[str, Any] = {
+            "format": FORMAT,
+            "encoder": network.config.to_dict(),
+            "tokenizer": tokenizer.to_dict(),
+            "training": metrics or {},
+        }
+        meta["content_hash"] = _content_hash(weights, meta)
+        tmp_meta = Path(tmp) / META_FILE
+        tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp_weights, out_dir / WEIGHTS_FILE)
+        os.replace(tmp_meta, out_dir / META_FILE)
+    return meta["content_hash"]
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The checkpoint's JSON description (config, vocabulary, metrics), unverified."""
+    meta_path = Path(path) / META_FILE
+    if not Path(path).is_dir():
+        raise CheckpointError(f"checkpoint directory {path} does not exist; {_RETRAIN_HINT}")
+    if not meta_path.is_file():
+        raise CheckpointError(f"checkpoint {path} has no {META_FILE}; {_RETRAIN_HINT}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(
+            f"{meta_path} is not valid JSON ({error}); {_RETRAIN_HINT}"
+        ) from error
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_path} is not a {FORMAT} checkpoint; {_RETRAIN_HINT}")
+    return meta
+
+
+def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEncoder:
+    """Verify and load a checkpoint directory into an eval-mode `SentenceEncoder`."""
+    path = Path(path)
+    meta = read_metadata(path)
+    weights_path = path / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise CheckpointError(f"checkpoint {path} has no {WEIGHTS_FILE}; {_RETRAIN_HINT}")
+    weights = weights_path.read_bytes()
+    expected = meta.get("content_hash")
+    actual = _content_hash(weights, meta)
+    if expected != actual:
+        raise CheckpointError(
+            f"checkpoint {path} fails its content hash (expected {expected}, got {actual}): "
+            f"it was modified or partly written; {_RETRAIN_HINT}"
+        )
+    try:
+        config = EncoderConfig.from_dict(meta["encoder"])
+        tokenizer = Tokenizer.from_dict(meta["tokenizer"])
+        network = GruEncoder(config)
+        state = load_file(str(weights_path))
+        network.load_state_dict(state)
+    except _LOAD_ERRORS as error:
+        raise CheckpointError(
+            f"checkpoint {path} is inconsistent ({error}); {_RETRAIN_HINT}"
+        ) from error
+    if config.vocab_size != len(tokenizer):
+        raise CheckpointError(
+            f"checkpoint {path}: vocab_size {config.vocab_size} != vocabulary "
+            f"{len(tokenizer)}; {_RETRAIN_HINT}"
+        )
+    return SentenceEncoder(network.to(device), tokenizer, expected)

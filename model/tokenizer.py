@@ -1,0 +1,159 @@
+"""Tokenizers: text → token positions, each position a bag of vocabulary piece ids.
+
+Three kinds share one representation so the encoder never cares which is used:
+- ``char``: the reference design — one position per character, one piece each (right for
+  Chinese, weak for English words).
+- ``subword``: fastText style — one position per word, pieces = the word itself plus its
+  character 3–5-grams; the encoder averages the pieces' embeddings, so unseen or misspelt
+  words still land near their known relatives.
+- ``bilingual`` (default): CJK characters are single-piece positions, Latin-script words get
+  subword pieces, other symbols (punctuation, emoji) are single-piece positions; mixed
+  Chinese/English input is handled in one pass.
+
+Id 0 is padding and id 1 is unknown. Empty input becomes one unknown position, so every text
+has a valid encoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+from model.errors import TokenizerError
+from model.text import normalize
+
+PAD_ID = 0
+UNK_ID = 1
+PAD, UNK = "<pad>", "<unk>"
+
+TokenizerKind = Literal["char", "subword", "bilingual"]
+
+# CJK ideographs, kana and Hangul: written without spaces, one character carries a meaning.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
+_BILINGUAL_SPLIT = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
+_SUBWORD_SPLIT = re.compile(r"\w+|[^\w\s]")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_CACHE_LIMIT = 200_000  # bounded token→ids cache: the service runs forever
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    # bilingual: one tokenizer for Chinese, English and mixed FAQs.
+    kind: TokenizerKind = "bilingual"
+    # Positions kept per text: FAQ questions are short; 32 words covers >99.9 % of them.
+    max_tokens: int = 32
+    # Pieces kept per word (word + n-grams); bounds memory for very long words.
+    max_pieces: int = 24
+    # fastText's n-gram range: 3–5 character n-grams of "<word>".
+    min_n: int = 3
+    max_n: int = 5
+    # Pieces seen fewer times are unknown; 2 drops one-off typos without losing FAQ words.
+    min_count: int = 2
+
+
+class Tokenizer:
+    """Maps text to a (positions, pieces) id grid with a vocabulary counted from training data."""
+
+    def __init__(self, config: TokenizerConfig, vocabulary: Sequence[str]) -> None:
+        if config.kind not in ("char", "subword", "bilingual"):
+            raise TokenizerError(f"unknown tokenizer kind {config.kind!r}")
+        if len(vocabulary) < 2 or vocabulary[PAD_ID] != PAD or vocabulary[UNK_ID] != UNK:
+            raise TokenizerError("vocabulary must start with '<pad>', '<unk>'")
+        if config.max_tokens < 1 or config.max_pieces < 1:
+            raise TokenizerError("max_tokens and max_pieces must be at least 1")
+        self.config = config
+        self.vocabulary: list[str] = list(vocabulary)
+        self._ids = {piece: i for i, piece in enumerate(self.vocabulary)}
+        if len(self._ids) != len(self.vocabulary):
+            raise TokenizerError("vocabulary has duplicate entries")
+        self._cache: dict[str, tuple[int, ...]] = {}
+
+    # ---- building -------------------------------------------------------------------------
+    @classmethod
+    def build(cls, texts: Iterable[str], config: TokenizerConfig | None = None) -> Tokenizer:
+        """Count pieces over `texts`; keep those seen at least `min_count` times."""
+        config = config or TokenizerConfig()
+        probe = cls(config, [PAD, UNK])
+        counts: Counter[str] = Counter()
+        for text in texts:
+            for token in probe.split(text):
+                counts.update(probe.pieces(token))
+        kept = sorted(
+            (piece for piece, n in counts.items() if n >= config.min_count),
+            key=lambda piece: (-counts[piece], piece),  # frequent first, deterministic
+        )
+        return cls(config, [PAD, UNK, *kept])
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def to_dict(self) -> dict:
+        return {"config": asdict(self.config), "vocabulary": self.vocabulary}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Tokenizer:
+        try:
+            return cls(TokenizerConfig(**data["config"]), data["vocabulary"])
+        except (KeyError, TypeError) as error:
+            raise TokenizerError(f"invalid tokenizer description: {error}") from error
+
+    # ---- splitting ------------------------------------------------------------------------
+    def split(self, text: str) -> list[str]:
+        """Normalised text → tokens (characters, words or symbols, depending on the kind)."""
+        text = normalize(text)
+        if self.config.kind == "char":
+            tokens = list(text)
+        elif self.config.kind == "subword":
+            tokens = _SUBWORD_SPLIT.findall(text)
+        else:
+            tokens = _BILINGUAL_SPLIT.findall(text)
+        return tokens[: self.config.max_tokens]
+
+    def pieces(self, token: str) -> list[str]:
+        """The vocabulary pieces of one token: itself, plus char n-grams for words."""
+        if self.config.kind == "char" or (len(token) == 1 and not token.isalnum()):
+            return [token]
+        if self.config.kind == "bilingual" and _CJK_CHAR.fullmatch(token):
+            return [token]
+        marked = f"<{token}>"
+        out = [marked]
+        seen = {marked}
+        for n in range(self.config.min_n, self.config.max_n + 1):
+            for start in range(len(marked) - n + 1):
+                gram = marked[start : start + n]
+                if gram not in seen:
+                    seen.add(gram)
+                    out.append(gram)
+        return out
+
+    def token_ids(self, token: str) -> tuple[int, ...]:
+        """Known piece ids of a token (at most max_pieces); (UNK_ID,) when none is known."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            return cached
+        ids = [i for i in map(self._ids.get, self.pieces(token)) if i is not None]
+        result = tuple(ids[: self.config.max_pieces]) or (UNK_ID,)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[token] = result
+        return result
+
+    def encode(self, text: str) -> list[tuple[int, ...]]:
+        """One text → piece ids per position; never empty (empty text = one unknown)."""
+        return [self.token_ids(token) for token in self.split(text)] or [(UNK_ID,)]
+
+    def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Texts → (ids int64 (B, T, P) zero-padded, lengths int64 (B,))."""
+        encoded = [self.encode(text) for text in texts]
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        width = max((len(ids) for e in encoded for ids in e), default=1)
+        ids = np.zeros((len(encoded), int(lengths.max(initial=1)), width), dtype=np.int64)
+        for row, positions in enumerate(encoded):
+            for col, piece_ids in enumerate(positions):
+                ids[row, col, : len(piece_ids)] = piece_ids
+        return ids, lengths

@@ -1,0 +1,61 @@
+"""GruEncoder and SentenceEncoder: unit vectors, padding invariance, every pooling."""
+
+import numpy as np
+import pytest
+import torch
+
+from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
+from model.tokenizer import Tokenizer, TokenizerConfig
+
+TEXTS = ["how do i reset my password", "密码", "", "wifi密码 password reset please now", "hi"]
+
+
+def _encoder(pooling: str, bidirectional: bool, layers: int = 1) -> SentenceEncoder:
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.build(TEXTS, TokenizerConfig(min_count=1))
+    config = EncoderConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=16,
+        hidden_size=8,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        pooling=pooling,
+        tokenizer=tokenizer.config,
+    )
+    return SentenceEncoder(GruEncoder(config), tokenizer, content_hash="test")
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_unit_norm_and_batch_equals_single(pooling, bidirectional):
+    encoder = _encoder(pooling, bidirectional, layers=2)
+    batch = encoder.encode(TEXTS, batch_size=3)
+    assert batch.dtype == np.float32 and batch.shape == (len(TEXTS), encoder.dim)
+    np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, rtol=1e-5)
+    # padding inside a batch must not change a sentence's vector
+    singles = np.stack([encoder.encode_one(t) for t in TEXTS])
+    np.testing.assert_allclose(batch, singles, atol=1e-5)
+
+
+def test_dim_follows_direction_count():
+    assert _encoder("max", True).dim == 16
+    assert _encoder("max", False).dim == 8
+
+
+def test_empty_batch_and_whitespace_text():
+    encoder = _encoder("max", True)
+    assert encoder.encode([]).shape == (0, encoder.dim)
+    vector = encoder.encode_one("   ")
+    assert np.isfinite(vector).all() and abs(np.linalg.norm(vector) - 1) < 1e-5
+
+
+def test_encode_does_not_track_gradients():
+    encoder = _encoder("mean", True)
+    encoder.encode(TEXTS)
+    assert all(p.grad is None for p in encoder.network.parameters())
+    assert not encoder.network.training
+
+
+def test_unknown_pooling_is_rejected():
+    with pytest.raises(ValueError, match="pooling"):
+        GruEncoder(EncoderConfig(vocab_size=4, pooling="sum"))

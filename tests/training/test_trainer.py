@@ -1,0 +1,77 @@
+"""A real tiny training run: unseen-group ranking improves well above chance."""
+
+import json
+
+import pytest
+
+from model.checkpoint import load_encoder
+from tests.fixtures.model_fixtures import tiny_train_config
+from training.errors import TrainingError
+from training.metrics import ranking_topk
+from training.trainer import train_encoder
+
+
+def _split(fixture_groups):
+    names = sorted(fixture_groups)
+    held = names[::3]  # every third group is never seen in training
+    return [fixture_groups[n] for n in names if n not in held], held
+
+
+def _unseen_top1(encoder, fixture_groups, held):
+    sentences = [s for n in held for s in fixture_groups[n]]
+    labels = [n for n in held for _ in fixture_groups[n]]
+    return ranking_topk(encoder.encode(sentences), labels, ks=(1,))["top1"]
+
+
+def test_tiny_training_improves_unseen_top1(tmp_path, fixture_groups):
+    train, held = _split(fixture_groups)
+    untrained = train_encoder(train, tmp_path / "untrained", tiny_train_config(epochs=0))
+    trained = train_encoder(train, tmp_path / "trained", tiny_train_config(), progress=False)
+    before = _unseen_top1(load_encoder(untrained), fixture_groups, held)
+    after = _unseen_top1(load_encoder(trained), fixture_groups, held)
+    chance = 5 / (6 * len(held) - 1)  # 5 paraphrases among the other held-out sentences
+    assert after > 3 * chance
+    assert after > before + 0.1
+
+
+def test_fixture_encoder_separates_its_groups(tiny_encoder, fixture_groups):
+    sentences = [s for g in fixture_groups.values() for s in g]
+    labels = [n for n, g in fixture_groups.items() for _ in g]
+    assert ranking_topk(tiny_encoder.encode(sentences), labels, ks=(1,))["top1"] > 0.9
+
+
+def test_checkpoint_records_training_metrics(tiny_encoder_path):
+    meta = json.loads((tiny_encoder_path / "checkpoint.json").read_text(encoding="utf-8"))
+    training = meta["training"]
+    assert training["groups"] == 30 and training["device"] == "cpu"
+    assert training["history"][-1]["train_accuracy"] > 0.9
+    assert training["train_config"]["loss"] == "am_softmax"
+
+
+def test_holdout_split_and_progress_callback(tmp_path, fixture_groups):
+    calls = []
+    config = tiny_train_config(min_groups_for_holdout=20, epochs=3)
+    train_encoder(
+        list(fixture_groups.values()),
+        tmp_path / "m",
+        config,
+        progress=False,
+        on_progress=lambda fraction, message: calls.append((fraction, message)),
+    )
+    meta = json.loads((tmp_path / "m" / "checkpoint.json").read_text(encoding="utf-8"))
+    assert meta["training"]["holdout_groups"] == 3
+    assert "holdout_top1" in meta["training"]["history"][0]
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_tiny_input_five_groups_of_three(tmp_path):
+    groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
+    path = train_encoder(groups, tmp_path / "m", tiny_train_config(epochs=2), progress=False)
+    assert load_encoder(path).encode_one("question 1").shape == (96,)  # biGRU: 2 × 48
+
+
+@pytest.mark.parametrize("groups", [[], [["only one group"]], [[""], ["  "]], ["not", "lists"]])
+def test_unusable_input_raises_training_error(tmp_path, groups):
+    with pytest.raises(TrainingError):
+        train_encoder(groups, tmp_path / "m", tiny_train_config(), progress=False)

@@ -1,0 +1,94 @@
+"""Evaluation metrics on unit vectors: paraphrase ranking, FAQ retrieval, AUROC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+_CHUNK = 1024  # query rows per similarity block: bounds memory to CHUNK × N floats
+
+
+def ranking_topk(
+    vectors: np.ndarray, labels: Sequence[object], ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
+    """Protocol (a): each sentence ranks all OTHER sentences by cosine; top-n is a hit when a
+    sentence of its own group is among the n nearest. Sentences alone in their group have no
+    paraphrase to find and are skipped."""
+    codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)[1]
+    group_sizes = np.bincount(codes)
+    queries = np.flatnonzero(group_sizes[codes] >= 2)
+    hits = {k: 0 for k in ks}
+    for start in range(0, len(queries), _CHUNK):
+        rows = queries[start : start + _CHUNK]
+        sims = vectors[rows] @ vectors.T  # (q, N)
+        sims[np.arange(len(rows)), rows] = -np.inf  # a sentence is not its own paraphrase
+        same = codes[None, :] == codes[rows][:, None]  # (q, N)
+        best_same = np.where(same, sims, -np.inf).max(1)  # (q,)
+        # rank of the best paraphrase = how many other-group sentences score strictly higher
+        rank = (np.where(same, -np.inf, sims) > best_same[:, None]).sum(1)
+        for k in ks:
+            hits[k] += int((rank < k).sum())
+    total = max(len(queries), 1)
+    return {f"top{k}": hits[k] / total for k in ks}
+
+
+def group_scores(
+    index_vectors: np.ndarray, index_labels: np.ndarray, query_vectors: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """(Q, G) best cosine of each query with any indexed sentence of each group (FAQ dedup)."""
+    order = np.argsort(index_labels, kind="stable")
+    sorted_labels = index_labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    present = sorted_labels[starts]
+    scores = np.full((len(query_vectors), n_groups), -np.inf, dtype=np.float32)
+    for start in range(0, len(query_vectors), _CHUNK):
+        sims = query_vectors[start : start + _CHUNK] @ index_vectors[order].T  # (q, N)
+        scores[start : start + _CHUNK, present] = np.maximum.reduceat(sims, starts, axis=1)
+    return scores
+
+
+def retrieval_topk(
+    index_vectors: np.ndarray,
+    index_labels: Sequence[object],
+    query_vectors: np.ndarray,
+    query_labels: Sequence[object],
+    ks: Sequence[int] = (1, 5, 10),
+) -> dict[str, float]:
+    """Protocol (b): index some sentences per group, query with others; top-n is a hit when
+    the query's group is among the n best-scoring groups (a group scores its best sentence)."""
+    names, codes = np.unique(
+        np.concatenate([np.asarray(index_labels, dtype=str), np.asarray(query_labels, dtype=str)]),
+        return_inverse=True,
+    )
+    index_codes, query_codes = codes[: len(index_labels)], codes[len(index_labels) :]
+    scores = group_scores(index_vectors, index_codes, query_vectors, len(names))
+    return topk_from_scores(scores, query_codes, ks)
+
+
+def topk_from_scores(
+    scores: np.ndarray, true_codes: np.ndarray, ks: Sequence[int] = (1, 5, 10)
+) -> dict[str, float]:
+    """Hit rates from a (Q, G) score matrix: rank = groups scoring strictly above the truth."""
+    true = scores[np.arange(len(true_codes)), true_codes]
+    rank = (scores > true[:, None]).sum(1)
+    total = max(len(true_codes), 1)
+    return {f"top{k}": float((rank < k).sum()) / total for k in ks}
+
+
+def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
+    """Area under the ROC curve (Mann–Whitney U with average ranks for ties)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    positives = np.asarray(positives, dtype=bool)
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUROC needs at least one positive and one negative")
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(len(scores), dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2.0  # average 1-based rank of the tie
+    u = ranks[positives].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
