@@ -1,0 +1,55 @@
+"""Engines for the two supported backends, configured for durability and serialised writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from store.errors import StoreError
+
+# Execution option read by the SQLite "begin" hook: writers use IMMEDIATE so they take the
+# write lock up front and queue on the busy timeout, instead of failing on lock upgrade.
+SQLITE_BEGIN = "samesay_sqlite_begin"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_store_engine(url: str) -> Engine:
+    """An Engine for a SQLite file (WAL, synchronous=FULL, foreign keys) or PostgreSQL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise StoreError("SQLite store needs a file path: sqlite:////abs/path/samesay.db")
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # timeout: how long a writer waits for another's lock before "database is locked".
+        engine = create_engine(
+            parsed, connect_args={"timeout": 60, "check_same_thread": False}
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAPI types)
+    # pysqlite's own transaction handling would defer BEGIN and ignore IMMEDIATE: turn it off
+    # and emit BEGIN ourselves in the "begin" hook (the SQLAlchemy-documented recipe).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection) -> None:  # noqa: ANN001
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")

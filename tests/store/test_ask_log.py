@@ -1,0 +1,78 @@
+"""Ask log, feedback and the unanswered-questions aggregation, against both backends."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from store.entries import FaqDraft
+from store.errors import AskNotFound, FaqNotFound, StoreValidationError
+from store.faq_store import FaqStore
+from store.records import AskRecord
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def ask(ask_id: str, question: str, answered: bool = False, minutes: int = 0,
+        faq_id: int | None = None) -> AskRecord:
+    return AskRecord(ask_id, question, answered, faq_id, 0.4, 0.75, T0 + timedelta(minutes=minutes))
+
+
+def test_record_and_get_ask(faq_store: FaqStore) -> None:
+    record = ask("a" * 32, "Where is my parcel?", answered=True, faq_id=3)
+    assert faq_store.record_asks([record]) == 1
+    assert faq_store.get_ask(record.ask_id) == record
+    assert faq_store.record_asks([record]) == 0  # a retried flush does not duplicate
+    with pytest.raises(AskNotFound):
+        faq_store.get_ask("missing")
+
+
+def test_record_asks_sanitises_instead_of_failing_the_batch(faq_store: FaqStore) -> None:
+    weird = AskRecord("b1", "nul\x00 and \ud800", False, None, float("nan"), float("inf"), T0)
+    assert faq_store.record_asks([weird, ask("b2", "fine")]) == 2
+    stored = faq_store.get_ask("b1")
+    assert "\x00" not in stored.question and stored.score is None and stored.threshold is None
+    with pytest.raises(StoreValidationError):
+        faq_store.record_asks([ask("", "empty id")])
+
+
+def test_unanswered_groups_by_normalised_question_most_frequent_first(
+    faq_store: FaqStore,
+) -> None:
+    faq_store.record_asks([
+        ask("1", "How do I cancel?", minutes=0),
+        ask("2", "how  do i CANCEL?", minutes=5),
+        ask("3", "ＨＯＷ do I cancel?", minutes=1),
+        ask("4", "Opening hours?", minutes=10),
+        ask("5", "opening hours?", minutes=2),
+        ask("6", "Refund?", minutes=20),
+        ask("7", "How do I cancel?", answered=True, minutes=30, faq_id=1),  # answered: ignored
+    ])
+    top = faq_store.unanswered(limit=10)
+    assert [(q.question, q.count) for q in top] == [
+        ("how  do i CANCEL?", 3),  # most recent wording of the group
+        ("Opening hours?", 2),
+        ("Refund?", 1),
+    ]
+    assert top[0].last_asked_at == T0 + timedelta(minutes=5)
+    assert [q.count for q in faq_store.unanswered(limit=1)] == [3]
+    recent = faq_store.unanswered(since=T0 + timedelta(minutes=3))
+    assert [(q.question, q.count) for q in recent] == [
+        ("Refund?", 1), ("Opening hours?", 1), ("how  do i CANCEL?", 1)
+    ]
+
+
+def test_feedback_round_trip(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add([FaqDraft("q?", "a.")])
+    faq_store.record_asks([ask("x1", "wrong one?", answered=True, faq_id=entry.id), ask("x2", "?")])
+    first = faq_store.add_feedback("x1", correct=False, faq_id=entry.id)
+    second = faq_store.add_feedback("x2", correct=True)
+    assert (first.question, first.answered_faq_id, first.faq_id) == (
+        "wrong one?", entry.id, entry.id
+    )
+    assert faq_store.list_feedback() == [first, second]
+    assert faq_store.list_feedback(after_id=first.id) == [second]
+    with pytest.raises(AskNotFound):
+        faq_store.add_feedback("nope", correct=True)
+    with pytest.raises(FaqNotFound):
+        faq_store.add_feedback("x1", correct=True, faq_id=entry.id + 99)
+    assert len(faq_store.list_feedback()) == 2

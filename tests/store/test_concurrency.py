@@ -1,0 +1,101 @@
+"""Concurrent writers: revisions are gap-free and in order, and a poller never misses a change."""
+
+import random
+import threading
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import NullPool
+
+from store.entries import FaqDraft, FaqEntry, FaqPatch
+from store.errors import FaqNotFound
+from store.faq_store import FaqStore
+from store.schema import faq_changes
+
+WRITERS = 4
+WRITES_EACH = 25
+
+
+def logged_revisions(url: str) -> list[int]:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as connection:
+        revisions = connection.execute(
+            select(faq_changes.c.revision).distinct().order_by(faq_changes.c.revision)
+        ).scalars().all()
+    engine.dispose()
+    return list(revisions)
+
+
+def writer(store: FaqStore, seed: int, errors: list[BaseException]) -> None:
+    rng = random.Random(seed)
+    mine: list[int] = []
+    try:
+        for step in range(WRITES_EACH):
+            action = rng.random()
+            if action < 0.6 or not mine:
+                batch = [FaqDraft(f"w{seed} s{step} n{n}?", "a.") for n in range(rng.randint(1, 3))]
+                mine += [e.id for e in store.add(batch)]
+            elif action < 0.85:
+                store.update(rng.choice(mine), FaqPatch(answer=f"w{seed} s{step}"))
+            else:
+                store.delete(mine.pop(rng.randrange(len(mine))))
+    except BaseException as error:  # noqa: BLE001 — reported by the test thread
+        errors.append(error)
+
+
+def poller(store: FaqStore, stop: threading.Event, mirror: dict[int, FaqEntry],
+           seen_revisions: list[int], errors: list[BaseException]) -> None:
+    revision = 0
+    try:
+        while True:
+            finished = stop.is_set()  # read BEFORE catching up: the last pass sees everything
+            changes = store.changes_since(revision)
+            for entry in changes.upserted:
+                mirror[entry.id] = entry
+            for faq_id in changes.deleted:
+                mirror.pop(faq_id, None)
+            seen_revisions.append(changes.revision)
+            revision = changes.revision
+            if finished:
+                return
+    except BaseException as error:  # noqa: BLE001
+        errors.append(error)
+
+
+def test_threads_write_gap_free_revisions_and_poller_misses_nothing(
+    faq_store: FaqStore, database_url: str
+) -> None:
+    errors: list[BaseException] = []
+    mirror: dict[int, FaqEntry] = {}
+    seen: list[int] = []
+    stop = threading.Event()
+    # The poller uses its own store, like another process would.
+    reader_store = FaqStore(database_url)
+    reader = threading.Thread(target=poller, args=(reader_store, stop, mirror, seen, errors))
+    reader.start()
+    threads = [
+        threading.Thread(target=writer, args=(faq_store, seed, errors)) for seed in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    reader.join()
+    reader_store.close()
+    assert errors == []
+    final = faq_store.revision()
+    assert final == WRITERS * WRITES_EACH  # every acknowledged write got exactly one revision
+    assert logged_revisions(database_url) == list(range(1, final + 1))  # gap-free log
+    assert seen == sorted(seen) and seen[-1] == final  # the poller only moved forward
+    assert mirror == {e.id: e for e in faq_store.iter_entries()}  # and missed nothing
+
+
+def test_failed_write_leaves_no_gap(faq_store: FaqStore, database_url: str) -> None:
+    [entry] = faq_store.add([FaqDraft("q?", "a.")])
+    faq_store.delete(entry.id)
+    try:
+        faq_store.update(entry.id, FaqPatch(answer="x"))
+    except FaqNotFound:
+        pass
+    faq_store.add([FaqDraft("q2?", "a.")])
+    assert logged_revisions(database_url) == [1, 2, 3]

@@ -1,0 +1,63 @@
+"""FaqDraft / FaqPatch validation and normalisation (no database)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from store.entries import FaqDraft, FaqEntry, FaqPatch
+from store.errors import FaqValidationError
+
+
+def test_draft_trims_normalises_and_deduplicates() -> None:
+    draft = FaqDraft(
+        question="  Ｈｏｗ do I reset my password？ ",
+        answer=" Use the link. ",
+        alternates=["forgot password", "How do I reset my password?", "forgot password", "ﬁx"],
+        tags=["account", " account ", "login"],
+    )
+    assert draft.question == "How do I reset my password?"  # NFKC folds full-width forms
+    assert draft.answer == "Use the link."
+    assert draft.alternates == ("forgot password", "fix")  # dup of question/earlier dropped
+    assert draft.tags == ("account", "login")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"question": "   "}, "question"),
+        ({"answer": "\t\n"}, "answer"),
+        ({"question": "q" * 501}, "question"),
+        ({"answer": "a" * 20_001}, "answer"),
+        ({"question": "nul\x00byte"}, "question"),
+        ({"answer": "lone \ud800 surrogate"}, "answer"),
+        ({"question": 42}, "question"),
+        ({"alternates": ["ok", ""]}, "alternates[1]"),
+        ({"alternates": ["x" * 501]}, "alternates[0]"),
+        ({"alternates": [f"alt {i}" for i in range(101)]}, "alternates"),
+        ({"alternates": "not a list"}, "alternates"),
+        ({"alternates": [None]}, "alternates[0]"),
+        ({"tags": [f"t{i}" for i in range(21)]}, "tags"),
+        ({"tags": ["t" * 51]}, "tags[0]"),
+    ],
+)
+def test_draft_rejects_bad_fields_with_the_field_named(kwargs: dict, field: str) -> None:
+    values = {"question": "q?", "answer": "a.", **kwargs}
+    with pytest.raises(FaqValidationError) as caught:
+        FaqDraft(**values)
+    assert caught.value.field == field
+
+
+def test_limits_are_inclusive() -> None:
+    draft = FaqDraft("q" * 500, "a" * 20_000, [f"alt {i}" for i in range(100)],
+                     [f"t{i}" for i in range(20)])
+    assert len(draft.alternates) == 100 and len(draft.tags) == 20
+
+
+def test_patch_merges_then_validates() -> None:
+    now = datetime.now(UTC)
+    entry = FaqEntry(7, "q?", "a.", ("alt",), ("tag",), now, now)
+    assert entry.phrasings == ("q?", "alt")
+    merged = FaqPatch(answer=" new answer ").apply_to(entry)
+    assert merged == FaqDraft("q?", "new answer", ("alt",), ("tag",))
+    with pytest.raises(FaqValidationError):
+        FaqPatch(question=" ").apply_to(entry)

@@ -1,0 +1,167 @@
+"""FaqStore CRUD, paging, revision log and durability, against SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from store.entries import FaqDraft, FaqPatch
+from store.errors import FaqNotFound, StoreValidationError
+from store.faq_store import FaqStore
+
+
+def drafts(n: int, prefix: str = "question") -> list[FaqDraft]:
+    return [FaqDraft(f"{prefix} {i}?", f"answer {i}.", [f"alt {prefix} {i}"]) for i in range(n)]
+
+
+def test_add_get_round_trip(faq_store: FaqStore) -> None:
+    before = datetime.now(UTC)
+    [entry] = faq_store.add([FaqDraft("How?", "Like this.", ["In what way?"], ["howto"])])
+    assert entry.id >= 1
+    assert faq_store.get(entry.id) == entry
+    assert entry.phrasings == ("How?", "In what way?")
+    assert before <= entry.created_at == entry.updated_at <= datetime.now(UTC)
+    assert entry.created_at.tzinfo is not None
+
+
+def test_batch_add_is_atomic_and_one_revision(faq_store: FaqStore) -> None:
+    entries = faq_store.add(drafts(5))
+    assert [e.question for e in entries] == [f"question {i}?" for i in range(5)]
+    assert len({e.id for e in entries}) == 5
+    assert faq_store.revision() == 1
+    assert faq_store.count() == 5
+    assert faq_store.add([]) == []
+    assert faq_store.revision() == 1  # nothing written, nothing bumped
+
+
+def test_update_full_and_patch(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add([FaqDraft("Old?", "Old.", ["alt"], ["a"])])
+    replaced = faq_store.update(entry.id, FaqDraft("New?", "New."))
+    assert (replaced.question, replaced.answer, replaced.alternates, replaced.tags) == (
+        "New?", "New.", (), ()
+    )
+    assert replaced.created_at == entry.created_at
+    assert replaced.updated_at >= entry.updated_at
+    patched = faq_store.update(entry.id, FaqPatch(tags=("b",)))
+    assert (patched.question, patched.tags) == ("New?", ("b",))
+    assert faq_store.get(entry.id) == patched
+    with pytest.raises(FaqNotFound):
+        faq_store.update(entry.id + 1000, FaqPatch(answer="x"))
+
+
+def test_delete_and_not_found(faq_store: FaqStore) -> None:
+    first, second = faq_store.add(drafts(2))
+    faq_store.delete(first.id)
+    with pytest.raises(FaqNotFound) as caught:
+        faq_store.get(first.id)
+    assert caught.value.faq_id == first.id
+    revision = faq_store.revision()
+    with pytest.raises(FaqNotFound):
+        faq_store.delete(first.id)
+    with pytest.raises(FaqNotFound):  # atomic: second survives a batch with a missing id
+        faq_store.delete_many([second.id, first.id])
+    assert faq_store.revision() == revision  # failed writes leave no revision behind
+    assert faq_store.get(second.id) == second
+
+
+def test_ids_are_never_reused_after_deleting_the_last(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add(drafts(1))
+    faq_store.delete(entry.id)
+    [again] = faq_store.add(drafts(1))
+    assert again.id > entry.id
+
+
+def test_list_page_keyset_offset_and_tags(faq_store: FaqStore) -> None:
+    tagged = [FaqDraft(f"q{i}?", "a.", tags=["even"] if i % 2 == 0 else ["odd"]) for i in range(7)]
+    entries = faq_store.add(tagged)
+    page = faq_store.list_page(limit=3)
+    assert [e.id for e in page.entries] == [e.id for e in entries[:3]]
+    assert page.total == 7 and page.next_after_id == entries[2].id
+    seen = []
+    after = None
+    while True:
+        page = faq_store.list_page(limit=3, after_id=after)
+        seen += [e.id for e in page.entries]
+        if page.next_after_id is None:
+            break
+        after = page.next_after_id
+    assert seen == [e.id for e in entries]
+    assert [e.id for e in faq_store.list_page(limit=2, offset=5).entries] == [
+        e.id for e in entries[5:]
+    ]
+    even = faq_store.list_page(limit=100, tags=["even"])
+    assert even.total == 4 and all(e.tags == ("even",) for e in even.entries)
+    assert faq_store.list_page(tags=["even", "odd"]).total == 0  # all tags must match
+    for bad in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 1, "after_id": 1}):
+        with pytest.raises(StoreValidationError):
+            faq_store.list_page(**bad)
+
+
+def test_iter_entries_in_batches(faq_store: FaqStore) -> None:
+    entries = faq_store.add(drafts(25))
+    assert list(faq_store.iter_entries(batch_size=7)) == entries
+
+
+def test_changes_since_follows_every_write(faq_store: FaqStore) -> None:
+    a, b, c = faq_store.add(drafts(3))  # revision 1
+    faq_store.update(b.id, FaqPatch(answer="changed"))  # revision 2
+    faq_store.delete(c.id)  # revision 3
+    assert faq_store.revision() == 3
+    everything = faq_store.changes_since(0)
+    assert everything.revision == 3
+    assert [e.id for e in everything.upserted] == [a.id, b.id]
+    assert everything.upserted[1].answer == "changed"  # current state, not the logged one
+    assert everything.deleted == [c.id]
+    after_add = faq_store.changes_since(1)
+    assert [e.id for e in after_add.upserted] == [b.id] and after_add.deleted == [c.id]
+    assert faq_store.changes_since(3) == faq_store.changes_since(3)  # idempotent, empty
+    assert faq_store.changes_since(3).upserted == [] and faq_store.changes_since(3).deleted == []
+    with pytest.raises(StoreValidationError):
+        faq_store.changes_since(-1)
+
+
+def test_a_second_store_sees_acknowledged_writes(faq_store: FaqStore, database_url: str) -> None:
+    entries = faq_store.add(drafts(3))
+    faq_store.set_threshold(0.6)
+    other = FaqStore(database_url)
+    try:
+        assert other.count() == 3
+        assert other.get(entries[1].id) == entries[1]
+        assert other.revision() == faq_store.revision()
+        assert other.store_id() == faq_store.store_id()
+        assert other.get_threshold() == 0.6
+    finally:
+        other.close()
+
+
+def test_settings_round_trip_and_bump_settings_version(faq_store: FaqStore) -> None:
+    assert faq_store.get_threshold() is None and faq_store.get_active_model() is None
+    start = faq_store.versions()
+    faq_store.set_threshold(0.72)
+    faq_store.set_active_model("ab" * 32)
+    faq_store.set_setting("custom", {"x": [1, 2]})
+    now = faq_store.versions()
+    assert now.settings_version == start.settings_version + 3
+    assert now.revision == start.revision  # settings do not look like FAQ changes
+    assert faq_store.get_threshold() == 0.72
+    assert faq_store.get_active_model() == "ab" * 32
+    assert faq_store.get_setting("custom") == {"x": [1, 2]}
+    assert faq_store.get_setting("missing", 5) == 5
+    for bad in (float("nan"), float("inf"), 1.5, -1.01, "0.5", True):
+        with pytest.raises(StoreValidationError):
+            faq_store.set_threshold(bad)  # type: ignore[arg-type]
+    assert faq_store.get_threshold() == 0.72
+    with pytest.raises(StoreValidationError):
+        faq_store.set_setting("bad", float("nan"))
+
+
+def test_text_is_stored_verbatim_after_normalisation(faq_store: FaqStore) -> None:
+    text = "Ünïcödé — émoji 🙂 and 中文 and ｆｕｌｌ"
+    [entry] = faq_store.add([FaqDraft(text, text + " answer", [text + " alt"], ["标签"])])
+    stored = faq_store.get(entry.id)
+    assert stored.question == "Ünïcödé — émoji 🙂 and 中文 and full"
+    assert stored.tags == ("标签",)
+    assert faq_store.list_page(tags=["标签"]).total == 1
+
+
+def test_ping(faq_store: FaqStore) -> None:
+    assert faq_store.ping()
