@@ -1,0 +1,1 @@
+"""Benchmark-only helpers (not installed with the package): baseline encoders and load tools."""
