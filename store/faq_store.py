@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,7 @@ from store.records import (
 )
 
 MAX_PAGE = 100
+_INSERT_CHUNK = 1000
 THRESHOLD_KEY = "threshold"
 ACTIVE_MODEL_KEY = "active_model"
 
@@ -101,13 +103,28 @@ class FaqStore:
 
     # ---- FAQ writes ---------------------------------------------------------------------
 
-    def add(self, drafts: Sequence[FaqDraft]) -> list[FaqEntry]:
+    def add(
+        self, drafts: Sequence[FaqDraft], *, on_progress: Callable[[int], None] | None = None
+    ) -> list[FaqEntry]:
         """Insert all drafts atomically under one new revision; returns them with their ids."""
+        return self.add_batch(drafts, on_progress=on_progress).entries
+
+    def add_batch(
+        self, drafts: Sequence[FaqDraft], *, on_progress: Callable[[int], None] | None = None
+    ) -> WriteResult:
+        """`add`, also returning the revision; on_progress(n) after each chunk of n rows."""
         drafts = list(drafts)
         if not drafts:
-            return []
+            return WriteResult([], None)
+        entries: list[FaqEntry] = []
         with self._faq_write() as (connection, revision):
-            return self._insert(connection, revision, drafts)
+            # Chunks keep statements and memory bounded; still one transaction.
+            for start in range(0, len(drafts), _INSERT_CHUNK):
+                chunk = drafts[start : start + _INSERT_CHUNK]
+                entries += self._insert(connection, revision, chunk)
+                if on_progress is not None:
+                    on_progress(len(chunk))
+        return WriteResult(entries, revision)
 
     def _insert(
         self, connection: Connection, revision: int, drafts: Sequence[FaqDraft]
@@ -283,6 +300,16 @@ class FaqStore:
             for row in rows:
                 yield _entry(row)
             after_id = rows[-1].id
+
+    @contextmanager
+    def snapshot(self, batch_size: int = 1000) -> Iterator[Snapshot]:
+        """One read transaction (a consistent view) for exports: revision, count, entries."""
+        with self._read() as connection:
+            state = connection.execute(select(t.store_state.c.revision)).scalar_one()
+            total = connection.execute(
+                select(func.count()).select_from(t.faq_entries)
+            ).scalar_one()
+            yield Snapshot(state, total, connection, batch_size)
 
     def count(self) -> int:
         with self._read() as connection:
@@ -508,6 +535,36 @@ class FaqStore:
             return True
         except Exception:  # noqa: BLE001 — any failure means "not ready"
             return False
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    entries: list[FaqEntry]
+    revision: int | None  # None when nothing was written
+
+
+class Snapshot:
+    """A consistent view of the entries, valid inside `FaqStore.snapshot()` only."""
+
+    def __init__(self, revision: int, count: int, connection: Connection, batch_size: int):
+        self.revision = revision
+        self.count = count
+        self._connection = connection
+        self._batch_size = batch_size
+
+    def entries(self) -> Iterator[FaqEntry]:
+        after_id = 0
+        while True:
+            rows = self._connection.execute(
+                select(t.faq_entries)
+                .where(t.faq_entries.c.id > after_id)
+                .order_by(t.faq_entries.c.id)
+                .limit(self._batch_size)
+            ).all()
+            if not rows:
+                return
+            yield from (_entry(row) for row in rows)
+            after_id = rows[-1].id
 
 
 def _entry(row: Row) -> FaqEntry:

@@ -1,0 +1,301 @@
+"""Bulk import and export of FAQ entries as JSONL or CSV/TSV, with progress and a row report.
+
+File formats (chosen by extension .jsonl/.ndjson, .csv, .tsv, or explicitly):
+- JSONL: one object per line: {"question": str, "answer": str, "alternates": [str],
+  "tags": [str]}; blank lines are skipped.
+- CSV/TSV: a header row naming the columns question, answer and optionally alternates, tags.
+  An alternates/tags cell is either a JSON list (`["a", "b|c"]`) or `|`-separated (`a|b`);
+  an empty cell is an empty list. Export always writes JSON lists, so any text round-trips.
+Columns/keys `id`, `created_at`, `updated_at` (what export writes) are accepted and ignored:
+imported entries always get new ids. Any other unknown key rejects the row (JSONL) or the
+file (CSV header), so a typo like "alternate" cannot silently drop data.
+
+Import is one transaction: either every accepted row is stored or none is. Rows that fail
+validation are listed in the report with their line number and reason; by default the valid
+rows are still stored (`strict=False`); with `strict=True` any rejected row stores nothing and
+raises ImportRejected carrying the report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from store.entries import FaqDraft, FaqEntry
+from store.errors import FaqValidationError, ImportRejected, StoreError
+from store.faq_store import FaqStore
+
+Format = Literal["jsonl", "csv", "tsv"]
+FIELDS = ("question", "answer", "alternates", "tags")
+IGNORED_FIELDS = ("id", "created_at", "updated_at")
+_EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+                                  ".tsv": "tsv"}
+# A CSV cell may hold a 20,000-character answer plus quoting; the csv default is 128 KiB.
+_CSV_FIELD_LIMIT = 16 * 1024 * 1024
+
+
+class ImportFormatError(StoreError):
+    """The file as a whole cannot be read (unknown format, not UTF-8, bad CSV header)."""
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int  # 1-based line where the row starts in the file
+    field: str | None  # the offending field, when one is to blame
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    path: str
+    format: Format
+    strict: bool
+    rows_read: int = 0
+    ids: list[int] = field(default_factory=list)  # ids of the stored entries, in file order
+    rejected: list[RejectedRow] = field(default_factory=list)
+    revision: int | None = None  # store revision of the import transaction (None: nothing)
+
+    @property
+    def imported(self) -> int:
+        return len(self.ids)
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.path}: read {self.rows_read} row(s), imported {self.imported}, "
+            f"rejected {len(self.rejected)}"
+        ]
+        lines += [
+            f"  line {row.line}: {row.field + ': ' if row.field else ''}{row.reason}"
+            for row in self.rejected
+        ]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: str
+    format: Format
+    count: int
+    revision: int  # store revision the export is consistent with
+
+
+def detect_format(path: Path, explicit: str | None = None) -> Format:
+    if explicit:
+        if explicit not in ("jsonl", "csv", "tsv"):
+            raise ImportFormatError(f"unknown format {explicit!r}: use jsonl, csv or tsv")
+        return explicit  # type: ignore[return-value]
+    try:
+        return _EXTENSIONS[path.suffix.lower()]
+    except KeyError:
+        raise ImportFormatError(
+            f"cannot tell the format of {path.name!r} from its extension: "
+            "use .jsonl, .csv or .tsv, or pass the format explicitly"
+        ) from None
+
+
+def import_file(
+    store: FaqStore,
+    path: Path,
+    *,
+    format: str | None = None,
+    strict: bool = False,
+    progress: bool = True,
+) -> ImportReport:
+    """Validate every row, then store the accepted ones in one transaction (see module doc)."""
+    path = Path(path)
+    file_format = detect_format(path, format)
+    report = ImportReport(str(path), file_format, strict)
+    drafts: list[FaqDraft] = []
+    with tqdm(desc=f"reading {path.name}", unit=" rows", disable=not progress) as bar:
+        for line, row in read_rows(path, file_format):
+            report.rows_read += 1
+            bar.update()
+            try:
+                drafts.append(_draft(row))
+            except FaqValidationError as error:
+                report.rejected.append(RejectedRow(line, error.field, error.message))
+    if strict and report.rejected:
+        raise ImportRejected(report)
+    if drafts:
+        with tqdm(total=len(drafts), desc="storing", unit=" entries", disable=not progress) as bar:
+            written = store.add_batch(drafts, on_progress=bar.update)
+        report.ids = [entry.id for entry in written.entries]
+        report.revision = written.revision
+    return report
+
+
+def read_rows(path: Path, file_format: Format) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, raw row) pairs; a row that cannot even be parsed becomes a dict with the
+    key "__error__" so that the caller reports it like any other rejected row."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            if file_format == "jsonl":
+                yield from _jsonl_rows(handle)
+            else:
+                yield from _csv_rows(handle, "\t" if file_format == "tsv" else ",")
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(f"{path.name} is not UTF-8 text ({error.reason})") from None
+    except OSError as error:
+        raise ImportFormatError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _jsonl_rows(handle: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line_number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as error:
+            yield line_number, {"__error__": f"not valid JSON: {error}"}
+            continue
+        if not isinstance(value, dict):
+            yield line_number, {"__error__": "each line must be a JSON object"}
+            continue
+        yield line_number, value
+
+
+def _csv_rows(handle: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    reader = csv.reader(handle, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as error:
+        raise ImportFormatError(f"bad CSV header: {error}") from None
+    columns = [name.strip().lower() for name in header]
+    unknown = [c for c in columns if c not in FIELDS and c not in IGNORED_FIELDS]
+    missing = [c for c in ("question", "answer") if c not in columns]
+    if unknown or missing or len(set(columns)) != len(columns):
+        raise ImportFormatError(
+            f"CSV header must name question, answer and optionally alternates, tags "
+            f"(got {header}; unknown {unknown}, missing {missing})"
+        )
+    line_number = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # The reader cannot resynchronise after a malformed record: the file is broken.
+            raise ImportFormatError(f"line {line_number}: malformed CSV: {error}") from None
+        start, line_number = line_number, reader.line_num + 1
+        if not any(cell.strip() for cell in cells):
+            continue  # blank line
+        if len(cells) != len(columns):
+            yield start, {"__error__": f"expected {len(columns)} cells, got {len(cells)}"}
+            continue
+        row: dict[str, Any] = dict(zip(columns, cells, strict=True))
+        for name in ("alternates", "tags"):
+            if name in row:
+                row[name] = _split_list_cell(row[name])
+        yield start, row
+
+
+def _split_list_cell(cell: str) -> list[str] | str:
+    text = cell.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, list):
+            return value  # element types are checked by FaqDraft
+    return [part for part in (p.strip() for p in text.split("|")) if part]
+
+
+def _draft(row: dict[str, Any]) -> FaqDraft:
+    if "__error__" in row:
+        raise FaqValidationError("row", row["__error__"])
+    unknown = sorted(k for k in row if k not in FIELDS and k not in IGNORED_FIELDS)
+    if unknown:
+        raise FaqValidationError(unknown[0], "unknown field (expected " + ", ".join(FIELDS) + ")")
+    for required in ("question", "answer"):
+        if required not in row:
+            raise FaqValidationError(required, "missing")
+    return FaqDraft(row["question"], row["answer"], row.get("alternates"), row.get("tags"))
+
+
+def export_file(
+    store: FaqStore, path: Path, *, format: str | None = None, progress: bool = True
+) -> ExportReport:
+    """Write every entry (one consistent snapshot) atomically: temp file, fsync, rename."""
+    path = Path(path)
+    file_format = detect_format(path, format)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 — closed below before the rename
+        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.",
+        suffix=".tmp", delete=False,
+    )
+    count = 0
+    try:
+        with handle:
+            write_row = _row_writer(handle, file_format)
+            with store.snapshot() as snapshot, tqdm(
+                total=snapshot.count, desc=f"exporting {path.name}", unit=" entries",
+                disable=not progress,
+            ) as bar:
+                for entry in snapshot.entries():
+                    write_row(entry)
+                    count += 1
+                    bar.update()
+                revision = snapshot.revision
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return ExportReport(str(path), file_format, count, revision)
+
+
+def _row_writer(handle: io.TextIOBase, file_format: Format):  # noqa: ANN202
+    if file_format == "jsonl":
+        def write_jsonl(entry: FaqEntry) -> None:
+            handle.write(json.dumps(_export_record(entry), ensure_ascii=False) + "\n")
+        return write_jsonl
+    writer = csv.writer(handle, delimiter="\t" if file_format == "tsv" else ",",
+                        lineterminator="\n")
+    writer.writerow(["id", *FIELDS])
+
+    def write_csv(entry: FaqEntry) -> None:
+        writer.writerow([
+            entry.id, entry.question, entry.answer,
+            json.dumps(list(entry.alternates), ensure_ascii=False),
+            json.dumps(list(entry.tags), ensure_ascii=False),
+        ])
+    return write_csv
+
+
+def _export_record(entry: FaqEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "question": entry.question,
+        "answer": entry.answer,
+        "alternates": list(entry.alternates),
+        "tags": list(entry.tags),
+        "created_at": entry.created_at.isoformat(),
+        "updated_at": entry.updated_at.isoformat(),
+    }
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself must reach the disk for the export to survive a crash.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,160 @@
+"""Bulk import/export: formats, rejected-row report, strictness, atomicity, round trip."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from store.bulk import ImportFormatError, export_file, import_file
+from store.entries import FaqDraft
+from store.errors import ImportRejected
+from store.faq_store import FaqStore
+
+ROWS = [
+    {"question": "How do I reset my password?", "answer": "Use the reset link.",
+     "alternates": ["forgot password", "password | reset"], "tags": ["account"]},
+    {"question": "Where is my parcel?", "answer": "Track it under Orders.\nLine two, \"quoted\"."},
+    {"question": "退货政策是什么？", "answer": "30 天内可退货。", "alternates": ["怎么退货"],
+     "tags": ["售后", "orders"]},
+]
+
+
+def write_jsonl(path: Path, rows: list, extra_lines: tuple[str, ...] = ()) -> Path:
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    path.write_text("\n".join([*lines, *extra_lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def stored(store: FaqStore) -> list[tuple]:
+    return [(e.question, e.answer, e.alternates, e.tags) for e in store.iter_entries()]
+
+
+def test_jsonl_import_reports_rejected_rows_with_line_numbers(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "faq.jsonl", ROWS, (
+        "",  # blank: skipped, still counted as a line
+        '{"question": "   ", "answer": "blank question"}',
+        "not json",
+        '{"question": "q?", "answer": "a", "alternate": ["typo"]}',
+        '["a list"]',
+        '{"question": "q?", "answer": "a", "tags": "not-a-list"}',
+        '{"answer": "no question"}',
+    ))
+    report = import_file(faq_store, path, progress=False)
+    assert report.imported == 3 and report.rows_read == 9
+    assert [(r.line, r.field) for r in report.rejected] == [
+        (5, "question"), (6, "row"), (7, "alternate"), (8, "row"), (9, "tags"), (10, "question"),
+    ]
+    assert "line 7: alternate: unknown field" in report.summary()
+    assert stored(faq_store) == [
+        ("How do I reset my password?", "Use the reset link.",
+         ("forgot password", "password | reset"), ("account",)),
+        ("Where is my parcel?", "Track it under Orders.\nLine two, \"quoted\".", (), ()),
+        ("退货政策是什么?", "30 天内可退货。", ("怎么退货",), ("售后", "orders")),  # NFKC: ？→?
+    ]
+    assert report.revision == faq_store.revision() == 1  # one transaction, one revision
+    assert report.ids == [e.id for e in faq_store.iter_entries()]
+
+
+def test_strict_import_stores_nothing_when_a_row_is_rejected(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "faq.jsonl", ROWS, ('{"question": "q?", "answer": ""}',))
+    with pytest.raises(ImportRejected) as caught:
+        import_file(faq_store, path, strict=True, progress=False)
+    assert [(r.line, r.field) for r in caught.value.report.rejected] == [(4, "answer")]
+    assert faq_store.count() == 0 and faq_store.revision() == 0
+
+
+def test_import_is_all_or_nothing_when_the_write_fails(
+    faq_store: FaqStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faq_store.add([FaqDraft("existing?", "yes")])
+    path = write_jsonl(tmp_path / "faq.jsonl", ROWS * 800)  # several insert chunks
+
+    calls = 0
+
+    def fail_on_second_chunk(n: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full, say")
+
+    real_add_batch = FaqStore.add_batch
+    monkeypatch.setattr(
+        FaqStore, "add_batch",
+        lambda self, drafts, on_progress=None: real_add_batch(
+            self, drafts, on_progress=fail_on_second_chunk
+        ),
+    )
+    with pytest.raises(RuntimeError):
+        import_file(faq_store, path, progress=False)
+    assert stored(faq_store) == [("existing?", "yes", (), ())]
+    assert faq_store.revision() == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_csv_accepts_pipe_or_json_lists(faq_store: FaqStore, tmp_path: Path, suffix: str) -> None:
+    sep = "," if suffix == ".csv" else "\t"
+    text = sep.join(["Question", "answer", "alternates", "tags"]) + "\n"
+    text += sep.join(['"Multi\nline?"', "a1", "x | y|", "t1|t2"]) + "\n"
+    text += sep.join(["q2?", "a2", '"[""has | pipe"", ""z""]"', ""]) + "\n"
+    text += "\n"
+    text += sep.join(["", "no question", "", ""]) + "\n"
+    text += sep.join(["too", "many", "cells", "here", "!"]) + "\n"
+    path = tmp_path / f"faq{suffix}"
+    path.write_text(text, encoding="utf-8")
+    report = import_file(faq_store, path, progress=False)
+    assert [(r.line, r.field) for r in report.rejected] == [(6, "question"), (7, "row")]
+    assert stored(faq_store) == [
+        ("Multi\nline?", "a1", ("x", "y"), ("t1", "t2")),
+        ("q2?", "a2", ("has | pipe", "z"), ()),
+    ]
+
+
+def test_file_level_errors_are_typed(faq_store: FaqStore, tmp_path: Path) -> None:
+    bad_header = tmp_path / "bad.csv"
+    bad_header.write_text("question,answr\nq,a\n", encoding="utf-8")
+    not_utf8 = tmp_path / "latin1.jsonl"
+    not_utf8.write_bytes('{"question": "caf\xe9?", "answer": "a"}\n'.encode("latin-1"))
+    for path in (bad_header, not_utf8, tmp_path / "faq.xlsx", tmp_path / "missing.jsonl"):
+        with pytest.raises(ImportFormatError):
+            import_file(faq_store, path, progress=False)
+    assert faq_store.count() == 0
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".tsv"])
+def test_export_then_import_round_trips(
+    faq_store: FaqStore, other_database_url: str, tmp_path: Path, suffix: str
+) -> None:
+    tricky = [
+        FaqDraft("Tabs\tand, commas; \"quotes\"?", "Line one\nline two\r\nthree", ["a|b", "[x]"],
+                 ["tag|pipe", "标签"]),
+        FaqDraft("Emoji 🙂?", "Yes 🙂", [f"alt {i}" for i in range(100)]),
+        FaqDraft("Plain?", "Plain."),
+    ]
+    faq_store.add(tricky)
+    path = tmp_path / f"export{suffix}"
+    report = export_file(faq_store, path, progress=False)
+    assert report.count == 3 and report.revision == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    target = FaqStore(other_database_url)
+    try:
+        imported = import_file(target, path, progress=False)
+        assert imported.rejected == [] and stored(target) == stored(faq_store)
+    finally:
+        target.close()
+
+
+def test_export_then_import_into_the_same_store_duplicates_with_new_ids(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    faq_store.add([FaqDraft("q|1?", "a,1", ["x\ty"], ["t"]), FaqDraft("q2?", "a2")])
+    before = stored(faq_store)
+    path = tmp_path / "export.csv"
+    export_file(faq_store, path, progress=False)
+    report = import_file(faq_store, path, progress=False)
+    assert report.rejected == [] and report.imported == 2
+    assert stored(faq_store) == before + before
+    assert min(report.ids) > max(e.id for e in faq_store.list_page(limit=2).entries)
