@@ -213,12 +213,12 @@ class FaqIndex:
         """
         if k < 1:
             raise IndexInputError(f"k must be at least 1, got {k}")
-        total = self._cpu.ntotal
-        if total == 0:
-            return []
         query = vector.reshape(1, -1)
         if query.dtype != np.float32 or query.shape[1] != self.dim:
             query = _as_matrix(query, self.dim)
+        total = self._cpu.ntotal
+        if total == 0:
+            return []
         fetch = min(total, k * self._config.overfetch)
         while True:
             scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each

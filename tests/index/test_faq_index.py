@@ -1,0 +1,186 @@
+"""FaqIndex against an independent numpy brute force: ids, dedup, k capping, removal, IVF."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+import pytest
+
+from index.errors import IndexCorruptError, IndexInputError
+from index.faq_index import (
+    MAX_PHRASINGS,
+    FaqIndex,
+    IndexConfig,
+    check_structure,
+    choose_nlist,
+    vector_ids,
+)
+
+
+def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def faq_layout(n_faqs: int, seed: int = 0) -> tuple[np.ndarray, dict[int, int]]:
+    """Ids for FAQs 10, 20, ... with 1..5 phrasings each; returns ids and faq -> count."""
+    rng = np.random.default_rng(seed)
+    counts = {10 * (i + 1): int(rng.integers(1, 6)) for i in range(n_faqs)}
+    ids = np.concatenate([vector_ids(faq, n) for faq, n in counts.items()])
+    return ids, counts
+
+
+def brute_force(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int):
+    """Reference: best score per FAQ over all its phrasings, top k FAQs (numpy only)."""
+    scores = vectors @ query
+    best: dict[int, tuple[float, int]] = {}
+    for score, vector_id in zip(scores.tolist(), ids.tolist(), strict=True):
+        faq, phrasing = divmod(vector_id, 128)
+        if faq not in best or score > best[faq][0]:
+            best[faq] = (score, phrasing)
+    ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
+    return [(faq, phrasing, score) for faq, (score, phrasing) in ranked]
+
+
+def test_vector_ids_pack_faq_and_phrasing() -> None:
+    ids = vector_ids(7, 3)
+    assert ids.dtype == np.int64
+    assert ids.tolist() == [7 * 128, 7 * 128 + 1, 7 * 128 + 2]
+    with pytest.raises(IndexInputError):
+        vector_ids(1, MAX_PHRASINGS + 1)
+    with pytest.raises(IndexInputError):
+        vector_ids(-1, 1)
+    with pytest.raises(IndexInputError):
+        vector_ids(1, 0)
+
+
+def test_flat_search_matches_brute_force_with_per_faq_dedup() -> None:
+    ids, _ = faq_layout(200)
+    vectors = unit_rows(len(ids), 32)
+    index = FaqIndex.build(vectors, ids)
+    for query in unit_rows(20, 32, seed=1):
+        got = index.search(query, 10)
+        expected = brute_force(vectors, ids, query, 10)
+        assert [(h.faq_id, h.phrasing_no) for h in got] == [(f, p) for f, p, _ in expected]
+        np.testing.assert_allclose([h.score for h in got], [s for _, _, s in expected], atol=1e-5)
+        assert len({h.faq_id for h in got}) == len(got)  # each FAQ once
+
+
+def test_k_is_capped_at_the_number_of_faqs_and_empty_index_returns_nothing() -> None:
+    assert FaqIndex.empty(8).search(unit_rows(1, 8)[0], 5) == []
+    ids, counts = faq_layout(3)
+    index = FaqIndex.build(unit_rows(len(ids), 8), ids)
+    hits = index.search(unit_rows(1, 8, seed=3)[0], 50)
+    assert sorted(h.faq_id for h in hits) == sorted(counts)
+    with pytest.raises(IndexInputError):
+        index.search(unit_rows(1, 8)[0], 0)
+
+
+def test_query_equal_to_a_stored_phrasing_finds_that_phrasing() -> None:
+    ids, _ = faq_layout(50)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids)
+    top = index.search(vectors[17], 1)[0]
+    assert (top.faq_id, top.phrasing_no) == divmod(int(ids[17]), 128)
+    assert top.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_remove_faqs_removes_every_phrasing_and_nothing_else() -> None:
+    ids, counts = faq_layout(40)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids)
+    gone = [10, 50, 400]
+    removed = index.remove_faqs(gone)
+    assert removed == sum(counts[f] for f in gone)
+    kept = ~np.isin(ids // 128, gone)
+    assert sorted(index.ids().tolist()) == sorted(ids[kept].tolist())
+    query = vectors[0]  # a phrasing of FAQ 10, now removed
+    assert [h.faq_id for h in index.search(query, 5)] == [
+        f for f, _, _ in brute_force(vectors[kept], ids[kept], query, 5)
+    ]
+    assert index.remove_faqs([999_999]) == 0
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_ids_stay_correct_after_removals(kind: str) -> None:
+    """The bug this guards: IndexIDMap2 over IVF returns wrong ids after a removal."""
+    ids, _ = faq_layout(800, seed=2)
+    vectors = unit_rows(len(ids), 24, seed=2)
+    # nprobe = nlist: an exhaustive IVF scan must give exactly the flat answers.
+    index = FaqIndex.build(vectors, ids, IndexConfig(kind=kind, nprobe=4096, min_ivf_vectors=500))
+    assert index.kind == kind
+    rng = np.random.default_rng(5)
+    removed = rng.choice(np.unique(ids // 128), size=200, replace=False)
+    index.remove_faqs(removed)
+    kept = ~np.isin(ids // 128, removed)
+    for row in np.flatnonzero(kept)[:40]:
+        top = index.search(vectors[row], 1)[0]
+        assert top.faq_id * 128 + top.phrasing_no == ids[row]
+        np.testing.assert_allclose(index.reconstruct(int(ids[row])), vectors[row], atol=1e-6)
+    with pytest.raises(KeyError):
+        index.reconstruct(int(removed[0]) * 128)
+
+
+def test_ivf_recall_against_exact_is_high_and_falls_back_to_flat_when_small() -> None:
+    ids = np.arange(5000, dtype=np.int64) * 128
+    vectors = unit_rows(5000, 32, seed=4)
+    assert FaqIndex.build(vectors[:500], ids[:500], IndexConfig(kind="ivf")).kind == "flat"
+    assert choose_nlist(5000, IndexConfig(kind="ivf")) == 71  # round(sqrt(5000))
+    exact = FaqIndex.build(vectors, ids)
+    approx = FaqIndex.build(vectors, ids, IndexConfig(kind="ivf", nprobe=32))
+    assert approx.kind == "ivf" and approx.nlist == 71
+    queries = unit_rows(50, 32, seed=9)
+    recall = np.mean(
+        [
+            len({h.faq_id for h in approx.search(q, 10)} & {h.faq_id for h in exact.search(q, 10)})
+            / 10
+            for q in queries
+        ]
+    )
+    assert recall > 0.6  # random (unclustered) data is IVF's worst case; 32/71 lists probed
+
+
+def test_accept_filter_widens_the_fetch_until_k_accepted() -> None:
+    ids, counts = faq_layout(300)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids)
+    rare = set(list(counts)[::50])  # 6 FAQs; far fewer than the first fetch would hold
+    hits = index.search(vectors[3], 10, accept=lambda faq: faq in rare)
+    assert {h.faq_id for h in hits} == rare
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_bad_inputs_raise_typed_errors() -> None:
+    index = FaqIndex.empty(8)
+    with pytest.raises(IndexInputError):
+        index.add(unit_rows(2, 4), vector_ids(1, 2))  # wrong dimension
+    with pytest.raises(IndexInputError):
+        index.add(unit_rows(2, 8) * 3, vector_ids(1, 2))  # not unit-norm
+    nan = unit_rows(2, 8)
+    nan[0, 0] = np.nan
+    with pytest.raises(IndexInputError):
+        index.add(nan, vector_ids(1, 2))
+    with pytest.raises(IndexInputError):
+        index.add(unit_rows(2, 8), vector_ids(1, 3))  # ids do not match rows
+    with pytest.raises(IndexInputError):
+        index.search(np.ones(5, np.float32), 1)
+    assert index.ntotal == 0
+
+
+def test_only_inner_product_structures_are_accepted() -> None:
+    check_structure(faiss.IndexIDMap2(faiss.IndexFlatIP(4)), "x")
+    with pytest.raises(IndexCorruptError, match="inner product"):
+        check_structure(faiss.IndexIDMap2(faiss.IndexFlatL2(4)), "x")
+    with pytest.raises(IndexCorruptError, match="unexpected"):
+        check_structure(faiss.IndexFlatIP(4), "x")
+
+
+def test_serialised_index_round_trips() -> None:
+    ids, _ = faq_layout(100)
+    vectors = unit_rows(len(ids), 16)
+    for config in (IndexConfig(), IndexConfig(kind="ivf", min_ivf_vectors=100, nprobe=4096)):
+        index = FaqIndex.build(vectors, ids, config)
+        copy = FaqIndex.from_bytes(index.to_bytes(), config)
+        assert (copy.kind, copy.ntotal, copy.dim) == (index.kind, index.ntotal, index.dim)
+        assert copy.search(vectors[5], 3) == index.search(vectors[5], 3)
