@@ -1,0 +1,174 @@
+"""Admin routes (API key required): threshold, tuning, unanswered questions, feedback, retrain."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import ApiKey, ServiceDep
+from app.errors import ApiError
+from app.retrain import RetrainState
+from app.schemas import (
+    CurvePoint,
+    FeedbackPublic,
+    RetrainStatus,
+    ThresholdPublic,
+    ThresholdUpdate,
+    TuneRequest,
+    TuneResponse,
+    UnansweredList,
+    UnansweredPublic,
+)
+from app.service import Service
+from training.threshold import plot_threshold_curve, tune_threshold
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[ApiKey])
+logger = logging.getLogger("samesay.app")
+
+# Used when objective=precision comes without a target: "answer when 95 % sure".
+DEFAULT_PRECISION_TARGET = 0.95
+
+
+@router.get("/threshold", response_model=ThresholdPublic)
+def get_threshold(service: ServiceDep) -> ThresholdPublic:
+    """The global threshold: `source` says whether it was set (store) or is the default."""
+    state = service.threshold
+    return ThresholdPublic(threshold=state.value, source=state.source)  # type: ignore[arg-type]
+
+
+@router.put("/threshold", response_model=ThresholdPublic)
+def put_threshold(body: ThresholdUpdate, service: ServiceDep) -> ThresholdPublic:
+    """Set the global threshold (persisted in the store: every worker follows)."""
+    service.set_threshold(body.threshold)
+    return ThresholdPublic(threshold=body.threshold, source="store")
+
+
+@router.post("/threshold/tune", response_model=TuneResponse)
+def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
+    """Recommend (and with `apply`, set) the threshold from labelled examples.
+
+    Each example is a question and the FAQ id it should get, or null when it should not be
+    answered. Objectives: `accuracy` (CLINC150: in-scope right when answered with the right
+    id, out-of-scope right when not answered), `f1`, or `precision` with `target` (the
+    lowest threshold whose precision reaches it). The whole curve comes back for plotting,
+    and a PNG of it is written to the data directory (`plot_path`).
+    """
+    wanted = {example.faq_id for example in body.examples if example.faq_id is not None}
+    known = service.store.exists(wanted) if wanted else set()
+    unknown = [
+        {"field": f"examples[{i}].faq_id", "message": f"no FAQ entry with id {e.faq_id}",
+         "type": "unknown_faq_id"}
+        for i, e in enumerate(body.examples)
+        if e.faq_id is not None and e.faq_id not in known
+    ]
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_faq_ids",
+            f"{len(unknown)} example(s) name FAQ ids that are not in the store",
+            details=unknown[:50],
+        )
+    if service.searcher.count == 0:
+        raise ApiError(409, "conflict", "the store has no FAQ entries to tune against")
+    scores, predicted = _best_matches(service, [example.question for example in body.examples])
+    target = body.target
+    if body.objective == "precision" and target is None:
+        target = DEFAULT_PRECISION_TARGET
+    choice = tune_threshold(
+        scores, predicted, [e.faq_id for e in body.examples], body.objective, target
+    )
+    # The store keeps thresholds in [-1, 1]; the extreme candidates may lie just outside.
+    threshold = min(max(choice.threshold, -1.0), 1.0)
+    if body.apply:
+        service.set_threshold(threshold)
+    curve = choice.curve
+    return TuneResponse(
+        threshold=threshold,
+        objective=choice.objective,
+        target=choice.target,
+        target_met=choice.target_met,
+        applied=body.apply,
+        metrics=choice.metrics,
+        curve=[CurvePoint(**row) for row in curve.rows()],
+        n_examples=curve.n_examples,
+        n_in_scope=curve.n_in_scope,
+        n_out_of_scope=curve.n_out_of_scope,
+        plot_path=_plot(service, choice),
+    )
+
+
+def _best_matches(service: Service, questions: list[str]) -> tuple[list[float], list[int | None]]:
+    scores: list[float] = []
+    predicted: list[int | None] = []
+    for question in questions:
+        found = service.searcher.search(question, 1)
+        scores.append(float(found[0].score) if found else -1.0)
+        predicted.append(found[0].faq_id if found else None)
+    return scores, predicted
+
+
+def _plot(service: Service, choice: object) -> str | None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = service.settings.data_dir / "plots" / f"threshold-{stamp}.png"
+    try:
+        return str(plot_threshold_curve(choice, path))  # type: ignore[arg-type]
+    except Exception:  # a plot is a convenience: never fail the tuning because of it
+        logger.warning("could not write the threshold plot to %s", path, exc_info=True)
+        return None
+
+
+@router.get("/unanswered", response_model=UnansweredList)
+def unanswered(
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    since: Annotated[datetime | None, Query(description="only asks at or after this time")] = None,
+) -> UnansweredList:
+    """Questions that fell below the threshold, most frequent first (for FAQ authors)."""
+    service.ask_log.flush()
+    if since is not None:
+        try:
+            since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ApiError(422, "validation_error", "since is out of range") from None
+    rows = service.store.unanswered(limit=limit, since=since)
+    return UnansweredList(items=[UnansweredPublic(**vars(row)) for row in rows])
+
+
+@router.get("/feedback", response_model=list[FeedbackPublic])
+def list_feedback(
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_id: Annotated[int | None, Query(ge=0, le=(1 << 62))] = None,
+) -> list[FeedbackPublic]:
+    """Stored feedback by id (page with `after_id`): tuning examples and alternate candidates."""
+    rows = service.store.list_feedback(limit=limit, after_id=after_id)
+    return [FeedbackPublic(**vars(row)) for row in rows]
+
+
+def _status(service: Service, state: RetrainState) -> RetrainStatus:
+    return RetrainStatus(
+        state=state.state,  # type: ignore[arg-type]
+        progress=state.progress,
+        message=state.message,
+        started_at=state.started_at,
+        finished_at=state.finished_at,
+        model_version=service.model_version,
+        new_model_version=state.new_model_version,
+        error=state.error,
+    )
+
+
+@router.post("/retrain", response_model=RetrainStatus, status_code=status.HTTP_202_ACCEPTED)
+def start_retrain(service: ServiceDep) -> RetrainStatus:
+    """Retrain the encoder on the store's entries (each FAQ's phrasings are one group) in
+    the background; the current model serves until the new one and its index swap in."""
+    return _status(service, service.retrainer.start())
+
+
+@router.get("/retrain", response_model=RetrainStatus)
+def retrain_status(service: ServiceDep) -> RetrainStatus:
+    """Progress of the current or last retrain in this worker."""
+    return _status(service, service.retrainer.status)

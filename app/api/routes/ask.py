@@ -1,0 +1,68 @@
+"""POST /ask: the hot path. Validate → search (encode + FAISS) → threshold → log in memory."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import ReadKey, ServiceDep
+from app.errors import ApiError
+from app.schemas import AskRequest, AskResponse, Match
+from store.records import AskRecord
+
+router = APIRouter(tags=["ask"])
+
+
+# async def on purpose: encoding one question and a FAISS search take well under a
+# millisecond, so running them inline beats two threadpool hops per request.
+@router.post("/ask", response_model=AskResponse, dependencies=[ReadKey])
+async def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
+    """Answer a question when its best match scores at least the threshold.
+
+    Below the threshold the response is `answered: false` but still lists the best matches
+    as suggestions; an empty FAQ store answers nothing (not an error). `tags` keeps FAQs
+    carrying at least one of the tags. `min_revision` (the `revision` a write returned)
+    makes this worker catch up with the store first: read-your-writes on any worker.
+    """
+    searcher = service.searcher
+    if body.min_revision is not None and searcher.revision < body.min_revision:
+        await run_in_threadpool(searcher.catch_up)
+        if searcher.revision < body.min_revision:
+            raise ApiError(
+                409,
+                "revision_not_available",
+                f"the store is at revision {searcher.revision}, below min_revision "
+                f"{body.min_revision}",
+            )
+    threshold = service.threshold.value if body.threshold is None else body.threshold
+    found = searcher.search(body.question, body.top_k, body.tags)
+    best = found[0] if found else None
+    answered = best is not None and best.score >= threshold
+    ask_id = uuid.uuid4().hex
+    service.ask_log.append(
+        AskRecord(
+            ask_id=ask_id,
+            question=body.question,
+            answered=answered,
+            faq_id=best.faq_id if answered and best else None,
+            score=float(best.score) if best else None,
+            threshold=threshold,
+            asked_at=datetime.now(UTC),
+        )
+    )
+    service.metrics.asks.labels("true" if answered else "false").inc()
+    return AskResponse(
+        answered=answered,
+        answer=best.answer if answered and best else None,
+        faq_id=best.faq_id if answered and best else None,
+        score=float(best.score) if best else None,
+        threshold=threshold,
+        ask_id=ask_id,
+        matches=[Match(faq_id=m.faq_id, question=m.question, answer=m.answer,
+                       score=float(m.score)) for m in found],
+        revision=searcher.revision,
+        model_version=service.model_version,
+    )

@@ -1,0 +1,104 @@
+"""Buffered ask log: /ask appends in memory (O(1)); a background thread writes batches.
+
+The hot path never touches the database. Records survive a store outage up to
+`capacity` (then the oldest are dropped and counted); a final flush runs at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from store.faq_store import FaqStore
+from store.records import AskRecord
+
+logger = logging.getLogger("samesay.ask_log")
+
+# One transaction per batch: large enough to amortise a commit, small enough to stay short.
+_BATCH = 1_000
+
+
+class AskLogBuffer:
+    def __init__(
+        self,
+        store: FaqStore,
+        flush_interval_s: float,
+        capacity: int,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._interval = flush_interval_s
+        self._capacity = capacity
+        self._on_drop = on_drop
+        self._pending: deque[AskRecord] = deque()
+        # Serialises flushes (the thread, shutdown and feedback's flush-before-lookup).
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def append(self, record: AskRecord) -> None:
+        """Called on the hot path: deque.append is atomic under the GIL, no lock needed."""
+        self._pending.append(record)
+        overflow = len(self._pending) - self._capacity
+        if overflow > 0:
+            dropped = 0
+            for _ in range(overflow):
+                try:
+                    self._pending.popleft()
+                    dropped += 1
+                except IndexError:
+                    break
+            if dropped and self._on_drop:
+                self._on_drop(dropped)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> int:
+        """Write everything buffered now; returns how many records were written.
+
+        On a store error the batch goes back to the front of the buffer and the error is
+        raised, so nothing is lost while the buffer has room.
+        """
+        written = 0
+        with self._flush_lock:
+            while self._pending:
+                batch: list[AskRecord] = []
+                while self._pending and len(batch) < _BATCH:
+                    batch.append(self._pending.popleft())
+                try:
+                    self._store.record_asks(batch)
+                except Exception:
+                    self._pending.extendleft(reversed(batch))
+                    raise
+                written += len(batch)
+        return written
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="samesay-ask-log", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and flush what is left (best effort: the store may be down)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:
+            logger.exception("final ask-log flush failed; %d records lost", len(self._pending))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except Exception:
+                logger.warning(
+                    "ask-log flush failed; %d records kept for the next try",
+                    len(self._pending),
+                    exc_info=True,
+                )

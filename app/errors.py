@@ -1,0 +1,188 @@
+"""The one place that turns errors into HTTP responses with a stable, documented body.
+
+Every error response has the body
+    {"error": {"code": "<stable code>", "message": "<human text>", "request_id": "...",
+               "details": [...]}}        # details only for validation errors
+and never a traceback. Codes (status):
+
+    invalid_json (400)           the body is not parseable JSON / not UTF-8
+    unauthorized (401)           missing, wrong or non-ASCII API key
+    writes_disabled (403)        no API keys configured: set SAMESAY_API_KEYS
+    not_found (404)              no such route
+    faq_not_found (404)          no FAQ entry with that id
+    ask_not_found (404)          no logged ask with that id
+    method_not_allowed (405)
+    conflict (409)               e.g. a retrain is already running
+    payload_too_large (413)      body over Settings.max_body_bytes
+    validation_error (422)       a field is missing, of the wrong type, out of range, too long,
+                                 contains NUL / lone surrogates, or is unknown
+    unknown_faq_ids (422)        tuning examples name FAQ ids that are not in the store
+    not_ready (503)              model/index not loaded yet, or store unreachable
+    internal_error (500)         a bug: logged with the request id, no detail leaks
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.log import current_request_id
+from index.errors import FaqIndexError, IndexInputError, SwapInProgressError
+from model.errors import ModelError
+from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationError
+
+logger = logging.getLogger("samesay.app")
+
+INTERNAL_ERROR_MESSAGE = "internal error; the request id identifies it in the logs"
+
+
+class ApiError(Exception):
+    """Raised by routes for a 4xx/5xx with a stable code; rendered by `error_response`."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def error_body(code: str, message: str, details: Sequence[dict[str, Any]] | None = None) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    request_id = current_request_id()
+    if request_id:
+        error["request_id"] = request_id
+    if details is not None:
+        error["details"] = list(details)
+    # ensure_ascii: a lone surrogate echoed in a message stays encodable; allow_nan=False
+    # because NaN is not JSON (default=str turns anything odd into text instead of failing).
+    return json.dumps({"error": error}, ensure_ascii=True, allow_nan=False, default=str).encode()
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Sequence[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        error_body(code, message, details),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def _field_path(location: Sequence[Any]) -> str:
+    # ("body", "items", 3, "question") -> "items[3].question"; the "body"/"query" prefix is noise.
+    parts = list(location)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _validation_details(errors: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    # Never echo `input`: it may hold megabytes, NaN or lone surrogates.
+    return [
+        {
+            "field": _field_path(error.get("loc", ())),
+            "message": str(error.get("msg", "invalid value")),
+            "type": str(error.get("type", "value_error")),
+        }
+        for error in errors[:50]
+    ]
+
+
+async def _on_api_error(request: Request, error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details, error.headers)
+
+
+async def _on_validation_error(request: Request, error: RequestValidationError) -> Response:
+    errors = list(error.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "invalid_json", "the request body is not valid JSON")
+    return error_response(
+        422, "validation_error", "the request is invalid", _validation_details(errors)
+    )
+
+
+_HTTP_CODES = {
+    400: ("invalid_json", "the request body could not be parsed as JSON"),
+    404: ("not_found", "no such route"),
+    405: ("method_not_allowed", "method not allowed on this route"),
+    413: ("payload_too_large", "the request body is too large"),
+}
+
+
+async def _on_http_exception(request: Request, error: StarletteHTTPException) -> Response:
+    code, message = _HTTP_CODES.get(error.status_code, ("http_error", str(error.detail)))
+    headers = dict(error.headers) if error.headers else None
+    return error_response(error.status_code, code, message, headers=headers)
+
+
+async def _on_store_validation(request: Request, error: StoreValidationError) -> Response:
+    details = [{"field": error.field, "message": error.message, "type": "value_error"}]
+    return error_response(422, "validation_error", str(error), details)
+
+
+async def _on_faq_not_found(request: Request, error: FaqNotFound) -> Response:
+    return error_response(404, "faq_not_found", str(error))
+
+
+async def _on_ask_not_found(request: Request, error: AskNotFound) -> Response:
+    return error_response(404, "ask_not_found", str(error))
+
+
+async def _on_swap_in_progress(request: Request, error: SwapInProgressError) -> Response:
+    return error_response(409, "conflict", str(error))
+
+
+async def _on_index_input(request: Request, error: IndexInputError) -> Response:
+    return error_response(422, "validation_error", str(error))
+
+
+async def _on_unavailable(request: Request, error: Exception) -> Response:
+    logger.error("dependency unavailable: %s", type(error).__name__, exc_info=error)
+    return error_response(
+        503, "not_ready", "the service cannot reach its store or index right now; retry"
+    )
+
+
+async def _on_unexpected(request: Request, error: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreValidationError, _on_store_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(FaqNotFound, _on_faq_not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(AskNotFound, _on_ask_not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(SwapInProgressError, _on_swap_in_progress)  # type: ignore[arg-type]
+    app.add_exception_handler(IndexInputError, _on_index_input)  # type: ignore[arg-type]
+    for unavailable in (OperationalError, InterfaceError, StoreError, FaqIndexError, ModelError):
+        app.add_exception_handler(unavailable, _on_unavailable)
+    # Starlette routes `Exception` handlers to ServerErrorMiddleware: the last line of defence.
+    app.add_exception_handler(Exception, _on_unexpected)

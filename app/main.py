@@ -1,0 +1,75 @@
+"""The FastAPI application factory: `create_app(settings)`; components load once in `lifespan`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from app.api.routes import admin, ask, faq, feedback, health
+from app.config import Settings
+from app.errors import install_error_handlers
+from app.log import configure_logging
+from app.metrics import ServiceMetrics
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.service import Service
+from index.searcher import Encoder
+from training.trainer import TrainConfig
+
+API_DESCRIPTION = """Self-hosted FAQ retrieval: ask a question, get the matching FAQ answer when
+the match is good enough. Writes and /admin/* need `Authorization: Bearer <API key>`.
+Every error has the body `{"error": {"code", "message", "request_id", "details"?}}`."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    encoder: Encoder | None = None,
+    train_config: TrainConfig | None = None,
+) -> FastAPI:
+    """Build the app. `encoder` overrides the checkpoint to serve (benchmarks); `train_config`
+    the recipe used by POST /admin/retrain (tests use a tiny one). Nothing loads until the
+    lifespan starts (uvicorn startup, or `with TestClient(app)`)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Loading reads the database and may rebuild the index: keep the loop free meanwhile.
+        service = await run_in_threadpool(Service.open, settings, metrics, encoder, train_config)
+        service.start()
+        app.state.service = service
+        try:
+            yield
+        finally:
+            app.state.service = None
+            await run_in_threadpool(service.stop)
+
+    app = FastAPI(
+        title="Samesay",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.service = None
+    install_error_handlers(app)
+    for module in (ask, faq, feedback, admin, health):
+        app.include_router(module.router)
+    # Added innermost first: the request context wraps everything, so even a 413 or a CORS
+    # refusal carries a request id and is counted.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

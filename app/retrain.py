@@ -1,0 +1,144 @@
+"""Background retraining: store entries → train → load → swap the searcher's encoder.
+
+One run at a time. The old encoder and index keep serving until the searcher swaps in the
+new ones; the new model is then recorded as the store's active model so other workers load
+it too (see app.model_files). Training runs in a thread of the serving process with torch's
+per-process thread count (Settings.torch_threads), so it competes with /ask for the GIL:
+expect higher /ask latency while it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from app.config import Settings
+from app.errors import ApiError
+from app.model_files import checkpoint_dir, model_version, models_dir
+from index.searcher import FaqSearcher
+from model.checkpoint import load_encoder
+from store.faq_store import FaqStore
+from training.trainer import TrainConfig, train_encoder
+
+logger = logging.getLogger("samesay.retrain")
+
+# Shares of the progress bar: training dominates; re-embedding the index is the rest.
+_TRAIN_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class RetrainState:
+    state: str = "idle"  # idle | running | succeeded | failed
+    progress: float = 0.0
+    message: str = "no retrain has run in this worker"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    new_model_version: str | None = None
+    error: str | None = None
+
+
+class Retrainer:
+    def __init__(
+        self,
+        settings: Settings,
+        store: FaqStore,
+        searcher: FaqSearcher,
+        train_config: TrainConfig | None,
+        on_new_model: Callable[[str], None],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._searcher = searcher
+        self._train_config = train_config
+        self._on_new_model = on_new_model
+        self._lock = threading.Lock()
+        self._state = RetrainState()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def status(self) -> RetrainState:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._state.state == "running"
+
+    def start(self) -> RetrainState:
+        """Start a run in the background; ApiError 409 if one runs or there is too little data."""
+        with self._lock:
+            if self.running:
+                raise ApiError(409, "conflict", "a retrain is already running; see GET "
+                               "/admin/retrain for its progress")
+            entries = self._store.count()
+            if entries < 2:
+                raise ApiError(409, "conflict", f"retraining needs at least 2 FAQ entries "
+                               f"(each is one group of paraphrases), the store has {entries}")
+            self._state = RetrainState(
+                "running", 0.0, "starting", started_at=datetime.now(UTC)
+            )
+            self._thread = threading.Thread(target=self._run, name="samesay-retrain", daemon=True)
+            self._thread.start()
+            return self._state
+
+    def join(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _progress(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        self._state = replace(self._state, progress=round(fraction, 4), message=message)
+
+    def _run(self) -> None:
+        scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
+        try:
+            groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
+            self._progress(0.01, f"training on {len(groups)} FAQ entries")
+            trained = train_encoder(
+                groups,
+                scratch,
+                self._train_config,
+                progress=False,
+                on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
+            )
+            encoder = load_encoder(trained)
+            final = checkpoint_dir(self._settings, encoder.content_hash)
+            if not final.exists():
+                os.replace(trained, final)  # same directory tree: an atomic rename
+            self._progress(_TRAIN_SHARE, "re-embedding the FAQ entries with the new model")
+            swap = self._searcher.swap_encoder(
+                encoder,
+                on_progress=lambda f, m: self._progress(
+                    _TRAIN_SHARE + (1 - _TRAIN_SHARE) * 0.99 * f, f"re-indexing: {m}"
+                ),
+            )
+            swap.result()
+            self._store.set_active_model(encoder.content_hash)
+            version = model_version(encoder)
+            self._on_new_model(version)
+            self._state = replace(
+                self._state,
+                state="succeeded",
+                progress=1.0,
+                message=f"serving the new model {version}",
+                finished_at=datetime.now(UTC),
+                new_model_version=version,
+            )
+            logger.info("retrain finished: serving model %s", version)
+        except Exception as error:
+            logger.exception("retrain failed; the previous model keeps serving")
+            self._state = replace(
+                self._state,
+                state="failed",
+                message="retrain failed; the previous model keeps serving",
+                finished_at=datetime.now(UTC),
+                error=f"{type(error).__name__}: {error}",
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,283 @@
+"""Request and response bodies: `XCreate / XUpdate / XPatch / XPublic` families.
+
+Request models are strict (no "5" for 5, no 1 for true) and forbid unknown fields (no mass
+assignment); text fields reject NUL and lone surrogates; numbers are finite and bounded.
+The caps mirror the store's own limits (`store.entries.LIMITS`), which validate again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from store.entries import LIMITS, FaqEntry
+from training.threshold import Objective
+
+# Cosine scores lie in [-1, 1]; so do thresholds (the store refuses others).
+Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+# FAQ ids are positive int64 (the index packs id * 128 into an int64).
+FaqId = Annotated[int, Field(ge=1, le=(1 << 56) - 1)]
+MAX_QUESTION_CHARS = 1_000
+MAX_BATCH = 1_000
+MAX_TUNE_EXAMPLES = 10_000
+
+
+def _clean(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate (not valid Unicode)") from None
+    return value
+
+
+def _text(max_chars: int) -> object:
+    """A string that is non-empty after trimming, at most max_chars, valid Unicode."""
+
+    def check(value: str) -> str:
+        value = _clean(value).strip()
+        if not value:
+            raise ValueError("must not be empty or only whitespace")
+        if len(value) > max_chars:
+            raise ValueError(f"must be at most {max_chars} characters after trimming")
+        return value
+
+    return AfterValidator(check)
+
+
+# The raw cap stops megabyte strings before any per-character work.
+QuestionText = Annotated[str, Field(max_length=4 * MAX_QUESTION_CHARS), _text(MAX_QUESTION_CHARS)]
+FaqQuestionText = Annotated[
+    str, Field(max_length=4 * LIMITS.question_chars), _text(LIMITS.question_chars)
+]
+AnswerText = Annotated[str, Field(max_length=4 * LIMITS.answer_chars), _text(LIMITS.answer_chars)]
+AlternateText = Annotated[
+    str, Field(max_length=4 * LIMITS.alternate_chars), _text(LIMITS.alternate_chars)
+]
+TagText = Annotated[str, Field(max_length=4 * LIMITS.tag_chars), _text(LIMITS.tag_chars)]
+Alternates = Annotated[list[AlternateText], Field(max_length=LIMITS.alternates)]
+Tags = Annotated[list[TagText], Field(max_length=LIMITS.tags)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ---- FAQ -------------------------------------------------------------------------------
+
+
+class FaqCreate(RequestModel):
+    question: FaqQuestionText
+    answer: AnswerText
+    alternates: Alternates = Field(default_factory=list, description="other ways to ask it")
+    tags: Tags = Field(default_factory=list)
+
+
+class FaqBatchCreate(RequestModel):
+    items: Annotated[list[FaqCreate], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class FaqUpdate(FaqCreate):
+    """PUT: a full replacement; omitted alternates/tags become empty."""
+
+
+class FaqPatch(RequestModel):
+    """PATCH: only the fields given change (null = keep)."""
+
+    question: FaqQuestionText | None = None
+    answer: AnswerText | None = None
+    alternates: Alternates | None = None
+    tags: Tags | None = None
+
+
+class FaqPublic(BaseModel):
+    id: int
+    question: str
+    answer: str
+    alternates: list[str]
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, entry: FaqEntry) -> FaqPublic:
+        return cls(
+            id=entry.id,
+            question=entry.question,
+            answer=entry.answer,
+            alternates=list(entry.alternates),
+            tags=list(entry.tags),
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+        )
+
+
+class FaqWriteResult(BaseModel):
+    ids: list[int]
+    # The store revision that contains this write: pass it as `min_revision` to /ask for
+    # read-your-writes on any worker.
+    revision: int
+
+
+class FaqEntryWritten(FaqPublic):
+    revision: int
+
+
+class FaqPage(BaseModel):
+    items: list[FaqPublic]
+    total: int
+    # Pass as `after_id` to get the next page; null on the last page.
+    next_after_id: int | None
+
+
+class Deleted(BaseModel):
+    id: int
+    deleted: bool = True
+    revision: int
+
+
+# ---- ask -------------------------------------------------------------------------------
+
+
+class AskRequest(RequestModel):
+    question: QuestionText
+    top_k: int = Field(5, ge=1, le=50)
+    tags: Tags | None = Field(None, description="only entries having all these tags")
+    threshold: Threshold | None = Field(None, description="override the global threshold")
+    min_revision: int | None = Field(
+        None,
+        ge=0,
+        le=(1 << 62),
+        description="read-your-writes token: the `revision` a write returned",
+    )
+
+
+class Match(BaseModel):
+    faq_id: int
+    question: str = Field(description="the matched phrasing (question or alternate)")
+    answer: str
+    score: float
+
+
+class AskResponse(BaseModel):
+    answered: bool
+    answer: str | None
+    faq_id: int | None
+    score: float | None = Field(description="best cosine; null when nothing matched")
+    threshold: float
+    ask_id: str
+    matches: list[Match]
+    revision: int = Field(description="store revision this worker's index reflects")
+    model_version: str
+
+
+# ---- threshold -------------------------------------------------------------------------
+
+
+class ThresholdPublic(BaseModel):
+    threshold: float
+    source: Literal["store", "default"]
+
+
+class ThresholdUpdate(RequestModel):
+    threshold: Threshold
+
+
+class TuneExample(RequestModel):
+    question: QuestionText
+    faq_id: FaqId | None = Field(None, description="the right FAQ, or null: should not answer")
+
+
+class TuneRequest(RequestModel):
+    examples: Annotated[list[TuneExample], Field(min_length=1, max_length=MAX_TUNE_EXAMPLES)]
+    objective: Objective = "accuracy"
+    target: float | None = Field(
+        None, gt=0.0, le=1.0, allow_inf_nan=False, description="precision target (0.95)"
+    )
+    apply: bool = False
+
+
+class CurvePoint(BaseModel):
+    threshold: float
+    answered_correctly_rate: float
+    wrong_answer_rate: float
+    abstain_rate_out_of_scope: float
+    coverage: float
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+
+
+class TuneResponse(BaseModel):
+    threshold: float = Field(description="recommended threshold, clipped to [-1, 1]")
+    objective: Objective
+    target: float | None
+    target_met: bool
+    applied: bool
+    metrics: dict[str, float]
+    curve: list[CurvePoint]
+    n_examples: int
+    n_in_scope: int
+    n_out_of_scope: int
+    plot_path: str | None = Field(description="PNG of the curve, in the data directory")
+
+
+# ---- feedback and ask log --------------------------------------------------------------
+
+
+class FeedbackCreate(RequestModel):
+    ask_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    correct: bool
+    faq_id: FaqId | None = Field(None, description="the FAQ that would have been right")
+
+
+class FeedbackPublic(BaseModel):
+    id: int
+    ask_id: str
+    question: str
+    correct: bool
+    faq_id: int | None
+    answered_faq_id: int | None
+    created_at: datetime
+
+
+class UnansweredPublic(BaseModel):
+    question: str
+    count: int
+    last_asked_at: datetime
+
+
+class UnansweredList(BaseModel):
+    items: list[UnansweredPublic]
+
+
+# ---- retrain and health ----------------------------------------------------------------
+
+
+class RetrainStatus(BaseModel):
+    state: Literal["idle", "running", "succeeded", "failed"]
+    progress: float = Field(description="0..1")
+    message: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    model_version: str = Field(description="the encoder serving now")
+    new_model_version: str | None = Field(description="the model this run produced")
+    error: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    model_loaded: bool
+    index_loaded: bool
+    store_reachable: bool
+    model_version: str | None
+    index_size: int | None
+    revision: int | None

@@ -1,0 +1,188 @@
+"""The running service: components loaded once at start, and the thread that follows the store.
+
+`Service.open()` loads store, encoder and searcher; `start()`/`stop()` run the background
+work (ask-log flusher, store follower). Routes reach it through `app.api.deps`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from app.ask_log import AskLogBuffer
+from app.config import Settings
+from app.metrics import ServiceMetrics
+from app.model_files import load_active_encoder, load_serving_encoder, model_version
+from app.retrain import Retrainer
+from app.security import ApiKeyChecker
+from index.searcher import Encoder, FaqSearcher, SearcherConfig
+from store.faq_store import FaqStore
+from training.trainer import TrainConfig
+
+logger = logging.getLogger("samesay.app")
+
+# Save the in-memory index at most this often when it has unsaved changes: a restart then
+# catches up from a recent revision instead of far back (the store stays the truth).
+_SAVE_EVERY_S = 30.0
+
+
+@dataclass
+class ThresholdState:
+    value: float
+    source: str  # "store" or "default"
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: FaqStore
+    searcher: FaqSearcher
+    metrics: ServiceMetrics
+    ask_log: AskLogBuffer
+    keys: ApiKeyChecker
+    retrainer: Retrainer
+    threshold: ThresholdState
+    model_version: str
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _follower: threading.Thread | None = None
+    _settings_version: int = -1
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        metrics: ServiceMetrics,
+        encoder: Encoder | None = None,
+        train_config: TrainConfig | None = None,
+    ) -> Service:
+        # Once per process: single questions are fastest on one thread; workers scale instead.
+        torch.set_num_threads(settings.torch_threads)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = FaqStore(settings.resolved_database_url)
+        try:
+            if encoder is None:
+                encoder = load_serving_encoder(settings, store)
+            searcher = FaqSearcher(
+                store, encoder, settings.index_dir, SearcherConfig.from_settings(settings)
+            )
+            searcher.start()
+        except BaseException:
+            store.close()
+            raise
+        service_box: list[Service] = []
+
+        def on_new_model(version: str) -> None:
+            service_box[0].model_version = version
+            metrics.set_model_version(version)
+
+        service = cls(
+            settings=settings,
+            store=store,
+            searcher=searcher,
+            metrics=metrics,
+            ask_log=AskLogBuffer(
+                store,
+                settings.ask_log_flush_s,
+                settings.ask_log_buffer,
+                on_drop=metrics.ask_log_dropped.inc,
+            ),
+            keys=ApiKeyChecker(settings.api_keys),
+            retrainer=Retrainer(settings, store, searcher, train_config, on_new_model),
+            threshold=ThresholdState(settings.default_threshold, "default"),
+            model_version=model_version(encoder),
+        )
+        service_box.append(service)
+        service.refresh_settings()
+        metrics.set_model_version(service.model_version)
+        metrics.track_index(lambda: searcher.count, lambda: searcher.revision)
+        return service
+
+    # ---- background work ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.ask_log.start()
+        self._stop.clear()
+        self._follower = threading.Thread(
+            target=self._follow, name="samesay-store-follower", daemon=True
+        )
+        self._follower.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=10)
+        self.retrainer.join(timeout=0)  # a running retrain is a daemon thread: abandoned
+        self.ask_log.stop()
+        try:
+            if self.searcher.unsaved:
+                self.searcher.save()
+        except Exception:
+            logger.exception("saving the index at shutdown failed (it is rebuilt on start)")
+        self.store.close()
+
+    def _follow(self) -> None:
+        """Apply other processes' writes and settings; save the index now and then."""
+        last_save = time.monotonic()
+        while not self._stop.wait(self.settings.sync_interval_s):
+            try:
+                versions = self.store.versions()
+                if versions.revision != self.searcher.revision:
+                    self.searcher.catch_up()
+                if versions.settings_version != self._settings_version:
+                    self.refresh_settings(versions.settings_version)
+                if self.searcher.unsaved and time.monotonic() - last_save > _SAVE_EVERY_S:
+                    self.searcher.save()
+                    last_save = time.monotonic()
+            except Exception:
+                logger.warning("following the store failed; retrying", exc_info=True)
+
+    def refresh_settings(self, settings_version: int | None = None) -> None:
+        """Re-read the threshold and the active model (another worker may have changed them)."""
+        if settings_version is None:
+            settings_version = self.store.versions().settings_version
+        stored = self.store.get_threshold()
+        if stored is not None and math.isfinite(stored):
+            self.threshold = ThresholdState(stored, "store")
+        else:
+            self.threshold = ThresholdState(self.settings.default_threshold, "default")
+        active = self.store.get_active_model()
+        if (
+            active
+            and active != self.searcher.encoder.content_hash
+            and not self.retrainer.running
+            and self._settings_version != -1  # at start the serving model was chosen already
+        ):
+            self._follow_model(active)
+        self._settings_version = settings_version
+
+    def _follow_model(self, content_hash: str) -> None:
+        encoder = load_active_encoder(self.settings, content_hash)
+        if encoder is None:
+            return
+        logger.info("another worker activated model %s; swapping to it", content_hash[:12])
+        self.searcher.swap_encoder(encoder).result()
+        self.model_version = model_version(encoder)
+        self.metrics.set_model_version(self.model_version)
+
+    # ---- small helpers for routes -----------------------------------------------------------
+
+    def set_threshold(self, value: float) -> None:
+        self.store.set_threshold(value)
+        self.threshold = ThresholdState(value, "store")
+
+    def ready(self) -> dict[str, object]:
+        store_ok = self.store.ping()
+        return {
+            "ready": store_ok,
+            "model_loaded": True,
+            "index_loaded": True,
+            "store_reachable": store_ok,
+            "model_version": self.model_version,
+            "index_size": self.searcher.count,
+            "revision": self.searcher.revision,
+        }
