@@ -62,12 +62,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """JSON lines on stderr for the `samesay` logger tree; idempotent (tests build many apps)."""
-    logger = logging.getLogger("samesay")
-    logger.setLevel(level)
-    if not any(getattr(h, "_samesay_json", False) for h in logger.handlers):
+    """JSON lines on stderr for every logger (ours, index/store, uvicorn); idempotent.
+
+    Runs in create_app, i.e. in every uvicorn worker process (workers do not inherit the
+    parent's logging setup). uvicorn's own handlers are removed so its lines are JSON too;
+    its access log is off because the request middleware logs each request with its id.
+    """
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(getattr(h, "_samesay_json", False) for h in root.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         handler._samesay_json = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.propagate = False
+        root.addHandler(handler)
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True

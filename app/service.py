@@ -1,7 +1,7 @@
 """The running service: components loaded once at start, and the thread that follows the store.
 
 `Service.open()` loads store, encoder and searcher; `start()`/`stop()` run the background
-work (ask-log flusher, store follower). Routes reach it through `app.api.deps`.
+work (ask-log flusher, index poller, settings follower). Routes reach it via `app.api.deps`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from dataclasses import dataclass, field
 
 import torch
@@ -21,14 +20,11 @@ from app.model_files import load_active_encoder, load_serving_encoder, model_ver
 from app.retrain import Retrainer
 from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
+from index.sync import IndexPoller
 from store.faq_store import FaqStore
 from training.trainer import TrainConfig
 
 logger = logging.getLogger("samesay.app")
-
-# Save the in-memory index at most this often when it has unsaved changes: a restart then
-# catches up from a recent revision instead of far back (the store stays the truth).
-_SAVE_EVERY_S = 30.0
 
 
 @dataclass
@@ -48,6 +44,7 @@ class Service:
     retrainer: Retrainer
     threshold: ThresholdState
     model_version: str
+    poller: IndexPoller
     _stop: threading.Event = field(default_factory=threading.Event)
     _follower: threading.Thread | None = None
     _settings_version: int = -1
@@ -95,6 +92,7 @@ class Service:
             retrainer=Retrainer(settings, store, searcher, train_config, on_new_model),
             threshold=ThresholdState(settings.default_threshold, "default"),
             model_version=model_version(encoder),
+            poller=IndexPoller.from_settings(searcher, settings),
         )
         service_box.append(service)
         service.refresh_settings()
@@ -106,6 +104,7 @@ class Service:
 
     def start(self) -> None:
         self.ask_log.start()
+        self.poller.start()
         self._stop.clear()
         self._follower = threading.Thread(
             target=self._follow, name="samesay-store-follower", daemon=True
@@ -116,30 +115,22 @@ class Service:
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=10)
-        self.retrainer.join(timeout=0)  # a running retrain is a daemon thread: abandoned
+        self.poller.stop()  # also saves the index when it has unsaved changes
         self.ask_log.stop()
-        try:
-            if self.searcher.unsaved:
-                self.searcher.save()
-        except Exception:
-            logger.exception("saving the index at shutdown failed (it is rebuilt on start)")
         self.store.close()
 
     def _follow(self) -> None:
-        """Apply other processes' writes and settings; save the index now and then."""
-        last_save = time.monotonic()
+        """Follow settings other workers change: the threshold and the active model.
+
+        (FAQ writes are followed by the index poller.) One cheap query per tick.
+        """
         while not self._stop.wait(self.settings.sync_interval_s):
             try:
                 versions = self.store.versions()
-                if versions.revision != self.searcher.revision:
-                    self.searcher.catch_up()
                 if versions.settings_version != self._settings_version:
                     self.refresh_settings(versions.settings_version)
-                if self.searcher.unsaved and time.monotonic() - last_save > _SAVE_EVERY_S:
-                    self.searcher.save()
-                    last_save = time.monotonic()
             except Exception:
-                logger.warning("following the store failed; retrying", exc_info=True)
+                logger.warning("following the store's settings failed; retrying", exc_info=True)
 
     def refresh_settings(self, settings_version: int | None = None) -> None:
         """Re-read the threshold and the active model (another worker may have changed them)."""

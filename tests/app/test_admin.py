@@ -1,0 +1,175 @@
+"""Threshold tuning, feedback and the unanswered log, and retraining, through the HTTP API."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import AUTH, THRESHOLD, make_settings
+
+
+def _best(client, question: str) -> tuple[float, int]:
+    body = client.post("/ask", json={"question": question}).json()
+    return body["score"], body["matches"][0]["faq_id"]
+
+
+def test_tune_matches_a_hand_computed_threshold(
+    client, loaded, faq_groups, unrelated_questions
+) -> None:
+    names = list(faq_groups)[:5]
+    inside = [(faq_groups[n][3], loaded[n]) for n in names]
+    scored_in = sorted(((*_best(client, q), q, gold) for q, gold in inside), reverse=True)
+    assert all(predicted == gold for _, predicted, _, gold in scored_in)
+    outside = [_best(client, q)[0] for q in unrelated_questions[:5]]
+    top_score, _, top_question, _ = scored_in[0]
+    # The operator says the best-scoring question should NOT be answered: 4 in scope, 6 out.
+    examples = [{"question": top_question, "faq_id": None}]
+    examples += [{"question": q, "faq_id": gold} for _, _, q, gold in scored_in[1:]]
+    examples += [{"question": q, "faq_id": None} for q in unrelated_questions[:5]]
+    min_in = min(score for score, *_ in scored_in[1:])
+    max_out = max(outside)
+    assert max_out < min_in < top_score  # the tiny model separates them (see conftest)
+
+    # By hand: at (min_in + max_out) / 2 the 4 in-scope are answered right, the 5 unrelated
+    # abstain, the relabelled one is answered wrongly: accuracy 9/10, precision 4/5.
+    # Any higher threshold loses in-scope answers; any lower answers unrelated ones.
+    response = client.post(
+        "/admin/threshold/tune", json={"examples": examples, "objective": "accuracy"},
+        headers=AUTH,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["threshold"] == pytest.approx((min_in + max_out) / 2, abs=1e-6)
+    assert body["metrics"]["accuracy"] == pytest.approx(0.9)
+    assert body["metrics"]["precision"] == pytest.approx(0.8)
+    assert body["metrics"]["abstain_rate_out_of_scope"] == pytest.approx(5 / 6)
+    assert body["metrics"]["coverage"] == pytest.approx(0.5)
+    assert (body["n_examples"], body["n_in_scope"], body["n_out_of_scope"]) == (10, 4, 6)
+    assert not body["applied"]
+    assert len(body["curve"]) >= 3
+    assert Path(body["plot_path"]).read_bytes()[:4] == b"\x89PNG"
+
+    # Precision 0.95 is out of reach (the top score is a wrong answer): answer nothing.
+    precise = client.post(
+        "/admin/threshold/tune",
+        json={"examples": examples, "objective": "precision", "target": 0.95, "apply": True},
+        headers=AUTH,
+    ).json()
+    assert not precise["target_met"]
+    assert precise["threshold"] == pytest.approx(min(top_score + 1e-3, 1.0), abs=1e-6)
+    assert precise["applied"]
+    stored = client.get("/admin/threshold", headers=AUTH).json()
+    assert stored == {"threshold": precise["threshold"], "source": "store"}
+    assert client.post("/ask", json={"question": top_question}).json()["threshold"] == (
+        precise["threshold"]
+    )
+
+
+def test_tune_rejects_unknown_faq_ids(client, loaded) -> None:
+    examples = [{"question": "where is my order", "faq_id": max(loaded.values()) + 1000},
+                {"question": "hello", "faq_id": None}]
+    response = client.post("/admin/threshold/tune", json={"examples": examples}, headers=AUTH)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "unknown_faq_ids"
+    assert error["details"][0]["field"] == "examples[0].faq_id"
+
+
+def test_threshold_get_put(client) -> None:
+    assert client.get("/admin/threshold", headers=AUTH).json() == {
+        "threshold": THRESHOLD, "source": "default"
+    }
+    assert client.put("/admin/threshold", json={"threshold": 0.5}, headers=AUTH).json() == {
+        "threshold": 0.5, "source": "store"
+    }
+    assert client.put("/admin/threshold", json={"threshold": 1.5}, headers=AUTH).status_code == 422
+
+
+def test_feedback_round_trip(client, loaded, faq_groups) -> None:
+    names = list(faq_groups)
+    asked = client.post("/ask", json={"question": faq_groups[names[0]][3]}).json()
+    response = client.post(
+        "/feedback",
+        json={"ask_id": asked["ask_id"], "correct": False, "faq_id": loaded[names[1]]},
+        headers=AUTH,
+    )
+    assert response.status_code == 201, response.text
+    feedback = response.json()
+    assert feedback["question"] == faq_groups[names[0]][3]
+    assert feedback["answered_faq_id"] == asked["faq_id"]
+    assert (feedback["correct"], feedback["faq_id"]) == (False, loaded[names[1]])
+    listed = client.get("/admin/feedback", headers=AUTH).json()
+    assert [item["id"] for item in listed] == [feedback["id"]]
+
+    unknown = client.post("/feedback", json={"ask_id": "0" * 32, "correct": True}, headers=AUTH)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "ask_not_found"
+    bad_faq = client.post(
+        "/feedback", json={"ask_id": asked["ask_id"], "correct": False, "faq_id": 10**9},
+        headers=AUTH,
+    )
+    assert bad_faq.status_code == 404 and bad_faq.json()["error"]["code"] == "faq_not_found"
+
+
+def test_unanswered_most_frequent_first(client, loaded, unrelated_questions) -> None:
+    often, once = unrelated_questions[0], unrelated_questions[1]
+    for variant in (often, often.upper(), f"  {often}  "):
+        assert not client.post("/ask", json={"question": variant}).json()["answered"]
+    client.post("/ask", json={"question": once})
+    items = client.get("/admin/unanswered", headers=AUTH).json()["items"]
+    assert items[0]["count"] == 3
+    assert items[0]["question"].casefold() == often.casefold()
+    assert items[1] == {**items[1], "question": once, "count": 1}
+
+
+def test_retrain_swaps_the_model_without_a_failed_request(
+    client, loaded, faq_groups, tmp_path, database_url, tiny_encoder_path, settings, make_client
+) -> None:
+    before = client.get("/admin/retrain", headers=AUTH).json()
+    assert before["state"] == "idle"
+    old_version = before["model_version"]
+    questions = [sentences[3] for sentences in faq_groups.values()]
+    statuses: list[int] = []
+    versions: set[str] = set()
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        i = 0
+        while not stop.is_set():
+            response = client.post("/ask", json={"question": questions[i % len(questions)]})
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                assert response.json()["matches"]
+                versions.add(response.json()["model_version"])
+            i += 1
+
+    askers = [threading.Thread(target=keep_asking) for _ in range(3)]
+    for thread in askers:
+        thread.start()
+    try:
+        started = client.post("/admin/retrain", headers=AUTH)
+        assert started.status_code == 202, started.text
+        again = client.post("/admin/retrain", headers=AUTH)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+        deadline = time.monotonic() + 300
+        while (status := client.get("/admin/retrain", headers=AUTH).json())["state"] == "running":
+            assert time.monotonic() < deadline, status
+            assert 0.0 <= status["progress"] <= 1.0
+            time.sleep(0.2)
+        time.sleep(0.3)  # a few asks on the new model
+    finally:
+        stop.set()
+        for thread in askers:
+            thread.join()
+    assert status["state"] == "succeeded", status
+    assert status["progress"] == 1.0
+    new_version = status["new_model_version"]
+    assert new_version != old_version and status["model_version"] == new_version
+    assert statuses and set(statuses) == {200}, "a request failed during the swap"
+    assert new_version in versions
+    assert client.get("/readyz").json()["model_version"] == new_version
+    # The model is recorded in the store: a worker started now serves it too.
+    other = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
+    assert other.get("/readyz").json()["model_version"] == new_version
