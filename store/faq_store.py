@@ -46,6 +46,7 @@ from store.records import (
 )
 
 MAX_PAGE = 100
+INT64_MAX = 2**63 - 1
 _INSERT_CHUNK = 1000
 THRESHOLD_KEY = "threshold"
 ACTIVE_MODEL_KEY = "active_model"
@@ -189,6 +190,9 @@ class FaqStore:
         wanted = list(dict.fromkeys(faq_ids))
         if not wanted:
             return
+        for faq_id in wanted:
+            if not _valid_id(faq_id):
+                raise FaqNotFound(faq_id)
         with self._faq_write() as (connection, revision):
             found = set(
                 connection.execute(
@@ -224,7 +228,7 @@ class FaqStore:
 
     def get_many(self, faq_ids: Iterable[int]) -> dict[int, FaqEntry]:
         """The entries that exist among faq_ids, by id (missing ids are simply absent)."""
-        wanted = list(dict.fromkeys(faq_ids))
+        wanted = [faq_id for faq_id in dict.fromkeys(faq_ids) if _valid_id(faq_id)]
         found: dict[int, FaqEntry] = {}
         with self._read() as connection:
             for start in range(0, len(wanted), 1000):  # bounded IN lists
@@ -236,6 +240,8 @@ class FaqStore:
         return found
 
     def _get(self, connection: Connection, faq_id: int) -> FaqEntry:
+        if not _valid_id(faq_id):
+            raise FaqNotFound(faq_id)
         query = select(t.faq_entries).where(t.faq_entries.c.id == faq_id)
         row = connection.execute(query).first()
         if row is None:
@@ -255,10 +261,9 @@ class FaqStore:
         tags: Sequence[str] = (),
     ) -> Page:
         """Entries by ascending id; keyset (after_id) or offset paging; `tags`: must have all."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise StoreValidationError("limit", f"must be between 1 and {MAX_PAGE}")
-        if offset is not None and offset < 0:
-            raise StoreValidationError("offset", "must be >= 0")
+        _check_limit(limit, MAX_PAGE)
+        after_id = _bounded(after_id, "after_id")
+        offset = _bounded(offset, "offset")
         if offset is not None and after_id is not None:
             raise StoreValidationError("offset", "use either offset or after_id, not both")
         wanted_tags = [clean_text(tag, f"tags[{i}]", 50) for i, tag in enumerate(tags)]
@@ -341,8 +346,7 @@ class FaqStore:
         A `revision` above the store's means the caller's state came from another database
         (or one restored from backup): the caller should rebuild rather than apply this.
         """
-        if revision < 0:
-            raise StoreValidationError("revision", "must be >= 0")
+        _bounded(revision, "revision")
         with self._read() as connection:
             current = connection.execute(select(t.store_state.c.revision)).scalar_one()
             if revision >= current:
@@ -364,6 +368,8 @@ class FaqStore:
     # ---- settings -----------------------------------------------------------------------
 
     def get_setting(self, key: str, default: Any = None) -> Any:
+        if not _valid_key(key, 100):
+            return default
         with self._read() as connection:
             value = connection.execute(
                 select(t.settings.c.value).where(t.settings.c.key == key)
@@ -372,8 +378,8 @@ class FaqStore:
 
     def set_setting(self, key: str, value: Any) -> int:
         """Store a JSON-serialisable value; bumps settings_version (returned) for pollers."""
-        if not key or len(key) > 100:
-            raise StoreValidationError("key", "must be 1..100 characters")
+        if not _valid_key(key, 100):
+            raise StoreValidationError("key", "must be 1..100 characters, no NUL/surrogates")
         try:
             encoded = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -434,6 +440,8 @@ class FaqStore:
             return len(connection.execute(statement, rows).all())
 
     def get_ask(self, ask_id: str) -> AskRecord:
+        if not _valid_key(ask_id, 64):
+            raise AskNotFound(ask_id)
         with self._read() as connection:
             row = connection.execute(select(t.asks).where(t.asks.c.ask_id == ask_id)).first()
         if row is None:
@@ -450,6 +458,8 @@ class FaqStore:
         """
         if not isinstance(correct, bool):
             raise StoreValidationError("correct", "must be true or false")
+        if not _valid_key(ask_id, 64):
+            raise AskNotFound(ask_id)
         with self._writer.begin() as connection:
             ask = connection.execute(
                 select(t.asks.c.question, t.asks.c.faq_id).where(t.asks.c.ask_id == ask_id)
@@ -468,8 +478,7 @@ class FaqStore:
 
     def list_feedback(self, *, limit: int = 100, after_id: int | None = None) -> list[Feedback]:
         """Feedback by ascending id (keyset paging with after_id)."""
-        if not 1 <= limit <= 10_000:
-            raise StoreValidationError("limit", "must be between 1 and 10000")
+        _check_limit(limit, 10_000)
         query = (
             select(
                 t.feedback.c.id, t.feedback.c.ask_id, t.asks.c.question, t.feedback.c.correct,
@@ -480,7 +489,7 @@ class FaqStore:
             .order_by(t.feedback.c.id)
             .limit(limit)
         )
-        if after_id is not None:
+        if _bounded(after_id, "after_id") is not None:
             query = query.where(t.feedback.c.id > after_id)
         with self._read() as connection:
             rows = connection.execute(query).all()
@@ -494,8 +503,7 @@ class FaqStore:
         self, limit: int = 50, since: datetime | None = None
     ) -> list[UnansweredQuestion]:
         """Questions that were not answered, grouped by normalised text, most frequent first."""
-        if not 1 <= limit <= 1000:
-            raise StoreValidationError("limit", "must be between 1 and 1000")
+        _check_limit(limit, 1000)
         filters = [t.asks.c.answered.is_(False)]
         if since is not None:
             filters.append(t.asks.c.asked_at >= _utc(since))
@@ -567,6 +575,32 @@ class Snapshot:
             after_id = rows[-1].id
 
 
+def _valid_id(faq_id: object) -> bool:
+    # Out-of-range ints would reach the driver and fail as a database error, not "not found".
+    return isinstance(faq_id, int) and not isinstance(faq_id, bool) and 1 <= faq_id <= INT64_MAX
+
+
+def _bounded(value: int | None, field_name: str) -> int | None:
+    """A cursor/revision argument: None, or an int in [0, INT64_MAX]."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
+        raise StoreValidationError(field_name, f"must be an integer in [0, {INT64_MAX}]")
+    return value
+
+
+def _check_limit(limit: object, maximum: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+        raise StoreValidationError("limit", f"must be an integer between 1 and {maximum}")
+
+
+def _valid_key(value: object, max_chars: int) -> bool:
+    return (
+        isinstance(value, str) and 1 <= len(value) <= max_chars and "\x00" not in value
+        and not any("\ud800" <= char <= "\udfff" for char in value)
+    )
+
+
 def _entry(row: Row) -> FaqEntry:
     return FaqEntry(
         id=row.id,
@@ -589,8 +623,10 @@ def _insert_for(connection: Connection):  # noqa: ANN202 — dialect-specific In
 
 
 def _ask_row(record: AskRecord) -> dict[str, Any]:
-    if not isinstance(record.ask_id, str) or not 1 <= len(record.ask_id) <= 64:
-        raise StoreValidationError("ask_id", "must be a 1..64 character string")
+    if not _valid_key(record.ask_id, 64):
+        raise StoreValidationError("ask_id", "must be 1..64 characters, no NUL/surrogates")
+    if record.faq_id is not None and not _valid_id(record.faq_id):
+        raise StoreValidationError("faq_id", "must be a positive int64 or None")
     question = _loggable(record.question)
     score = record.score if record.score is not None and math.isfinite(record.score) else None
     threshold = record.threshold

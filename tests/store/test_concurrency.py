@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
@@ -57,6 +58,7 @@ def poller(store: FaqStore, stop: threading.Event, mirror: dict[int, FaqEntry],
             revision = changes.revision
             if finished:
                 return
+            time.sleep(0.001)  # like a real poller: do not starve the writers of CPU
     except BaseException as error:  # noqa: BLE001
         errors.append(error)
 

@@ -91,7 +91,8 @@ def test_list_page_keyset_offset_and_tags(faq_store: FaqStore) -> None:
     even = faq_store.list_page(limit=100, tags=["even"])
     assert even.total == 4 and all(e.tags == ("even",) for e in even.entries)
     assert faq_store.list_page(tags=["even", "odd"]).total == 0  # all tags must match
-    for bad in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 1, "after_id": 1}):
+    for bad in ({"limit": 0}, {"limit": 101}, {"limit": "5"}, {"offset": -1},
+                {"offset": 1, "after_id": 1}):
         with pytest.raises(StoreValidationError):
             faq_store.list_page(**bad)
 
@@ -165,3 +166,45 @@ def test_text_is_stored_verbatim_after_normalisation(faq_store: FaqStore) -> Non
 
 def test_ping(faq_store: FaqStore) -> None:
     assert faq_store.ping()
+
+
+@pytest.mark.parametrize("bad_id", [0, -1, 2**63, 2**70, True, "1", None])
+def test_out_of_range_ids_are_not_found_never_database_errors(
+    faq_store: FaqStore, bad_id: object
+) -> None:
+    faq_store.add(drafts(1))
+    with pytest.raises(FaqNotFound):
+        faq_store.get(bad_id)  # type: ignore[arg-type]
+    with pytest.raises(FaqNotFound):
+        faq_store.update(bad_id, FaqPatch(answer="x"))  # type: ignore[arg-type]
+    with pytest.raises(FaqNotFound):
+        faq_store.delete(bad_id)  # type: ignore[arg-type]
+    assert faq_store.get_many([bad_id]) == {}  # type: ignore[list-item]
+    assert faq_store.revision() == 1
+
+
+@pytest.mark.parametrize("bad", [-1, 2**63, True, "3"])
+def test_bad_cursors_are_validation_errors(faq_store: FaqStore, bad: object) -> None:
+    with pytest.raises(StoreValidationError):
+        faq_store.list_page(after_id=bad)  # type: ignore[arg-type]
+    with pytest.raises(StoreValidationError):
+        faq_store.list_page(offset=bad)  # type: ignore[arg-type]
+    with pytest.raises(StoreValidationError):
+        faq_store.changes_since(bad)  # type: ignore[arg-type]
+    with pytest.raises(StoreValidationError):
+        faq_store.list_feedback(after_id=bad)  # type: ignore[arg-type]
+
+
+def test_hostile_strings_in_lookups_never_reach_the_driver(faq_store: FaqStore) -> None:
+    from store.errors import AskNotFound
+
+    for ask_id in ("nul\x00", "\ud800", "x" * 65, ""):
+        with pytest.raises(AskNotFound):
+            faq_store.get_ask(ask_id)
+        with pytest.raises(AskNotFound):
+            faq_store.add_feedback(ask_id, correct=True)
+    assert faq_store.get_setting("nul\x00", "default") == "default"
+    with pytest.raises(StoreValidationError):
+        faq_store.set_setting("nul\x00", 1)
+    with pytest.raises(StoreValidationError):
+        faq_store.list_page(tags=["nul\x00"])
