@@ -137,11 +137,10 @@ class SentenceEncoder:
 
     def encode_one(self, text: str) -> np.ndarray:
         """float32 (dim,) unit vector for one question: the service's hot path."""
-        positions = self.tokenizer.encode(text)
-        width = max(len(p) for p in positions)
-        ids = torch.zeros((1, len(positions), width), dtype=torch.int64)
+        positions = self.tokenizer.encode(text)  # cached per word: no n-gram work on repeats
+        ids = np.zeros((1, len(positions), max(map(len, positions))), dtype=np.int64)
         for col, piece_ids in enumerate(positions):
-            ids[0, col, : len(piece_ids)] = torch.tensor(piece_ids)
+            ids[0, col, : len(piece_ids)] = piece_ids
         with torch.inference_mode():
-            vector = self.network(ids.to(self._device))
-        return vector[0].float().cpu().numpy()
+            vector = self.network(torch.from_numpy(ids).to(self._device))  # (1, dim)
+        return vector[0].cpu().numpy()

@@ -1,0 +1,116 @@
+"""Protocols on toy similarity functions, BM25 against a hand computation, and the bench."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tests.fixtures.model_fixtures import FIXTURE_GROUPS, tiny_train_config
+from training.bm25 import BM25
+from training.evaluate import answer_or_abstain, ranking_protocol, retrieval_protocol
+from training.quality import format_table, make_split, run_quality_bench
+from training.readers import read_dataset
+
+
+def _angle_factory(angles: dict[str, float]):
+    """Texts are names of points on a circle; similarity = cosine of the angle between them."""
+
+    def fit(documents):
+        doc = np.deg2rad([angles[d] for d in documents])
+
+        def similarity(queries):
+            q = np.deg2rad([angles[t] for t in queries])
+            return np.cos(q[:, None] - doc[None, :]).astype(np.float32)
+
+        return similarity
+
+    return fit
+
+
+ANGLES = {"a1": 0, "a2": 10, "b1": 25, "b2": 90, "a3": 100, "c1": 200, "q1": 55, "q2": 130}
+
+
+def test_ranking_protocol_hand_computed():
+    groups = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2"], "c": ["c1"]}
+    # same configuration as test_metrics: ranks [0, 0, 2, 2, 1] → top1 2/5, top2 3/5
+    result = ranking_protocol(_angle_factory(ANGLES), groups, ks=(1, 2, 3))
+    assert result == {"top1": 2 / 5, "top2": 3 / 5, "top3": 1.0}
+
+
+def test_retrieval_protocol_hand_computed():
+    index = {"a": ["a1", "a2"], "b": ["b2"]}
+    # q1 (55°): b2 at 35° beats a2 at 45° → a query of b is a hit, of a a miss at top1.
+    assert retrieval_protocol(_angle_factory(ANGLES), index, {"b": ["q1"]}, ks=(1,)) == {"top1": 1}
+    assert retrieval_protocol(_angle_factory(ANGLES), index, {"a": ["q1"]}, ks=(1, 2)) == {
+        "top1": 0.0,
+        "top2": 1.0,
+    }
+
+
+def test_answer_or_abstain_hand_computed():
+    angles = {
+        "a": 0,
+        "b": 90,
+        "va": 5,
+        "vb": 80,
+        "vo": 200,
+        "ta": 30,
+        "tb": 95,
+        "to1": 60,
+        "to2": 180,
+    }
+    result = answer_or_abstain(
+        _angle_factory(angles),
+        index={"a": ["a"], "b": ["b"]},
+        val={"a": ["va"], "b": ["vb"]},
+        val_oos=["vo"],
+        test={"a": ["ta"], "b": ["tb"]},
+        test_oos=["to1", "to2"],
+    )
+    # val scores: va cos5°, vb cos10°, vo cos110° < 0 → threshold between cos110° and cos10°
+    # (the lowest of the tied-best candidates: midpoint of cos110° and cos10°).
+    assert result["threshold"] == pytest.approx(
+        (math.cos(math.radians(110)) + math.cos(math.radians(10))) / 2
+    )
+    # test: ta (cos30°) and tb (cos5°) answered correctly; to1 scores cos30° → answered (wrong),
+    # to2 cos90° = 0 → abstained.
+    assert result["in_scope_accuracy"] == 1.0
+    assert result["oos_recall"] == 0.5 and result["oos_precision"] == 1.0
+    # AUROC: in-scope {cos30, cos5} vs oos {cos30, 0}: pairs 0.5 + 1 + 1 + 1 = 3.5 / 4
+    assert result["auroc"] == pytest.approx(3.5 / 4)
+
+
+def test_bm25_matches_hand_computation():
+    docs = ["reset password", "reset my password now", "track order"]
+    scores = BM25(docs, k1=1.2, b=0.75).scores(["password?"])
+    n, df, avg = 3, 2, (2 + 4 + 2) / 3
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def term(length):
+        return idf * 1 * 2.2 / (1 + 1.2 * (1 - 0.75 + 0.75 * length / avg))
+
+    np.testing.assert_allclose(scores[0], [term(2), term(4), 0.0], rtol=1e-6)
+
+
+def test_quality_bench_writes_every_key(tmp_path):
+    oos = tmp_path / "oos.txt"
+    oos.write_text("\n".join(f"tell me a joke number {i}" for i in range(20)), encoding="utf-8")
+    dataset = read_dataset(FIXTURE_GROUPS, oos)
+    split = make_split(dataset)
+    assert len(split.unseen) == 10 and not set(split.unseen) & set(split.seen)
+    report = run_quality_bench(
+        dataset, tmp_path / "out", tiny_train_config(epochs=15), progress=False
+    )
+    written = json.loads((tmp_path / "out" / "quality.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(report))
+    for section in (written, written["bm25"]):
+        for key in ("top1", "top5", "top10"):
+            assert 0 <= section["unseen"][key] <= 1 and 0 <= section["unseen_ranking"][key] <= 1
+        assert 0 <= section["closed"]["top1"] <= 1
+        for key in ("in_scope_accuracy", "oos_recall", "threshold", "auroc"):
+            assert key in section["oos"]
+    assert written["train_seconds"] > 0 and written["device"] == "cpu"
+    assert written["closed"]["top1"] > 5 / 30  # real training: far above chance (1/30)
+    assert (tmp_path / "out" / "training_curve.png").stat().st_size > 1000
+    assert "unseen.top1" in format_table(report)

@@ -1,0 +1,156 @@
+"""CLI: `samesay train`, `samesay evaluate` and `samesay bench quality`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+
+def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("recipe (defaults = the default recipe)")
+    group.add_argument("--tokenizer", choices=["char", "subword", "bilingual"])
+    group.add_argument("--pooling", choices=["last", "mean", "max"])
+    group.add_argument("--loss", choices=["softmax", "am_softmax", "simpler_a_softmax"])
+    group.add_argument("--unidirectional", action="store_true", help="uni-GRU instead of bi")
+    group.add_argument("--hidden-size", type=int)
+    group.add_argument("--embedding-dim", type=int)
+    group.add_argument("--layers", type=int, dest="num_layers")
+    group.add_argument("--epochs", type=int)
+    group.add_argument("--batch-size", type=int)
+    group.add_argument("--learning-rate", type=float)
+    group.add_argument("--margin", type=float)
+    group.add_argument("--scale", type=float)
+    group.add_argument("--min-count", type=int)
+    group.add_argument("--max-tokens", type=int)
+    group.add_argument("--seed", type=int)
+    group.add_argument("--max-train-seconds", type=float)
+    group.add_argument("--device", help="auto (default), cpu, cuda")
+    group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads to train")
+
+
+def _config_from_args(args: argparse.Namespace):
+    from training.trainer import TrainConfig
+
+    config = TrainConfig()
+    fields = (
+        "pooling loss hidden_size embedding_dim num_layers epochs batch_size learning_rate "
+        "margin scale seed max_train_seconds device num_threads"
+    ).split()
+    changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    if args.unidirectional:
+        changes["bidirectional"] = False
+    tokenizer_changes = {
+        name: value
+        for name, value in (
+            ("kind", args.tokenizer),
+            ("min_count", args.min_count),
+            ("max_tokens", args.max_tokens),
+        )
+        if value is not None
+    }
+    if tokenizer_changes:
+        changes["tokenizer"] = replace(config.tokenizer, **tokenizer_changes)
+    return replace(config, **changes)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.readers import merge_datasets, read_dataset
+    from training.trainer import train_encoder
+
+    datasets = [read_dataset(Path(p)) for p in args.data]
+    # Only training sentences: a source's val/test splits are for evaluation.
+    merged = merge_datasets(datasets)
+    groups = merged.groups(None if args.all_splits else _train_splits(merged))
+    path = train_encoder(list(groups.values()), Path(args.out), _config_from_args(args))
+    print(f"checkpoint written to {path}")
+    return 0
+
+
+def _train_splits(dataset) -> list[str | None]:
+    splits = dataset.splits
+    if "train" in splits:
+        return [s for s in splits if s not in {"val", "test"}]
+    return list(splits)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_encoder
+    from training.evaluate import encoder_similarity
+    from training.quality import _evaluate as evaluate_all
+    from training.quality import make_split
+    from training.readers import read_dataset
+
+    dataset = read_dataset(Path(args.data), args.oos)
+    encoder = load_encoder(Path(args.model))
+    report = evaluate_all(encoder_similarity(encoder), make_split(dataset))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _bench_quality(args: argparse.Namespace) -> int:
+    from training.quality import format_table, run_quality_bench
+    from training.readers import read_dataset
+
+    dataset = read_dataset(Path(args.data), args.oos)
+    extra = [read_dataset(Path(p)) for p in args.extra_train]
+    report = run_quality_bench(dataset, Path(args.out), _config_from_args(args), extra)
+    print(format_table(report))
+    print(f"wrote {Path(args.out) / 'quality.json'}")
+    return 0
+
+
+def _bench_margins(args: argparse.Namespace) -> int:
+    from training.margin_study import format_markdown, run_margin_study
+    from training.readers import read_dataset
+
+    dataset = read_dataset(Path(args.data))
+    report = run_margin_study(dataset, Path(args.out), _config_from_args(args), args.seeds)
+    print(format_markdown(report["summary"]))
+    print(f"wrote {Path(args.out) / 'margins.json'}")
+    return 0
+
+
+def add_commands(commands, bench) -> None:
+    """Register train / evaluate / bench quality on the `samesay` parser."""
+    train = commands.add_parser("train", help="train an encoder checkpoint on paraphrase groups")
+    train.add_argument("--data", action="append", required=True, help="dataset (repeatable)")
+    train.add_argument("--out", required=True, help="checkpoint directory to write")
+    train.add_argument(
+        "--all-splits", action="store_true", help="also train on the sources' val/test splits"
+    )
+    _add_recipe_options(train)
+    train.set_defaults(func=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="run the evaluation protocols for a checkpoint on a dataset"
+    )
+    evaluate.add_argument("--model", required=True, help="checkpoint directory")
+    evaluate.add_argument("--data", required=True, help="dataset file or folder")
+    evaluate.add_argument("--oos", help="optional out-of-scope file (txt or jsonl)")
+    evaluate.set_defaults(func=_evaluate)
+
+    quality = bench.add_parser(
+        "quality", help="train the default recipe and compare it with BM25 (quality.json)"
+    )
+    quality.add_argument("--data", required=True, help="dataset file or folder")
+    quality.add_argument("--out", required=True, help="output directory")
+    quality.add_argument("--oos", help="optional out-of-scope file (txt or jsonl)")
+    quality.add_argument(
+        "--extra-train",
+        action="append",
+        default=[],
+        help="extra dataset to train on (repeatable; never evaluated)",
+    )
+    _add_recipe_options(quality)
+    quality.set_defaults(func=_bench_quality)
+
+    margins = bench.add_parser(
+        "margins", help="softmax vs AM-softmax vs simpler-A-softmax on unseen groups"
+    )
+    margins.add_argument("--data", required=True, help="dataset file or folder")
+    margins.add_argument("--out", required=True, help="output directory")
+    margins.add_argument("--seeds", type=int, default=3, help="seeds per loss (default 3)")
+    _add_recipe_options(margins)
+    margins.set_defaults(func=_bench_margins)

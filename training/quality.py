@@ -1,0 +1,231 @@
+"""`samesay bench quality`: train the default recipe on a dataset, evaluate every protocol
+for the model and for BM25 in the same run, write quality.json + a training-curve PNG."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.checkpoint import load_encoder, read_metadata
+from model.encoder import SentenceEncoder
+from training.errors import DatasetError
+from training.evaluate import (
+    SimilarityFactory,
+    answer_or_abstain,
+    bm25_similarity,
+    encoder_similarity,
+    ranking_protocol,
+    retrieval_protocol,
+)
+from training.readers import Dataset, merge_datasets
+from training.trainer import TrainConfig, train_encoder
+
+Groups = dict[str, list[str]]
+
+
+@dataclass
+class BenchSplit:
+    """Everything the protocols need, derived from one dataset."""
+
+    train: Groups  # source train split, all groups
+    test: Groups  # source test split, all groups
+    unseen: list[str]  # every third group (sorted ids): never trained on by the unseen model
+    val: Groups = field(default_factory=dict)  # in-scope validation (threshold choice)
+    val_oos: list[str] = field(default_factory=list)
+    test_oos: list[str] = field(default_factory=list)
+
+    def only(self, groups: Groups, names: Sequence[str]) -> Groups:
+        wanted = set(names)
+        return {g: ts for g, ts in groups.items() if g in wanted}
+
+    @property
+    def seen(self) -> list[str]:
+        unseen = set(self.unseen)
+        return [g for g in sorted(self.train) if g not in unseen]
+
+
+def make_split(dataset: Dataset, seed: int = 0) -> BenchSplit:
+    """Source train/test(/val) split when present, else a seeded 70/30 split by sentence."""
+    rng = random.Random(seed)
+    if {"train", "test"} <= dataset.splits:
+        train, test = dataset.groups(["train"]), dataset.groups(["test"])
+        val = dataset.groups(["val"])
+    else:
+        train, test, val = {}, {}, {}
+        for group, texts in dataset.groups().items():
+            texts = texts[:]
+            rng.shuffle(texts)
+            n_test = round(len(texts) * 0.3) if len(texts) >= 2 else 0
+            train[group], test[group] = texts[n_test:], texts[:n_test]
+    test = {g: ts for g, ts in test.items() if ts and g in train}
+    if len(train) < 6:
+        raise DatasetError(f"{dataset.name}: the benchmark needs at least 6 groups")
+    oos = dataset.out_of_scope
+    val_oos, test_oos = list(oos.get("val", [])), list(oos.get("test", []))
+    if "all" in oos:  # one unsplit out-of-scope file: half tunes the threshold, half tests it
+        pool = oos["all"][:]
+        rng.shuffle(pool)
+        val_oos, test_oos = pool[: len(pool) // 2], pool[len(pool) // 2 :]
+    if (val_oos or test_oos) and not val:
+        # No in-scope validation split: half of each group's test sentences tune the threshold.
+        val = {g: ts[: len(ts) // 2] for g, ts in test.items()}
+        test = {g: ts[len(ts) // 2 :] for g, ts in test.items()}
+    names = sorted(train)
+    return BenchSplit(train, test, names[2::3], val, val_oos, test_oos)
+
+
+def _evaluate(factory: SimilarityFactory, split: BenchSplit, unseen_factory=None) -> dict:
+    """All protocols for one method; `unseen_factory` = the model that never saw the unseen
+    groups (the closed-set/oos model saw them)."""
+    unseen_factory = unseen_factory or factory
+    unseen_test = split.only(split.test, split.unseen)
+    result: dict[str, Any] = {
+        "unseen": retrieval_protocol(
+            unseen_factory, split.only(split.train, split.unseen), unseen_test
+        ),
+        "unseen_ranking": ranking_protocol(unseen_factory, unseen_test),
+        "closed": retrieval_protocol(factory, split.train, split.test),
+    }
+    if split.val_oos and split.test_oos:
+        result["oos"] = answer_or_abstain(
+            factory, split.train, split.val, split.val_oos, split.test, split.test_oos
+        )
+    return result
+
+
+def encode_one_latency(encoder: SentenceEncoder, texts: Sequence[str]) -> dict[str, float]:
+    """Single-question encode time on one thread (the service's setting), in milliseconds."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for text in texts[:50]:  # warm-up: caches, allocator
+            encoder.encode_one(text)
+        timings = []
+        for text in texts[:2000]:
+            started = time.perf_counter()
+            encoder.encode_one(text)
+            timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        torch.set_num_threads(previous)
+    timings_array = np.asarray(timings)
+    return {
+        "mean": float(timings_array.mean()),
+        "p50": float(np.percentile(timings_array, 50)),
+        "p95": float(np.percentile(timings_array, 95)),
+    }
+
+
+def plot_training_curve(checkpoints: dict[str, Path], path: Path) -> Path:
+    """Loss, train accuracy and held-out top-1 per epoch for each trained model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, checkpoint in checkpoints.items():
+        history = read_metadata(checkpoint)["training"]["history"]
+        epochs = [h["epoch"] for h in history]
+        ax_loss.plot(epochs, [h["loss"] for h in history], marker="o", label=label)
+        ax_acc.plot(epochs, [h["train_accuracy"] for h in history], label=f"{label}: train acc")
+        if history and "holdout_top1" in history[0]:
+            held = [h["holdout_top1"] for h in history]
+            ax_acc.plot(epochs, held, linestyle="--", label=f"{label}: held-out top-1")
+    ax_loss.set(title="training loss", xlabel="epoch", ylabel="loss")
+    ax_acc.set(title="accuracy", xlabel="epoch", ylim=(0, 1.02))
+    for axis in (ax_loss, ax_acc):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_quality_bench(
+    dataset: Dataset,
+    out_dir: Path,
+    config: TrainConfig | None = None,
+    extra_train: Sequence[Dataset] = (),
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (unseen model: seen groups only; full model: all groups, only when closed-set or
+    out-of-scope metrics need it), evaluate model + BM25, write quality.json."""
+    config = config or TrainConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    split = make_split(dataset, config.seed)
+
+    def training_groups(names: Sequence[str]) -> list[list[str]]:
+        merged = merge_datasets(extra_train).groups() if extra_train else {}
+        return [split.train[g] for g in names] + list(merged.values())
+
+    started = time.perf_counter()
+    unseen_path = train_encoder(
+        training_groups(split.seen), out_dir / "model_unseen", config, progress=progress
+    )
+    unseen_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    full_path = train_encoder(
+        training_groups(sorted(split.train)), out_dir / "model_full", config, progress=progress
+    )
+    full_seconds = time.perf_counter() - started
+    unseen_model, full_model = load_encoder(unseen_path), load_encoder(full_path)
+    device = read_metadata(full_path)["training"]["device"]
+
+    model_metrics = _evaluate(
+        encoder_similarity(full_model), split, encoder_similarity(unseen_model)
+    )
+    bm25_metrics = _evaluate(bm25_similarity(), split)
+    curve = plot_training_curve(
+        {"unseen-groups model": unseen_path, "full model": full_path},
+        out_dir / "training_curve.png",
+    )
+    queries = [t for ts in split.test.values() for t in ts]
+    report: dict[str, Any] = {
+        **model_metrics,
+        "encode_one_ms": encode_one_latency(full_model, queries),
+        "train_seconds": full_seconds,
+        "train_seconds_unseen_model": unseen_seconds,
+        "device": device,
+        "bm25": bm25_metrics,
+        "dataset": dataset.name,
+        "extra_train": [d.name for d in extra_train],
+        "groups": len(split.train),
+        "unseen_groups": len(split.unseen),
+        "train_config": config.to_dict(),
+        "training_curve": str(curve.name),
+    }
+    (out_dir / "quality.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """Model vs BM25, one row per metric."""
+    rows = []
+    for section, keys in (
+        ("unseen", ("top1", "top5", "top10")),
+        ("unseen_ranking", ("top1", "top5", "top10")),
+        ("closed", ("top1",)),
+        ("oos", ("in_scope_accuracy", "oos_recall", "oos_precision", "threshold", "auroc")),
+    ):
+        if section not in report:
+            continue
+        for key in keys:
+            model = report[section][key]
+            bm25 = report["bm25"].get(section, {}).get(key, float("nan"))
+            rows.append(f"{section + '.' + key:<28}{model:>10.4f}{bm25:>10.4f}")
+    header = f"{'metric':<28}{'model':>10}{'bm25':>10}"
+    footer = (
+        f"train_seconds {report['train_seconds']:.1f} on {report['device']}; "
+        f"encode_one p50 {report['encode_one_ms']['p50']:.3f} ms (1 thread)"
+    )
+    return "\n".join([header, "-" * len(header), *rows, footer])
