@@ -13,6 +13,7 @@ from index.faq_index import (
     IndexConfig,
     check_structure,
     choose_nlist,
+    gpu_available,
     vector_ids,
 )
 
@@ -184,3 +185,9 @@ def test_serialised_index_round_trips() -> None:
         copy = FaqIndex.from_bytes(index.to_bytes(), config)
         assert (copy.kind, copy.ntotal, copy.dim) == (index.kind, index.ntotal, index.dim)
         assert copy.search(vectors[5], 3) == index.search(vectors[5], 3)
+
+
+def test_gpu_setting_falls_back_to_the_cpu_without_a_gpu() -> None:
+    for device in ("auto", "gpu"):
+        index = FaqIndex.empty(8, IndexConfig(device=device))
+        assert index.on_gpu == gpu_available()

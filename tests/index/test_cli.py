@@ -1,0 +1,60 @@
+"""`samesay index build|status` and `samesay bench index`, run as the user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from store.faq_store import FaqStore
+from tests.index.conftest import drafts_from_groups
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def samesay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_index_build_writes_an_index_of_the_store(
+    tmp_path: Path, tiny_encoder_path: Path, fixture_groups
+) -> None:
+    url = f"sqlite:///{tmp_path / 'samesay.db'}"
+    store = FaqStore(url)
+    store.add(drafts_from_groups(fixture_groups))
+    revision = store.revision()
+    store.close()
+    env = {
+        "SAMESAY_DATA_DIR": str(tmp_path),
+        "SAMESAY_DATABASE_URL": url,
+        "SAMESAY_MODEL_PATH": str(tiny_encoder_path),
+    }
+    missing = samesay("index", "status", env=env)
+    assert missing.returncode == 1 and "samesay index build" in missing.stdout
+
+    built = samesay("index", "build", env=env)
+    assert built.returncode == 0, built.stderr
+    assert f"{len(fixture_groups)} entries, {3 * len(fixture_groups)} vectors" in built.stdout
+    assert "embedding FAQ entries" in built.stderr  # the progress bar
+
+    status = samesay("index", "status", env=env)
+    meta = json.loads(status.stdout)
+    assert meta["count"] == 3 * len(fixture_groups) and meta["store_revision"] == revision
+    assert (tmp_path / "index" / meta["index_file"]).is_file()
+
+
+def test_bench_index_prints_a_row_per_kind_and_nprobe() -> None:
+    result = samesay(
+        "bench", "index", "--sizes", "3k", "--queries", "20", "--nprobe", "4,8", "--dim", "32",
+        env={},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("3000")]
+    assert [(row[1], row[3]) for row in rows] == [("flat", "-"), ("ivf", "4"), ("ivf", "8")]
+    assert all(0.0 <= float(row[-1]) <= 1.0 for row in rows)
+
