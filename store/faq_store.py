@@ -533,6 +533,19 @@ class FaqStore:
                 )
         return result
 
+    def prune_asks(self, before: datetime) -> int:
+        """Delete logged asks older than `before` that have no feedback (feedback is kept with
+        its ask: it is tuning data). Returns how many were deleted. The log grows with every
+        /ask, so the service should call this periodically."""
+        with self._writer.begin() as connection:
+            result = connection.execute(
+                delete(t.asks).where(
+                    t.asks.c.asked_at < _utc(before),
+                    ~exists().where(t.feedback.c.ask_id == t.asks.c.ask_id),
+                )
+            )
+            return result.rowcount
+
     # ---- health -------------------------------------------------------------------------
 
     def ping(self) -> bool:

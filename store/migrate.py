@@ -4,6 +4,12 @@ Policy: a fresh database is created at head; an older known revision is upgraded
 (logged) unless `upgrade=False`, in which case SchemaVersionError says to run
 `samesay db upgrade`; a revision this code does not know (a newer Samesay wrote it), or our
 tables without Alembic's version table, is always refused with SchemaVersionError.
+Migrations run in one transaction under a lock (BEGIN IMMEDIATE on SQLite, an advisory lock on
+PostgreSQL), so workers starting together migrate once.
+
+A schema change = edit store/schema.py AND add store/migrations/versions/NNNN_name.py
+(`command.revision(alembic_config(), message=...)` writes the skeleton; there is no
+alembic.ini); tests/store/test_schema.py fails while the two disagree.
 """
 
 from __future__ import annotations

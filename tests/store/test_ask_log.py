@@ -76,3 +76,15 @@ def test_feedback_round_trip(faq_store: FaqStore) -> None:
     with pytest.raises(FaqNotFound):
         faq_store.add_feedback("x1", correct=True, faq_id=entry.id + 99)
     assert len(faq_store.list_feedback()) == 2
+
+
+def test_prune_asks_keeps_recent_asks_and_those_with_feedback(faq_store: FaqStore) -> None:
+    faq_store.record_asks([ask("old", "old?", minutes=0), ask("old-fb", "old fb?", minutes=1),
+                           ask("new", "new?", minutes=60)])
+    faq_store.add_feedback("old-fb", correct=False)
+    assert faq_store.prune_asks(T0 + timedelta(minutes=30)) == 1
+    with pytest.raises(AskNotFound):
+        faq_store.get_ask("old")
+    assert faq_store.get_ask("old-fb").question == "old fb?"
+    assert faq_store.get_ask("new").question == "new?"
+    assert [f.ask_id for f in faq_store.list_feedback()] == ["old-fb"]
