@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -43,14 +44,20 @@ def _build(args: argparse.Namespace) -> int:
     from app.config import Settings
     from index.searcher import FaqSearcher, SearcherConfig
     from model.checkpoint import load_encoder
+    from model.errors import ModelError
+    from store.errors import StoreError
     from store.faq_store import FaqStore
 
     settings = Settings()
     config = SearcherConfig.from_settings(settings, progress=True)
     if args.kind:
         config = replace(config, index=replace(config.index, kind=args.kind))
-    encoder = load_encoder(args.model or settings.resolved_model_path)
-    store = FaqStore(settings.resolved_database_url)
+    try:
+        encoder = load_encoder(args.model or settings.resolved_model_path)
+        store = FaqStore(settings.resolved_database_url)
+    except (ModelError, StoreError) as error:
+        print(f"samesay index build: {error}", file=sys.stderr)
+        return 1
     try:
         searcher = FaqSearcher(store, encoder, settings.index_dir, config)
         searcher.rebuild()

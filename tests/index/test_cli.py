@@ -34,6 +34,9 @@ def test_index_build_writes_an_index_of_the_store(
         "SAMESAY_DATABASE_URL": url,
         "SAMESAY_MODEL_PATH": str(tiny_encoder_path),
     }
+    no_model = samesay("index", "build", env={**env, "SAMESAY_MODEL_PATH": str(tmp_path / "x")})
+    assert no_model.returncode == 1 and "Traceback" not in no_model.stderr
+
     missing = samesay("index", "status", env=env)
     assert missing.returncode == 1 and "samesay index build" in missing.stdout
 
