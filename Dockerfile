@@ -99,13 +99,15 @@ ENTRYPOINT ["samesay"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
 
 # ------------------------------------------- test: the runtime image plus dev tools and tests
-# Tests run against the INSTALLED package (site-packages), not against /src.
+# Tests run against the INSTALLED package (site-packages), exactly as the runtime image has
+# it: only the `dev` extra's requirements are added (read from pyproject.toml), not the code.
 FROM runtime AS test
 USER root
-COPY --from=build /src /src
-RUN pip install --no-cache-dir "/src[postgres,dev]" \
-    && mkdir -p /app /shared && cp -r /src/tests /src/pyproject.toml /app/ \
-    && rm -rf /src && chown -R samesay:samesay /app
+COPY pyproject.toml /app/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/app/pyproject.toml', 'rb'))['project']['optional-dependencies']['dev']))" > /tmp/dev-requirements.txt \
+    && pip install --no-cache-dir -r /tmp/dev-requirements.txt && rm /tmp/dev-requirements.txt \
+    && mkdir -p /shared
+COPY --chown=samesay:samesay tests /app/tests
 USER samesay
 WORKDIR /app
 ENTRYPOINT []

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import csv
 import http.client
+import importlib.util
 import json
 import os
 import random
@@ -67,6 +68,8 @@ class BenchConfig:
     workers: int | None = None
     minilm: bool = True
     load_tool: str = "auto"  # auto | wrk | python
+    # samesay = `samesay serve`; launcher = bench/serve_encoder.py (same app factory).
+    server: str = "auto"  # auto | samesay | launcher
     data_root: Path = field(default_factory=lambda: REPO_ROOT.parent / "shared" / "data")
     model_path: Path | None = None
     seed: int = 0
@@ -262,6 +265,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_kind(config: BenchConfig) -> str:
+    """`samesay` (the product's `samesay serve`) unless asked otherwise or not there yet."""
+    if config.server != "auto":
+        return config.server
+    return "samesay" if importlib.util.find_spec("app.serve_cli") else "launcher"
+
+
 def start_server(
     config: BenchConfig, data_dir: Path, encoder: str, log_path: Path
 ) -> ServerProcess:
@@ -283,9 +293,11 @@ def start_server(
     serve_args = ["serve", "--host", HOST, "--port", str(port)]
     if config.workers:
         serve_args += ["--workers", str(config.workers)]
-    if encoder == "minilm":
+    launcher = encoder == "minilm" or server_kind(config) == "launcher"
+    if launcher:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        command = [sys.executable, "-m", "bench.serve_encoder", "--encoder", "minilm", "--"]
+        which = "minilm" if encoder == "minilm" else "checkpoint"
+        command = [sys.executable, "-m", "bench.serve_encoder", "--encoder", which, "--"]
     else:
         command = [sys.executable, "-m", "app.cli"]
     log = log_path.open("wb")
@@ -379,6 +391,9 @@ class LoadResult:
     p90_ms: float
     p99_ms: float
     max_ms: float
+    # Server CPU (all its processes) per answered request: unlike req/s, this barely moves
+    # when other jobs share the machine, so it shows what 2 idle cores could do.
+    server_cpu_ms_per_request: float | None = None
 
 
 def ask_bodies(corpus: FaqCorpus, top_k: int) -> list[bytes]:
@@ -581,18 +596,53 @@ def measure(
     latency: bool,
 ) -> tuple[LoadResult | None, LoadResult]:
     bodies = ask_bodies(corpus, config.top_k)
-    run_load(tool, server.port, bodies, config.concurrency, config.warmup_seconds, 10**6, work_dir)
+    pid = server.process.pid
+
+    def load(connections: int, seconds: float, max_requests: int) -> LoadResult:
+        cpu_before = process_tree_cpu_s(pid)
+        result = run_load(tool, server.port, bodies, connections, seconds, max_requests, work_dir)
+        cpu_after = process_tree_cpu_s(pid)
+        ok = result.requests - result.errors
+        if cpu_before is not None and cpu_after is not None and ok > 0:
+            result.server_cpu_ms_per_request = (cpu_after - cpu_before) * 1000 / ok
+        return result
+
+    load(config.concurrency, config.warmup_seconds, 10**6)
     single = None
     if latency:
         print(f"  (a) 1 client, {config.latency_seconds:.0f} s ...", flush=True)
-        single = run_load(
-            tool, server.port, bodies, 1, config.latency_seconds, config.latency_requests, work_dir
-        )
+        single = load(1, config.latency_seconds, config.latency_requests)
     print(f"  (b) {config.concurrency} clients, {config.load_seconds:.0f} s ...", flush=True)
-    many = run_load(
-        tool, server.port, bodies, config.concurrency, config.load_seconds, 10**7, work_dir
-    )
+    many = load(config.concurrency, config.load_seconds, 10**7)
     return single, many
+
+
+def process_tree_cpu_s(root_pid: int) -> float | None:
+    """User + system CPU seconds of a process and its descendants (Linux /proc; else None)."""
+    proc = Path("/proc")
+    if not (proc / str(root_pid) / "stat").exists():
+        return None
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces: fields are read after its closing ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    tree = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    return sum(cpu.get(pid, 0.0) for pid in tree)
 
 
 def run_encoder(
@@ -665,7 +715,8 @@ def make_report(
     gru = runs[0]
     report: dict = {
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-        "machine": {"cpus": os.cpu_count(), "loadavg_1m": os.getloadavg()[0]},
+        "machine": {"cpus": os.cpu_count(), "loadavg_1m_at_end": os.getloadavg()[0]},
+        "server": server_kind(config),
         "faq_source": corpus.source,
         "load_tool": tool,
         "targets": TARGETS,
@@ -684,10 +735,14 @@ def make_report(
     return report
 
 
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def print_table(report: dict) -> None:
     header = (
         f"{'encoder':<8} {'phase':<14} {'requests':>9} {'req/s':>8} {'answered':>9} "
-        f"{'errors':>6} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+        f"{'errors':>6} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'max ms':>7} {'cpu ms/req':>10}"
     )
     print()
     print(header)
@@ -702,7 +757,7 @@ def print_table(report: dict) -> None:
                 f"{run_['encoder']:<8} {label:<14} {r['requests']:>9,} {r['rps']:>8.0f} "
                 f"{r['answered'] / max(1, r['requests']):>8.0%} {r['errors']:>6} "
                 f"{r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} {r['p99_ms']:>7.2f} "
-                f"{r['max_ms']:>7.1f}"
+                f"{r['max_ms']:>7.1f} {_fmt(r['server_cpu_ms_per_request']):>10}"
             )
     print()
     for run_ in report["runs"]:
@@ -717,7 +772,7 @@ def print_table(report: dict) -> None:
         print(f"target {name} ({TARGETS[name]}): {'met' if ok else 'NOT met'}")
     print(
         f"machine: {report['machine']['cpus']} CPUs, load average "
-        f"{report['machine']['loadavg_1m']:.2f} at the end (shared machines: noisy)"
+        f"{report['machine']['loadavg_1m_at_end']:.2f} at the end (shared machines: noisy)"
     )
 
 
@@ -756,6 +811,12 @@ def add_bench_command(bench: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
+        "--server",
+        choices=("auto", "samesay", "launcher"),
+        default="auto",
+        help="how the GRU server starts: `samesay serve` or the bench launcher",
+    )
+    parser.add_argument(
         "--data-root",
         type=Path,
         default=defaults.data_root,
@@ -792,6 +853,7 @@ def _config_from_args(args: argparse.Namespace) -> BenchConfig:
         workers=args.workers,
         minilm=not args.no_minilm,
         load_tool=args.load_tool,
+        server=args.server,
         data_root=args.data_root,
         model_path=args.model,
     )

@@ -12,7 +12,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-ENCODERS = {"minilm": "bench.serve_encoder:create_minilm_app"}
+ENCODERS = {
+    "minilm": "bench.serve_encoder:create_minilm_app",
+    # The app's own checkpoint loading: for runs before/without `samesay serve`.
+    "checkpoint": "bench.serve_encoder:create_checkpoint_app",
+}
+
+
+def create_checkpoint_app():
+    from app.config import Settings
+    from app.main import create_app
+
+    return create_app(Settings())
 
 
 def create_minilm_app():  # -> fastapi.FastAPI (imported lazily: workers import this module)
@@ -29,11 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
-    # Accepts `-- serve --host H --port P [--workers N]` as the bench passes to `samesay`.
-    args, rest = parser.parse_known_args(argv)
-    rest = [a for a in rest if a not in ("--", "serve")]
-    if rest:
-        args = parser.parse_args(rest, namespace=args)
+    # Also accepts `... -- serve --host H --port P [--workers N]`, the way the bench calls
+    # `samesay serve`, so both servers take the same arguments.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args([a for a in argv if a not in ("--", "serve")])
 
     import uvicorn
 

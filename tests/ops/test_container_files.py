@@ -151,7 +151,9 @@ def test_compose_has_the_services_and_profiles(compose: dict) -> None:
     assert "profiles" not in services["api"] and "profiles" not in services["postgres"]
     assert services["trainer"]["profiles"] == ["train"]
     assert services["proxy"]["profiles"] == ["proxy"]
-    assert services["trainer"]["command"][0] == "train"
+    assert services["trainer"]["entrypoint"] == ["/bin/sh", "-c"]
+    trainer_script = services["trainer"]["command"][0]
+    assert "samesay export " in trainer_script and "samesay train --data " in trainer_script
 
 
 def test_postgres_is_healthchecked_and_persistent(compose: dict) -> None:
