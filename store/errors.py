@@ -6,6 +6,7 @@
     ├── FaqNotFound               no FAQ with that id (faq_id)        -> 404
     ├── AskNotFound               no logged ask with that id (ask_id) -> 404
     ├── SchemaVersionError        database schema this code cannot use (start-up)
+    ├── StoreUnavailable          database unreachable, or locked past the busy timeout -> 503
     └── ImportRejected            strict bulk import refused: see .report
 """
 
@@ -45,6 +46,10 @@ class AskNotFound(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database schema is newer than this code, foreign, or must not be upgraded here."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached (or stayed locked too long); retrying may succeed."""
 
 
 class ImportRejected(StoreError):

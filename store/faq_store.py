@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Row,
     delete,
     exists,
@@ -30,11 +31,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from store import schema as t
 from store.engine import SQLITE_BEGIN, create_store_engine, is_sqlite
 from store.entries import FaqDraft, FaqEntry, FaqPatch, clean_text
-from store.errors import AskNotFound, FaqNotFound, StoreValidationError
+from store.errors import AskNotFound, FaqNotFound, StoreUnavailable, StoreValidationError
 from store.migrate import ensure_schema
 from store.records import (
     AskRecord,
@@ -67,7 +69,14 @@ class FaqStore:
     def __init__(self, url: str, *, upgrade: bool = True) -> None:
         self.url = url
         self._engine = create_store_engine(url)
-        self.schema_revision = ensure_schema(self._engine, upgrade=upgrade)
+        try:
+            self.schema_revision = ensure_schema(self._engine, upgrade=upgrade)
+        except (OperationalError, InterfaceError) as error:
+            self._engine.dispose()
+            raise StoreUnavailable(_reason(error)) from error
+        except BaseException:
+            self._engine.dispose()
+            raise
         self._writer = self._engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         # One snapshot per read on PostgreSQL (SQLite WAL readers get one per transaction).
         self._reader = (
@@ -88,7 +97,7 @@ class FaqStore:
     @contextmanager
     def _faq_write(self) -> Iterator[tuple[Connection, int]]:
         """A write transaction holding the next revision (the counter row stays locked)."""
-        with self._writer.begin() as connection:
+        with _transaction(self._writer) as connection:
             revision = connection.execute(
                 update(t.store_state)
                 .where(t.store_state.c.id == 1)
@@ -99,7 +108,7 @@ class FaqStore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._reader.begin() as connection:
+        with _transaction(self._reader) as connection:
             yield connection
 
     # ---- FAQ writes ---------------------------------------------------------------------
@@ -384,7 +393,7 @@ class FaqStore:
             encoded = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise StoreValidationError(key, f"not storable as JSON: {error}") from None
-        with self._writer.begin() as connection:
+        with _transaction(self._writer) as connection:
             version = connection.execute(
                 update(t.store_state)
                 .where(t.store_state.c.id == 1)
@@ -430,7 +439,7 @@ class FaqStore:
         rows = [_ask_row(record) for record in records]
         if not rows:
             return 0
-        with self._writer.begin() as connection:
+        with _transaction(self._writer) as connection:
             statement = (
                 _insert_for(connection)(t.asks)
                 .on_conflict_do_nothing(index_elements=["ask_id"])
@@ -460,7 +469,7 @@ class FaqStore:
             raise StoreValidationError("correct", "must be true or false")
         if not _valid_key(ask_id, 64):
             raise AskNotFound(ask_id)
-        with self._writer.begin() as connection:
+        with _transaction(self._writer) as connection:
             ask = connection.execute(
                 select(t.asks.c.question, t.asks.c.faq_id).where(t.asks.c.ask_id == ask_id)
             ).first()
@@ -537,7 +546,7 @@ class FaqStore:
         """Delete logged asks older than `before` that have no feedback (feedback is kept with
         its ask: it is tuning data). Returns how many were deleted. The log grows with every
         /ask, so the service should call this periodically."""
-        with self._writer.begin() as connection:
+        with _transaction(self._writer) as connection:
             result = connection.execute(
                 delete(t.asks).where(
                     t.asks.c.asked_at < _utc(before),
@@ -586,6 +595,21 @@ class Snapshot:
                 return
             yield from (_entry(row) for row in rows)
             after_id = rows[-1].id
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """engine.begin(), with "cannot reach / locked too long" turned into StoreUnavailable."""
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailable(_reason(error)) from error
+
+
+def _reason(error: DBAPIError) -> str:
+    detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+    return f"database unavailable: {detail}"
 
 
 def _valid_id(faq_id: object) -> bool:

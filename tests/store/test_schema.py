@@ -80,3 +80,15 @@ def test_concurrent_start_ups_migrate_once(database_url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_unreachable_databases_raise_store_unavailable(tmp_path) -> None:
+    from store.errors import StoreUnavailable
+
+    (tmp_path / "a_directory.db").mkdir()
+    for url in (
+        f"sqlite:///{tmp_path / 'a_directory.db'}",
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing_listens_here",
+    ):
+        with pytest.raises(StoreUnavailable, match="database unavailable"):
+            FaqStore(url)
