@@ -101,3 +101,29 @@ def test_failed_write_leaves_no_gap(faq_store: FaqStore, database_url: str) -> N
         pass
     faq_store.add([FaqDraft("q2?", "a.")])
     assert logged_revisions(database_url) == [1, 2, 3]
+
+
+def test_a_writer_waits_for_the_open_write_before_it_so_revisions_commit_in_order(
+    faq_store: FaqStore, database_url: str
+) -> None:
+    """Deterministic form of the ordering guarantee: while revision 1 is uncommitted, the next
+    writer cannot take revision 2 (a sequence would hand it out and could commit it first)."""
+    finished: list[int] = []
+    second_store = FaqStore(database_url)  # another "process" competing for the write
+    try:
+        with faq_store._faq_write() as (_connection, first_revision):
+            assert first_revision == 1
+            late = threading.Thread(
+                target=lambda: finished.append(
+                    second_store.add_batch([FaqDraft("late?", "a.")]).revision or -1
+                )
+            )
+            late.start()
+            late.join(timeout=1.5)
+            assert late.is_alive() and finished == []  # blocked behind revision 1
+            assert second_store.revision() == 0  # readers do not see the open write
+        late.join(timeout=60)
+        assert finished == [2]
+        assert second_store.revision() == 2
+    finally:
+        second_store.close()
