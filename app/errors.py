@@ -127,7 +127,7 @@ async def _on_validation_error(request: Request, error: RequestValidationError) 
 
 
 _HTTP_CODES = {
-    400: ("invalid_json", "the request body could not be parsed as JSON"),
+    400: ("invalid_json", "the request body is not valid JSON"),
     404: ("not_found", "no such route"),
     405: ("method_not_allowed", "method not allowed on this route"),
     413: ("payload_too_large", "the request body is too large"),
