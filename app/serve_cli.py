@@ -1,0 +1,111 @@
+"""`samesay serve`: prepare the data directory on first start, then run uvicorn on the app."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import secrets
+import stat
+import sys
+from pathlib import Path
+
+from app.config import Settings
+
+KEY_FILE = "api-key"
+
+
+def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service",
+        description=(
+            "Run the Samesay HTTP service (settings from SAMESAY_* env vars or .env). On first "
+            "start it imports the demo FAQs into an empty store, trains the model and tunes "
+            "the threshold; without SAMESAY_API_KEYS it generates a key for local use."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; each loads the model and index (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--no-bootstrap",
+        action="store_true",
+        help="skip the first-start preparation (demo import, training, threshold tuning)",
+    )
+    serve.set_defaults(func=run_serve)
+
+
+def local_api_key(data_dir: Path) -> tuple[str, bool]:
+    """The key stored in data_dir (created 0600 on first call); returns (key, created)."""
+    path = data_dir / KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes starting at once cannot both write a different key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            print(f"samesay: warning: {path} is readable by others; chmod 600 it", file=sys.stderr)
+        if not key:
+            raise SystemExit(f"samesay: {path} is empty; delete it to generate a new key") from None
+        return key, False
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key, True
+
+
+def _bootstrap(settings: Settings) -> None:
+    try:
+        bootstrap = importlib.import_module("app.bootstrap")
+    except ModuleNotFoundError as error:
+        if error.name != "app.bootstrap":
+            raise
+        return
+    try:
+        bootstrap.ensure_ready(settings)
+    except getattr(bootstrap, "BootstrapError", ()) as error:
+        raise SystemExit(f"samesay: {error}") from None
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.log import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if not args.no_bootstrap:
+        _bootstrap(settings)
+    if not settings.api_keys:
+        key, created = local_api_key(settings.data_dir)
+        # Workers build their Settings from the environment: hand the key on that way.
+        os.environ["SAMESAY_API_KEYS"] = key
+        where = settings.data_dir / KEY_FILE
+        if created:
+            print(f"samesay: no SAMESAY_API_KEYS set; generated an API key for local use "
+                  f"(stored in {where}):\n\n    Authorization: Bearer {key}\n", file=sys.stderr)
+        else:
+            print(f"samesay: no SAMESAY_API_KEYS set; using the local key in {where}",
+                  file=sys.stderr)
+    print(f"samesay: serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,  # create_app installs JSON logging in every worker
+        log_level=settings.log_level.lower(),
+        access_log=False,  # the request middleware logs each request with its id
+        server_header=False,
+    )
+    return 0
