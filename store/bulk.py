@@ -31,7 +31,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from store.entries import FaqDraft, FaqEntry
-from store.errors import FaqValidationError, ImportRejected, StoreError
+from store.errors import FaqValidationError, ImportFormatError, ImportRejected
 from store.faq_store import FaqStore
 
 Format = Literal["jsonl", "csv", "tsv"]
@@ -41,10 +41,6 @@ _EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv":
                                   ".tsv": "tsv"}
 # A CSV cell may hold a 20,000-character answer plus quoting; the csv default is 128 KiB.
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
-
-
-class ImportFormatError(StoreError):
-    """The file as a whole cannot be read (unknown format, not UTF-8, bad CSV header)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
     ├── AskNotFound               no logged ask with that id (ask_id) -> 404
     ├── SchemaVersionError        database schema this code cannot use (start-up)
     ├── StoreUnavailable          database unreachable, or locked past the busy timeout -> 503
+    ├── ImportFormatError         bulk file unreadable (format, encoding, CSV header)
     └── ImportRejected            strict bulk import refused: see .report
 """
 
@@ -50,6 +51,10 @@ class SchemaVersionError(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be reached (or stayed locked too long); retrying may succeed."""
+
+
+class ImportFormatError(StoreError):
+    """The file as a whole cannot be read (unknown format, not UTF-8, bad CSV header)."""
 
 
 class ImportRejected(StoreError):
