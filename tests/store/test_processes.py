@@ -25,6 +25,7 @@ def start_writer(url: str, tag: str, count: int) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_writer_processes_and_a_poller_agree(faq_store: FaqStore, database_url: str) -> None:
     mirror: dict[int, FaqEntry] = {}
     seen: list[int] = []
