@@ -1,0 +1,214 @@
+"""First start end-to-end: demo import, a really trained model, a tuned threshold; idempotent."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.bootstrap import (
+    CURVE_FILE,
+    TUNING_FILE,
+    BootstrapConfig,
+    BootstrapError,
+    best_matches,
+    demo_tuning_examples,
+    ensure_ready,
+    first_start_train_config,
+)
+from app.config import Settings
+from app.demo import load_faqs, load_unanswerable
+from app.demo.augment import AugmentConfig
+from model.checkpoint import load_encoder
+from store.entries import FaqDraft
+from store.faq_store import FaqStore
+
+# The real recipe with fewer, smaller, faster passes: a first start takes ~7 s of one core.
+REDUCED = BootstrapConfig(
+    train=replace(
+        first_start_train_config(),
+        embedding_dim=48,
+        hidden_size=48,
+        epochs=4,
+        learning_rate=0.01,
+        device="cpu",
+        num_threads=1,
+    ),
+    augment=AugmentConfig(copies=1),
+)
+N_DEMO = len(load_faqs("en")) + len(load_faqs("zh"))
+
+
+def _settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None)
+
+
+def test_first_start_prepares_everything_and_the_second_start_does_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(tmp_path, database_url)
+    messages: list[str] = []
+    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+
+    assert report.imported_faqs == N_DEMO
+    assert report.trained and report.threshold_tuned
+    store = FaqStore(database_url)
+    try:
+        entries = list(store.iter_entries())
+        assert len(entries) == N_DEMO
+        stored = {p for e in entries for p in e.phrasings}
+        heldout = {FaqDraft(h, "a").question for lang in ("en", "zh") for f in load_faqs(lang)
+                   for h in f.heldout}
+        assert stored.isdisjoint(heldout)  # held-out phrasings never reach the store
+        assert {"account", "订单"} <= {t for e in entries for t in e.tags}
+
+        encoder = load_encoder(settings.resolved_model_path)
+        vector = encoder.encode_one("where is my parcel")
+        assert vector.shape == (encoder.dim,)
+        assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-4)
+
+        assert store.get_threshold() == pytest.approx(report.threshold)
+        assert (settings.data_dir / CURVE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (settings.data_dir / TUNING_FILE).is_file()
+        assert set(report.tuning_metrics) == {"all", "en", "zh"}
+        # The trained model beats "answer nothing" (which gets exactly the unanswerable share).
+        n_unanswerable = len(load_unanswerable("en")) + len(load_unanswerable("zh"))
+        n_examples = n_unanswerable + sum(
+            len(f.heldout) for lang in ("en", "zh") for f in load_faqs(lang)
+        )
+        assert report.tuning_metrics["all"]["accuracy"] > n_unanswerable / n_examples
+        assert any("imported" in m for m in messages)
+        assert any("threshold tuned" in m for m in messages)
+
+        revision, versions = store.revision(), store.versions()
+        model_hash = encoder.content_hash
+    finally:
+        store.close()
+
+    again = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+    assert not again.did_work
+    assert again.messages == []
+    store = FaqStore(database_url)
+    try:
+        assert store.revision() == revision
+        assert store.versions() == versions  # no setting was rewritten either
+    finally:
+        store.close()
+    assert load_encoder(settings.resolved_model_path).content_hash == model_hash
+
+
+def test_own_faqs_are_trained_on_but_never_mixed_with_the_demo(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'own.db'}")
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        store.add(
+            [
+                FaqDraft("When do you open?", "9 to 5.", ("opening hours", "are you open now")),
+                FaqDraft("Where are you?", "Main Street 1.", ("address", "location")),
+            ]
+        )
+    finally:
+        store.close()
+    messages: list[str] = []
+    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+
+    assert report.imported_faqs == 0
+    assert report.trained and not report.threshold_tuned
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        assert store.count() == 2
+        assert store.get_threshold() is None  # the app's default applies until tuned
+    finally:
+        store.close()
+    assert any("threshold left at the default" in m for m in messages)
+
+
+def test_a_given_model_and_an_empty_store_are_left_alone(
+    tmp_path: Path, tiny_encoder_path: Path
+) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
+    shutil.copytree(tiny_encoder_path, settings.resolved_model_path)
+    report = ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+    assert report.imported_faqs == 0 and not report.trained and not report.threshold_tuned
+
+
+def test_one_entry_and_no_model_is_a_clear_error(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'one.db'}")
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    store.add([FaqDraft("Only question?", "Only answer.")])
+    store.close()
+    with pytest.raises(BootstrapError, match="at least 2"):
+        ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+
+
+def test_a_crash_while_training_leaves_no_half_model_and_the_next_start_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'crash.db'}")
+
+    def crash(groups, out_dir: Path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        out_dir.mkdir(parents=True)
+        (out_dir / "weights.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt  # what Ctrl-C during the progress bar raises
+
+    monkeypatch.setattr("app.bootstrap.train_encoder", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+    assert not settings.resolved_model_path.exists()
+    assert list(settings.data_dir.glob(".model.training-*")) == []
+    monkeypatch.undo()
+
+    report = ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+    assert report.imported_faqs == 0  # imported by the first attempt, not twice
+    assert report.trained and report.threshold_tuned
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        assert store.count() == N_DEMO
+    finally:
+        store.close()
+
+
+def test_tuning_examples_point_at_the_right_stored_faq(tmp_path: Path) -> None:
+    store = FaqStore(f"sqlite:///{tmp_path / 'labels.db'}")
+    try:
+        from app.bootstrap import demo_drafts
+
+        entries = store.add(demo_drafts(("en",)))
+        examples = demo_tuning_examples(entries)
+    finally:
+        store.close()
+    faqs = load_faqs("en")
+    by_text = {question: faq_id for question, faq_id, _ in examples}
+    for faq, entry in zip(faqs, entries, strict=True):
+        assert all(by_text[h] == entry.id for h in faq.heldout)
+    assert sum(faq_id is None for _, faq_id, _ in examples) == len(load_unanswerable("en"))
+    assert {language for _, _, language in examples} == {"en"}  # zh was not imported
+
+
+def test_best_matches_returns_the_best_phrasing_per_question(tiny_encoder_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from store.entries import FaqEntry
+
+    encoder = load_encoder(tiny_encoder_path)
+    now = datetime.now(UTC)
+    entries = [
+        FaqEntry(7, "how do I reset my password", "a", ("forgot password",), (), now, now),
+        FaqEntry(9, "what time do you open", "b", ("opening hours",), (), now, now),
+    ]
+    questions = ["forgot password", "opening hours", "something else"]
+    scores, ids = best_matches(encoder, entries, questions)
+    # Independent reference: cosine of each question with each phrasing, max per question.
+    phrasings = ["how do I reset my password", "forgot password", "what time do you open",
+                 "opening hours"]
+    owners = [7, 7, 9, 9]
+    cosines = encoder.encode(questions) @ encoder.encode(phrasings).T
+    assert ids.tolist()[:2] == [7, 9]
+    for row in range(3):
+        assert scores[row] == pytest.approx(float(cosines[row].max()), abs=1e-5)
+        assert ids[row] == owners[int(cosines[row].argmax())]
