@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from store.faq_store import FaqStore
 from tests.index.conftest import drafts_from_groups
 
@@ -21,6 +23,7 @@ def samesay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.slow
 def test_index_build_writes_an_index_of_the_store(
     tmp_path: Path, tiny_encoder_path: Path, fixture_groups
 ) -> None:

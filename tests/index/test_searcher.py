@@ -95,6 +95,7 @@ def test_tag_filter_keeps_only_tagged_faqs(stocked_store, make_searcher) -> None
     assert searcher.search("anything", 10, tags=["no-such-tag"]) == []
 
 
+@pytest.mark.slow
 def test_second_process_finds_a_write_after_catching_up(
     stocked_store, database_url, tiny_encoder_path, tmp_path
 ) -> None:
