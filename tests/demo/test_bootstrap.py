@@ -33,6 +33,7 @@ REDUCED = BootstrapConfig(
         embedding_dim=48,
         hidden_size=48,
         epochs=4,
+        min_steps=0,  # exactly 4 epochs (the trainer adds epochs for small data)
         learning_rate=0.01,
         device="cpu",
         num_threads=1,
