@@ -36,10 +36,12 @@ async def require_api_key(
     service.keys.require(request.headers.get("authorization"))
 
 
-async def require_read_key(
-    request: Request, service: ServiceDep, _credentials: BearerCredentials
-) -> None:
-    """/ask and FAQ reads: a key only when Settings.ask_requires_key is on."""
+async def require_read_key(request: Request, service: ServiceDep) -> None:
+    """/ask and FAQ reads: a key only when Settings.ask_requires_key is on.
+
+    No HTTPBearer sub-dependency here (unlike writes): it would cost /ask a dependency
+    resolution per request for what is only OpenAPI documentation.
+    """
     if service.settings.ask_requires_key:
         service.keys.require(request.headers.get("authorization"))
 

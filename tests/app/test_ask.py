@@ -6,6 +6,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from app.schemas import AskResponse
 from tests.app.conftest import AUTH, THRESHOLD, faq_body, make_settings
 
 
@@ -18,6 +19,7 @@ def test_paraphrases_are_answered_with_the_right_faq(client, loaded, faq_groups)
             assert body["answer"] == f"The answer about {name}."
             assert body["score"] >= body["threshold"] == THRESHOLD
             assert len(body["ask_id"]) == 32
+            AskResponse.model_validate(body)  # the hand-built body matches the documented one
 
 
 def test_matches_are_unique_sorted_and_capped(client, loaded, faq_groups) -> None:

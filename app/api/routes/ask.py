@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ReadKey, ServiceDep
 from app.errors import ApiError
-from app.schemas import AskRequest, AskResponse, Match
+from app.schemas import AskRequest, AskResponse
 from store.records import AskRecord
 
 router = APIRouter(tags=["ask"])
@@ -19,7 +21,7 @@ router = APIRouter(tags=["ask"])
 # async def on purpose: encoding one question and a FAISS search take well under a
 # millisecond, so running them inline beats two threadpool hops per request.
 @router.post("/ask", response_model=AskResponse, dependencies=[ReadKey])
-async def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
+async def ask(body: AskRequest, service: ServiceDep) -> Response:
     """Answer a question when its best match scores at least the threshold.
 
     Below the threshold the response is `answered: false` but still lists the best matches
@@ -54,15 +56,23 @@ async def ask(body: AskRequest, service: ServiceDep) -> AskResponse:
         )
     )
     service.metrics.asks.labels("true" if answered else "false").inc()
-    return AskResponse(
-        answered=answered,
-        answer=best.answer if answered and best else None,
-        faq_id=best.faq_id if answered and best else None,
-        score=float(best.score) if best else None,
-        threshold=threshold,
-        ask_id=ask_id,
-        matches=[Match(faq_id=m.faq_id, question=m.question, answer=m.answer,
-                       score=float(m.score)) for m in found],
-        revision=searcher.revision,
-        model_version=service.model_version,
-    )
+    # Serialised by hand: the body is built from validated data, and skipping FastAPI's
+    # response-model validation saves a noticeable share of a sub-millisecond request.
+    # `response_model` above still documents it in OpenAPI.
+    payload = {
+        "answered": answered,
+        "answer": best.answer if answered and best else None,
+        "faq_id": best.faq_id if answered and best else None,
+        "score": float(best.score) if best else None,
+        "threshold": threshold,
+        "ask_id": ask_id,
+        "matches": [
+            {"faq_id": m.faq_id, "question": m.question, "answer": m.answer,
+             "score": float(m.score)}
+            for m in found
+        ],
+        "revision": searcher.revision,
+        "model_version": service.model_version,
+    }
+    return Response(json.dumps(payload, ensure_ascii=False, allow_nan=False).encode(),
+                    media_type="application/json")
