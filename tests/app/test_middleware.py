@@ -1,0 +1,96 @@
+"""The body cap and request-context middleware, driven directly over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from app.log import JsonFormatter, request_id_from
+from app.metrics import ServiceMetrics
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
+
+
+class EchoApp:
+    """Answers with the number of body bytes it received."""
+
+    def __init__(self) -> None:
+        self.called = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.called = True
+        size = 0
+        while True:
+            message = await receive()
+            size += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+
+def _drive(app, chunks: list[bytes], headers: list[tuple[bytes, bytes]] | None = None):
+    scope = {"type": "http", "method": "POST", "path": "/x", "headers": headers or []}
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_streamed_body_over_the_cap_is_413_before_the_app_runs() -> None:
+    inner = EchoApp()
+    sent = _drive(BodyLimitMiddleware(inner, max_bytes=1000), [b"x" * 400] * 3)
+    assert sent[0]["status"] == 413 and not inner.called
+    assert json.loads(sent[1]["body"])["error"]["code"] == "payload_too_large"
+
+
+def test_streamed_body_under_the_cap_is_replayed_whole() -> None:
+    sent = _drive(BodyLimitMiddleware(EchoApp(), max_bytes=1000), [b"x" * 300] * 3)
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b"900"
+
+
+def test_declared_length_over_the_cap_or_invalid() -> None:
+    inner = EchoApp()
+    over = _drive(BodyLimitMiddleware(inner, 1000), [b""], [(b"content-length", b"5000")])
+    assert over[0]["status"] == 413 and not inner.called
+    junk = _drive(BodyLimitMiddleware(inner, 1000), [b""], [(b"content-length", b"-3")])
+    assert junk[0]["status"] == 400
+
+
+def test_request_context_sets_ids_counts_and_hides_errors() -> None:
+    async def boom(scope, receive, send):
+        raise RuntimeError("secret internals")
+
+    metrics = ServiceMetrics()
+    sent = _drive(RequestContextMiddleware(boom, metrics), [b""],
+                  [(b"x-request-id", b"abc-123")])
+    assert sent[0]["status"] == 500
+    assert (b"x-request-id", b"abc-123") in sent[0]["headers"]
+    body = json.loads(sent[1]["body"])
+    assert body["error"]["code"] == "internal_error" and body["error"]["request_id"] == "abc-123"
+    assert b"secret" not in sent[1]["body"]
+    assert b'route="unmatched",status="500"' in metrics.render()
+
+
+def test_request_ids_are_sanitised() -> None:
+    assert request_id_from("trace.1:2-3_x") == "trace.1:2-3_x"
+    for bad in (None, "", "has space", "x" * 129, "é", "a\nb"):
+        generated = request_id_from(bad)
+        assert generated != bad and len(generated) == 32
+
+
+def test_json_log_lines_carry_extras() -> None:
+    record = logging.LogRecord("samesay.x", logging.INFO, __file__, 1, "hi %s", ("there",), None)
+    record.route = "/ask"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hi there" and line["route"] == "/ask" and line["level"] == "INFO"
