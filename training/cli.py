@@ -18,6 +18,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--embedding-dim", type=int)
     group.add_argument("--layers", type=int, dest="num_layers")
     group.add_argument("--epochs", type=int)
+    group.add_argument("--min-steps", type=int, help="extra epochs for small data up to N updates")
     group.add_argument("--batch-size", type=int)
     group.add_argument("--learning-rate", type=float)
     group.add_argument("--margin", type=float)
@@ -27,6 +28,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int)
     group.add_argument("--max-train-seconds", type=float)
     group.add_argument("--device", help="auto (default), cpu, cuda")
+    group.add_argument("--init-from", help="checkpoint to fine-tune instead of from scratch")
     group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads to train")
 
 
@@ -35,8 +37,9 @@ def _config_from_args(args: argparse.Namespace):
 
     config = TrainConfig()
     fields = (
-        "pooling loss hidden_size embedding_dim num_layers epochs batch_size learning_rate "
-        "margin scale seed max_train_seconds device num_threads"
+        "pooling loss hidden_size embedding_dim num_layers epochs min_steps batch_size "
+        "learning_rate "
+        "margin scale seed max_train_seconds device num_threads init_from"
     ).split()
     changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     if args.unidirectional:

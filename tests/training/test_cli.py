@@ -22,6 +22,7 @@ def test_recipe_options_override_the_default_config():
 def test_train_then_evaluate(tmp_path, capsys):
     out = tmp_path / "model"
     argv = ["train", "--data", str(FIXTURE_GROUPS), "--out", str(out), "--epochs", "2"]
+    argv += ["--min-steps", "0", "--threads", "1"]
     assert main([*argv, "--min-count", "1", "--hidden-size", "16", "--embedding-dim", "16"]) == 0
     assert (out / "checkpoint.json").is_file() and (out / "weights.safetensors").is_file()
     capsys.readouterr()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from model.checkpoint import load_encoder
+from model.checkpoint import load_encoder, read_metadata
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.errors import TrainingError
 from training.metrics import ranking_topk
@@ -71,7 +71,29 @@ def test_tiny_input_five_groups_of_three(tmp_path):
     assert load_encoder(path).encode_one("question 1").shape == (96,)  # biGRU: 2 × 48
 
 
+def test_min_steps_adds_epochs_for_small_data(tmp_path):
+    groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
+    config = tiny_train_config(epochs=1, min_steps=6, batch_size=100)  # 1 batch per epoch
+    path = train_encoder(groups, tmp_path / "m", config, progress=False)
+    assert len(read_metadata(path)["training"]["history"]) == 6
+
+
 @pytest.mark.parametrize("groups", [[], [["only one group"]], [[""], ["  "]], ["not", "lists"]])
 def test_unusable_input_raises_training_error(tmp_path, groups):
     with pytest.raises(TrainingError):
         train_encoder(groups, tmp_path / "m", tiny_train_config(), progress=False)
+
+
+def test_warm_start_extends_the_base_vocabulary(tmp_path, tiny_encoder_path, tiny_encoder):
+    groups = [
+        ["zorblax gift card balance", "check my zorblax card balance"],
+        ["zorblax gift card expiry", "when does my zorblax card expire"],
+        ["how do i reset my password", "forgot my password"],
+    ]
+    config = tiny_train_config(epochs=3, init_from=str(tiny_encoder_path))
+    tuned = load_encoder(train_encoder(groups, tmp_path / "tuned", config, progress=False))
+    base_vocabulary = tiny_encoder.tokenizer.vocabulary
+    assert tuned.tokenizer.vocabulary[: len(base_vocabulary)] == base_vocabulary
+    assert "<zorblax>" in tuned.tokenizer.vocabulary[len(base_vocabulary) :]
+    assert tuned.config.hidden_size == tiny_encoder.config.hidden_size
+    assert tuned.encode_one("zorblax balance").shape == (tiny_encoder.dim,)
