@@ -13,6 +13,7 @@ and never a traceback. Codes (status):
     ask_not_found (404)          no logged ask with that id
     method_not_allowed (405)
     conflict (409)               e.g. a retrain is already running
+    cors_refused (400)           a CORS preflight from an origin/method not configured
     payload_too_large (413)      body over Settings.max_body_bytes
     validation_error (422)       a field is missing, of the wrong type, out of range, too long,
                                  contains NUL / lone surrogates, or is unknown

@@ -8,6 +8,9 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import INTERNAL_ERROR_MESSAGE, error_response
@@ -147,3 +150,20 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the stable JSON error body."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refusal = error_response(
+            response.status_code, "cors_refused", response.body.decode("latin-1")
+        )
+        # Keep the CORS headers Starlette computed (Vary etc.), but not its length/type.
+        for name, value in response.headers.items():
+            if name not in ("content-length", "content-type"):
+                refusal.headers[name] = value
+        return refusal

@@ -95,15 +95,30 @@ class Retrainer:
         fraction = min(max(fraction, 0.0), 1.0)
         self._state = replace(self._state, progress=round(fraction, 4), message=message)
 
+    def _recipe(self, groups: list[list[str]]) -> tuple[TrainConfig, list[list[str]]]:
+        """The first-start recipe (app.bootstrap: small-FAQ-set config + noisy copies), so a
+        retrained model is built like the one it replaces; an explicit config is used as is."""
+        if self._train_config is not None:
+            return self._train_config, groups
+        try:
+            from app.bootstrap import BootstrapConfig
+            from app.demo.augment import augment_groups
+        except ModuleNotFoundError:
+            return TrainConfig(), groups
+        recipe = BootstrapConfig()
+        augmented = augment_groups(groups, recipe.augment) if recipe.augment else groups
+        return recipe.train, augmented
+
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
         try:
             groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
             self._progress(0.01, f"training on {len(groups)} FAQ entries")
+            config, training_groups = self._recipe(groups)
             trained = train_encoder(
-                groups,
+                training_groups,
                 scratch,
-                self._train_config,
+                config,
                 progress=False,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
             )
