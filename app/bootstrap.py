@@ -66,8 +66,9 @@ def first_start_train_config() -> TrainConfig:
         # Every FAQ must be trained on: held-out groups would be unanswerable ones.
         holdout_fraction=0.0,
         min_groups_for_holdout=1_000_000_000,
-        # Measured on the demo set: more epochs only fit the noise (see bootstrap report).
-        epochs=10,
+        # Demo set, one seed: 6 epochs matched 10 (tuned accuracy 0.656 vs 0.659, 2-fold CV
+        # 0.651 vs 0.648) in 20 s instead of 38 s of one core; train accuracy is ~0.99 by then.
+        epochs=6,
         # A safety net for slow machines: keep the best model after ~2 minutes.
         max_train_seconds=120.0,
     )
