@@ -145,6 +145,8 @@ def test_retrain_swaps_the_model_without_a_failed_request(
                 versions.add(response.json()["model_version"])
             i += 1
 
+    # A second worker on the same database and data directory, running during the retrain.
+    other = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
     askers = [threading.Thread(target=keep_asking) for _ in range(3)]
     for thread in askers:
         thread.start()
@@ -170,6 +172,11 @@ def test_retrain_swaps_the_model_without_a_failed_request(
     assert statuses and set(statuses) == {200}, "a request failed during the swap"
     assert new_version in versions
     assert client.get("/readyz").json()["model_version"] == new_version
-    # The model is recorded in the store: a worker started now serves it too.
-    other = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
-    assert other.get("/readyz").json()["model_version"] == new_version
+    # The model is recorded in the store: the running worker follows it...
+    deadline = time.monotonic() + 60
+    while other.get("/readyz").json()["model_version"] != new_version:
+        assert time.monotonic() < deadline, "the other worker never loaded the new model"
+        time.sleep(0.1)
+    # ...and a worker started now serves it too.
+    late = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
+    assert late.get("/readyz").json()["model_version"] == new_version
