@@ -39,6 +39,14 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         help="skip the first-start preparation (demo import, training, threshold tuning)",
     )
     serve.set_defaults(func=run_serve)
+    # `samesay bench service` (app/bench_service.py, stdlib-only at import: cheap for --help).
+    try:
+        bench_service = importlib.import_module("app.bench_service")
+    except ModuleNotFoundError as error:
+        if error.name != "app.bench_service":
+            raise
+    else:
+        bench_service.add_bench_command(bench)
 
 
 def local_api_key(data_dir: Path) -> tuple[str, bool]:

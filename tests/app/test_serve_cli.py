@@ -26,6 +26,11 @@ def test_serve_arguments() -> None:
     assert (args.host, args.port, args.workers, args.no_bootstrap) == ("0.0.0.0", 9000, 2, False)
 
 
+def test_bench_service_is_registered() -> None:
+    args = build_parser().parse_args(["bench", "service", "--entries", "100"])
+    assert args.entries == 100 and callable(args.func)
+
+
 def test_local_key_is_generated_once_and_private(tmp_path) -> None:
     key, created = local_api_key(tmp_path / "data")
     assert created and len(key) >= 40
