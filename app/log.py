@@ -50,15 +50,30 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = _request_id.get()
-        if request_id:
-            entry["request_id"] = request_id
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=True, default=str)
+
+
+def _install_request_id_factory() -> None:
+    """Stamp every LogRecord with the request id when it is created (not when formatted), so
+    records handed to other threads or captured for later still carry the right id."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_samesay_request_id", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        request_id = _request_id.get()
+        if request_id is not None:
+            record.request_id = request_id
+        return record
+
+    factory._samesay_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def configure_logging(level: str) -> None:
@@ -68,6 +83,7 @@ def configure_logging(level: str) -> None:
     parent's logging setup). uvicorn's own handlers are removed so its lines are JSON too;
     its access log is off because the request middleware logs each request with its id.
     """
+    _install_request_id_factory()
     root = logging.getLogger()
     root.setLevel(level)
     if not any(getattr(h, "_samesay_json", False) for h in root.handlers):

@@ -89,6 +89,15 @@ def test_request_ids_are_sanitised() -> None:
         assert generated != bad and len(generated) == 32
 
 
+def test_access_log_carries_the_request_id(client, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="samesay.access"):
+        client.get("/healthz", headers={"X-Request-ID": "req-42"})
+    record = next(r for r in caplog.records if r.name == "samesay.access")
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "req-42"
+    assert (line["route"], line["status"], line["method"]) == ("/healthz", 200, "GET")
+
+
 def test_json_log_lines_carry_extras() -> None:
     record = logging.LogRecord("samesay.x", logging.INFO, __file__, 1, "hi %s", ("there",), None)
     record.route = "/ask"
