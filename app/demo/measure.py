@@ -29,6 +29,7 @@ from app.bootstrap import (
     rates_at,
 )
 from app.config import Settings
+from app.demo import load_unanswerable
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
 from training.threshold import tune_threshold
@@ -64,29 +65,48 @@ def measure(data_dir: Path, threads: int) -> dict[str, object]:
     store = FaqStore(settings.resolved_database_url)
     try:
         entries = list(store.iter_entries())
+        # From the store, so a data directory prepared earlier (--keep) is measured too.
+        threshold = store.get_threshold()
     finally:
         store.close()
+    if threshold is None:
+        raise SystemExit(f"{data_dir} has no tuned threshold: it holds no demo FAQs")
     examples = demo_tuning_examples(entries)
     encoder = load_encoder(settings.resolved_model_path)
     scores, predicted = best_matches(encoder, entries, [q for q, _, _ in examples])
     gold = [faq_id for _, faq_id, _ in examples]
+    languages = [language for _, _, language in examples]
+    rates = {"all": rates_at(threshold, scores, predicted, gold)}
+    for language in ("en", "zh"):
+        rows = [i for i, lang in enumerate(languages) if lang == language]
+        subset_gold = [gold[i] for i in rows]
+        rates[language] = rates_at(threshold, scores[rows], predicted[rows], subset_gold)
     top1 = {}
     for language in ("en", "zh"):
         rows = [i for i, (_, g, lang) in enumerate(examples) if lang == language and g is not None]
         top1[language] = float(np.mean([predicted[i] == gold[i] for i in rows]))
+    declined = {}
+    for language in ("en", "zh"):
+        unanswerable = load_unanswerable(language)
+        kind_scores, _ = best_matches(encoder, entries, [q.question for q in unanswerable])
+        for kind in ("off_topic", "near_miss"):
+            rows = [i for i, q in enumerate(unanswerable) if q.kind == kind]
+            rate = float(np.mean(kind_scores[rows] < threshold))
+            declined[f"{language}_{kind}"] = round(rate, 3)
     checkpoint = json.loads((settings.resolved_model_path / "checkpoint.json").read_text())
     return {
+        "trained_now": report.trained,
         "train_seconds_wall": round(report.train_seconds or 0.0, 1),
         "first_start_seconds_wall": round(wall, 1),
         "first_start_seconds_cpu": round(cpu, 1),
         "torch_threads": threads,
         "training_sentences": checkpoint["training"]["sentences"],
-        "threshold": report.threshold,
+        "threshold": threshold,
         "heldout_top1_no_threshold": {k: round(v, 3) for k, v in top1.items()},
         "at_tuned_threshold": {
-            name: {k: round(v, 3) for k, v in rates.items()}
-            for name, rates in report.tuning_metrics.items()
+            name: {k: round(v, 3) for k, v in values.items()} for name, values in rates.items()
         },
+        "unanswerable_declined_by_kind": declined,
         "cross_validated_accuracy": round(cross_validated_accuracy(scores, predicted, gold), 3),
     }
 
