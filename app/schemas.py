@@ -255,6 +255,48 @@ class UnansweredList(BaseModel):
     items: list[UnansweredPublic]
 
 
+# ---- errors ----------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="stable machine-readable code (see app/errors.py)")
+    message: str
+    request_id: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+_ERROR_MEANINGS = {
+    400: "body is not valid JSON",
+    401: "missing, wrong or non-ASCII API key",
+    403: "no API keys configured (set SAMESAY_API_KEYS)",
+    404: "no such entry / ask",
+    409: "conflict (retrain running, revision not available, empty store)",
+    413: "body over the size cap",
+    422: "invalid field (details name it)",
+    503: "store unreachable or service starting",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` documenting the error body for these statuses."""
+    return {
+        status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]}
+        for status in statuses
+    }
+
+
 # ---- retrain and health ----------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from app.schemas import ErrorBody
 from tests.app.conftest import AUTH
 
 JSON = {"Content-Type": "application/json", **AUTH}
@@ -46,9 +47,8 @@ BAD_BODIES = [
 
 def _error_shape(response) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
-    error = response.json()["error"]
-    assert isinstance(error["code"], str) and isinstance(error["message"], str)
-    assert error["request_id"] == response.headers["x-request-id"]
+    error = ErrorBody.model_validate(response.json()).error  # the documented shape
+    assert error.request_id == response.headers["x-request-id"]
     assert "Traceback" not in response.text
 
 

@@ -21,11 +21,17 @@ from app.schemas import (
     TuneResponse,
     UnansweredList,
     UnansweredPublic,
+    error_responses,
 )
 from app.service import Service
 from training.threshold import plot_threshold_curve, tune_threshold
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[ApiKey])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[ApiKey],
+    responses=error_responses(400, 401, 403, 409, 413, 422, 503),
+)
 logger = logging.getLogger("samesay.app")
 
 # Used when objective=precision comes without a target: "answer when 95 % sure".

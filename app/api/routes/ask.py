@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ReadKey, ServiceDep
 from app.errors import ApiError
-from app.schemas import AskRequest, AskResponse
+from app.schemas import AskRequest, AskResponse, error_responses
 from store.records import AskRecord
 
-router = APIRouter(tags=["ask"])
+router = APIRouter(tags=["ask"], responses=error_responses(400, 401, 409, 413, 422, 503))
 
 
 # async def on purpose: encoding one question and a FAISS search take well under a

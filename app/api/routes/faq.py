@@ -22,12 +22,17 @@ from app.schemas import (
     FaqUpdate,
     FaqWriteResult,
     TagText,
+    error_responses,
 )
 from store import entries as store_entries
 from store.errors import FaqValidationError, StoreValidationError
 from store.faq_store import MAX_PAGE
 
-router = APIRouter(prefix="/faq", tags=["faq"])
+router = APIRouter(
+    prefix="/faq",
+    tags=["faq"],
+    responses=error_responses(400, 401, 403, 404, 413, 422, 503),
+)
 
 FaqIdPath = Annotated[int, Path(ge=1, le=(1 << 56) - 1, description="FAQ entry id")]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.api.deps import ApiKey, ServiceDep
-from app.schemas import FeedbackCreate, FeedbackPublic
+from app.schemas import FeedbackCreate, FeedbackPublic, error_responses
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(
+    tags=["feedback"], responses=error_responses(400, 401, 403, 404, 413, 422, 503)
+)
 
 
 @router.post(
