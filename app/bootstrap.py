@@ -70,8 +70,13 @@ def first_start_train_config() -> TrainConfig:
         # looser clusters declined fewer unrelated questions (ZH off-topic 62 % vs 86 %) and
         # were no better at any wrong-answer rate. 10 epochs: ~37 s of one core.
         epochs=10,
-        # A safety net for slow machines: keep the best model after ~2 minutes.
-        max_train_seconds=120.0,
+        # A safety net for pathologically slow machines only (keeps the best epoch so far):
+        # the demo needs ~30 s of one core, and fewer epochs decline fewer unrelated questions.
+        max_train_seconds=300.0,
+        # One thread: ~30-40 s of CPU for the demo. A second thread gains little on a model
+        # this small and, on a busy machine, made training several times slower (spinning);
+        # POST /admin/retrain also uses this recipe beside /ask in the serving process.
+        num_threads=1,
     )
 
 
