@@ -41,10 +41,10 @@ class Service:
     metrics: ServiceMetrics
     ask_log: AskLogBuffer
     keys: ApiKeyChecker
-    retrainer: Retrainer
     threshold: ThresholdState
     model_version: str
     poller: IndexPoller
+    retrainer: Retrainer = field(init=False)
     _stop: threading.Event = field(default_factory=threading.Event)
     _follower: threading.Thread | None = None
     _settings_version: int = -1
@@ -71,12 +71,6 @@ class Service:
         except BaseException:
             store.close()
             raise
-        service_box: list[Service] = []
-
-        def on_new_model(version: str) -> None:
-            service_box[0].model_version = version
-            metrics.set_model_version(version)
-
         service = cls(
             settings=settings,
             store=store,
@@ -89,12 +83,13 @@ class Service:
                 on_drop=metrics.ask_log_dropped.inc,
             ),
             keys=ApiKeyChecker(settings.api_keys),
-            retrainer=Retrainer(settings, store, searcher, train_config, on_new_model),
             threshold=ThresholdState(settings.default_threshold, "default"),
             model_version=model_version(encoder),
             poller=IndexPoller.from_settings(searcher, settings),
         )
-        service_box.append(service)
+        service.retrainer = Retrainer(
+            settings, store, searcher, train_config, on_new_model=service.adopt_model_version
+        )
         service.refresh_settings()
         metrics.set_model_version(service.model_version)
         metrics.track_index(lambda: searcher.count, lambda: searcher.revision)
@@ -157,8 +152,12 @@ class Service:
             return
         logger.info("another worker activated model %s; swapping to it", content_hash[:12])
         self.searcher.swap_encoder(encoder).result()
-        self.model_version = model_version(encoder)
-        self.metrics.set_model_version(self.model_version)
+        self.adopt_model_version(model_version(encoder))
+
+    def adopt_model_version(self, version: str) -> None:
+        """Called once the searcher serves a new encoder (this worker's retrain or another's)."""
+        self.model_version = version
+        self.metrics.set_model_version(version)
 
     # ---- small helpers for routes -----------------------------------------------------------
 
