@@ -108,18 +108,22 @@ def encode_one_latency(encoder: SentenceEncoder, texts: Sequence[str]) -> dict[s
     try:
         for text in texts[:50]:  # warm-up: caches, allocator
             encoder.encode_one(text)
-        timings = []
+        wall, cpu = [], []
         for text in texts[:2000]:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             encoder.encode_one(text)
-            timings.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+            wall.append((time.perf_counter() - started) * 1000)
     finally:
         torch.set_num_threads(previous)
-    timings_array = np.asarray(timings)
+    wall_ms, cpu_ms = np.asarray(wall), np.asarray(cpu)
+    # CPU time is what one question costs; wall time also counts waiting for a shared core.
     return {
-        "mean": float(timings_array.mean()),
-        "p50": float(np.percentile(timings_array, 50)),
-        "p95": float(np.percentile(timings_array, 95)),
+        "mean": float(wall_ms.mean()),
+        "p50": float(np.percentile(wall_ms, 50)),
+        "p95": float(np.percentile(wall_ms, 95)),
+        "cpu_mean": float(cpu_ms.mean()),
+        "cpu_p50": float(np.percentile(cpu_ms, 50)),
     }
 
 
@@ -226,6 +230,7 @@ def format_table(report: dict[str, Any]) -> str:
     header = f"{'metric':<28}{'model':>10}{'bm25':>10}"
     footer = (
         f"train_seconds {report['train_seconds']:.1f} on {report['device']}; "
-        f"encode_one p50 {report['encode_one_ms']['p50']:.3f} ms (1 thread)"
+        f"encode_one p50 {report['encode_one_ms']['p50']:.3f} ms wall, "
+        f"{report['encode_one_ms']['cpu_p50']:.3f} ms CPU (1 thread)"
     )
     return "\n".join([header, "-" * len(header), *rows, footer])
