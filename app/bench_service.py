@@ -394,6 +394,8 @@ class LoadResult:
     # Server CPU (all its processes) per answered request: unlike req/s, this barely moves
     # when other jobs share the machine, so it shows what 2 idle cores could do.
     server_cpu_ms_per_request: float | None = None
+    # What the errors were: HTTP statuses other than 200 (a sample) and client timeouts.
+    error_detail: str = ""
 
 
 def ask_bodies(corpus: FaqCorpus, top_k: int) -> list[bytes]:
@@ -421,6 +423,7 @@ WRK_SCRIPT = r"""
 -- POST /ask cycling through a file of JSON bodies; counts answered ones; prints JSON.
 local bodies, next_body = {}, 0
 answered, responses, bad = 0, 0, 0
+statuses = ""
 function init(args)
   for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
   next_body = (wrk.thread_index or 0) * 997
@@ -431,22 +434,26 @@ function request()
 end
 function response(status, headers, body)
   responses = responses + 1
-  if status ~= 200 then bad = bad + 1
+  if status ~= 200 then
+    bad = bad + 1
+    if #statuses < 200 then statuses = statuses .. status .. " " end
   elseif body:find('"answered"%s*:%s*true') then answered = answered + 1 end
 end
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
 function done(summary, latency, requests)
-  local a, r, b = 0, 0, 0
+  local a, r, b, st = 0, 0, 0, ""
   for _, t in ipairs(threads) do
     a = a + t:get("answered"); r = r + t:get("responses"); b = b + t:get("bad")
+    st = st .. t:get("statuses")
   end
   local e = summary.errors
   io.write(string.format(
     'WRK_RESULT {"requests":%d,"duration_us":%d,"answered":%d,"responses":%d,"non_200":%d,' ..
-    '"socket_errors":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
+    '"socket_errors":%d,"timeouts":%d,"bad_statuses":"%s",' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
     summary.requests, summary.duration, a, r, b,
-    e.connect + e.read + e.write + e.timeout,
+    e.connect + e.read + e.write + e.timeout, e.timeout, st,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
@@ -483,7 +490,19 @@ def _run_wrk(
         p90_ms=raw["p90_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
         max_ms=raw["max_us"] / 1000,
+        error_detail=_error_detail(
+            raw["bad_statuses"].split(), raw["timeouts"], raw["socket_errors"] - raw["timeouts"]
+        ),
     )
+
+
+def _error_detail(statuses: Sequence[str], timeouts: int, socket_errors: int) -> str:
+    parts = [f"HTTP {code} x{statuses.count(code)}" for code in sorted(set(statuses))]
+    if timeouts:
+        parts.append(f"timeouts (>5 s) x{timeouts}")
+    if socket_errors:
+        parts.append(f"socket errors x{socket_errors}")
+    return ", ".join(parts)
 
 
 async def _run_python(
@@ -491,7 +510,8 @@ async def _run_python(
 ) -> LoadResult:
     """Keep-alive HTTP/1.1 clients on raw asyncio streams: little CPU per request."""
     latencies: list[float] = []
-    counts = {"ok": 0, "answered": 0, "errors": 0}
+    counts = {"ok": 0, "answered": 0, "errors": 0, "socket_errors": 0}
+    bad_statuses: list[str] = []
     deadline = time.perf_counter() + seconds
     budget = iter(range(max_requests))
 
@@ -512,11 +532,13 @@ async def _run_python(
                 latencies.append(time.perf_counter() - started)
                 if status != 200:
                     counts["errors"] += 1
+                    bad_statuses.append(str(status))
                     continue
                 counts["ok"] += 1
                 counts["answered"] += b'"answered":true' in payload
         except (OSError, asyncio.IncompleteReadError, ValueError):
             counts["errors"] += 1
+            counts["socket_errors"] += 1
         finally:
             writer.close()
 
@@ -538,6 +560,7 @@ async def _run_python(
         p90_ms=_percentile(ordered, 90) * 1000,
         p99_ms=_percentile(ordered, 99) * 1000,
         max_ms=ordered[-1] * 1000,
+        error_detail=_error_detail(bad_statuses, 0, counts["socket_errors"]),
     )
 
 
@@ -692,6 +715,7 @@ def run(config: BenchConfig, out: Path | None) -> dict:
         flush=True,
     )
     runs: list[EncoderRun] = []
+    minilm_error = None
     with tempfile.TemporaryDirectory(prefix="samesay-bench-") as temp:
         work_dir = Path(temp)
         data_dir = work_dir / "data"
@@ -699,8 +723,16 @@ def run(config: BenchConfig, out: Path | None) -> dict:
         runs.append(run_encoder(config, "gru", data_dir, corpus, tool, work_dir, load=True))
         if config.minilm:
             # Same store (same FAQs): the searcher sees another encoder hash and re-embeds.
-            runs.append(run_encoder(config, "minilm", data_dir, corpus, tool, work_dir, load=False))
+            try:
+                runs.append(
+                    run_encoder(config, "minilm", data_dir, corpus, tool, work_dir, load=False)
+                )
+            except BenchError as error:  # keep the GRU numbers; say why MiniLM is missing
+                print(f"MiniLM run failed: {error}", file=sys.stderr)
+                minilm_error = str(error)[:2000]
     report = make_report(config, corpus, tool, runs)
+    if minilm_error:
+        report["minilm_error"] = minilm_error
     print_table(report)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -761,6 +793,9 @@ def print_table(report: dict) -> None:
             )
     print()
     for run_ in report["runs"]:
+        for phase in ("latency", "throughput"):
+            if run_[phase] and run_[phase]["error_detail"]:
+                print(f"{run_['encoder']} {phase} errors: {run_[phase]['error_detail']}")
         print(
             f"{run_['encoder']}: ready after {run_['start_s']:.1f} s, index size "
             f"{run_['index_size']}, sanity answered rate "

@@ -47,14 +47,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import uvicorn
 
+    from app.config import Settings
+    from app.log import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    # The same uvicorn options as app/serve_cli.py, so only the encoder differs.
     uvicorn.run(
         ENCODERS[args.encoder],
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",
+        log_config=None,
+        log_level=settings.log_level.lower(),
         access_log=False,
+        server_header=False,
     )
     return 0
 

@@ -46,10 +46,11 @@ nice -n 10 bash ../shared/tools/container-base.sh
 
 build_args=(--isolation=chroot --format docker)   # docker format keeps HEALTHCHECK
 [ -d /opt/wheels ] && build_args+=(-v /opt/wheels:/opt/wheels:ro)
-[ "${NO_CACHE:-0}" = 1 ] && build_args+=(--no-cache)
+cold=()
+[ "${NO_CACHE:-0}" = 1 ] && cold=(--no-cache)   # the test target then reuses these layers
 step "build: podman build --target cpu -t $image ."
 t0=$SECONDS
-nice -n 10 podman build "${build_args[@]}" --target cpu -t "$image" . > /tmp/samesay-build.log 2>&1 \
+nice -n 10 podman build "${build_args[@]}" "${cold[@]}" --target cpu -t "$image" . > /tmp/samesay-build.log 2>&1 \
   || { tail -n 40 /tmp/samesay-build.log; exit 1; }
 step "built in $((SECONDS - t0)) s; image size $(podman image inspect "$image" --format '{{.Size}}' \
   | awk '{printf "%.0f MB", $1 / 1e6}')"
