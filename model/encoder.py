@@ -116,6 +116,7 @@ class SentenceEncoder:
         self.config: EncoderConfig = network.config
         self.dim: int = network.config.dim
         self._device = next(network.parameters()).device
+        self._fast = None  # NumpyGru, built on the first encode_one
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (n, dim), unit rows; batches are length-sorted to minimise padding."""
@@ -138,9 +139,8 @@ class SentenceEncoder:
     def encode_one(self, text: str) -> np.ndarray:
         """float32 (dim,) unit vector for one question: the service's hot path."""
         positions = self.tokenizer.encode(text)  # cached per word: no n-gram work on repeats
-        ids = np.zeros((1, len(positions), max(map(len, positions))), dtype=np.int64)
-        for col, piece_ids in enumerate(positions):
-            ids[0, col, : len(piece_ids)] = piece_ids
-        with torch.inference_mode():
-            vector = self.network(torch.from_numpy(ids).to(self._device))  # (1, dim)
-        return vector[0].cpu().numpy()
+        if self._fast is None:
+            from model.fast_path import NumpyGru  # imported here: fast_path imports this module
+
+            self._fast = NumpyGru(self.network)  # weights copied once, on first use
+        return self._fast(positions)

@@ -59,3 +59,14 @@ def test_encode_does_not_track_gradients():
 def test_unknown_pooling_is_rejected():
     with pytest.raises(ValueError, match="pooling"):
         GruEncoder(EncoderConfig(vocab_size=4, pooling="sum"))
+
+
+def test_fast_path_matches_torch_for_long_and_mixed_text():
+    encoder = _encoder("max", True, layers=2)
+    texts = ["password " * 40, "wifi密码 reset 🙂 please", "x"]
+    with torch.inference_mode():
+        for text in texts:
+            ids, lengths = encoder.tokenizer.batch([text])
+            expected = encoder.network(torch.from_numpy(ids))[0].numpy()
+            np.testing.assert_allclose(encoder.encode_one(text), expected, atol=1e-5)
+            assert encoder.encode_one(text).dtype == np.float32
