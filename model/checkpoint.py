@@ -1,7 +1,9 @@
 """Self-describing checkpoint directories: safetensors weights + one JSON description.
 
 Layout of a checkpoint directory:
-    weights.safetensors   the encoder's tensors (no pickle: safe to load from anywhere)
+    weights.safetensors   the encoder's tensors (no pickle: safe to load from anywhere), plus
+                          optionally the trained classifier's unit class vectors
+                          (`class_weights`, one row per training group: `load_class_weights`)
     checkpoint.json       format, encoder config, tokenizer vocabulary, training metrics and
                           `content_hash` = sha256 over the weights file and the rest of the JSON
 
@@ -17,8 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
@@ -28,6 +31,8 @@ from model.tokenizer import Tokenizer
 WEIGHTS_FILE = "weights.safetensors"
 META_FILE = "checkpoint.json"
 FORMAT = "samesay-encoder/1"
+# Tensor name of the optional (C, dim) unit class vectors; not part of the encoder network.
+CLASS_WEIGHTS = "class_weights"
 # What a corrupt-but-hash-valid description can raise while the network is rebuilt.
 _LOAD_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, SafetensorError, TokenizerError)
 _RETRAIN_HINT = "retrain it with `samesay train` (or point model_path at a valid checkpoint)"
@@ -45,8 +50,12 @@ def save_checkpoint(
     tokenizer: Tokenizer,
     out_dir: Path,
     metrics: dict[str, Any] | None = None,
+    class_weights: torch.Tensor | None = None,
 ) -> str:
     """Write `out_dir` (created if needed) and return its content hash.
+
+    `class_weights` (C, dim): the classifier's class vectors, kept so that a closed set of the
+    training groups can be scored against them (see `load_class_weights`).
 
     Files are written to temporaries and renamed, so a crash never leaves a half checkpoint
     that looks valid (the hash would catch it anyway).
@@ -56,6 +65,9 @@ def save_checkpoint(
     tensors = {
         name: t.detach().float().cpu().contiguous() for name, t in network.state_dict().items()
     }
+    if class_weights is not None:
+        unit = torch.nn.functional.normalize(class_weights.detach().float().cpu(), dim=-1)
+        tensors[CLASS_WEIGHTS] = unit.contiguous()  # (C, dim)
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         tmp_weights = Path(tmp) / WEIGHTS_FILE
         save_file(tensors, str(tmp_weights))
@@ -112,6 +124,7 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         tokenizer = Tokenizer.from_dict(meta["tokenizer"])
         network = GruEncoder(config)
         state = load_file(str(weights_path))
+        state.pop(CLASS_WEIGHTS, None)  # the classifier is not part of the encoder
         network.load_state_dict(state)
     except _LOAD_ERRORS as error:
         raise CheckpointError(
@@ -123,3 +136,22 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
             f"{len(tokenizer)}; {_RETRAIN_HINT}"
         )
     return SentenceEncoder(network.to(device), tokenizer, expected)
+
+
+def load_class_weights(path: Path) -> np.ndarray | None:
+    """The checkpoint's unit class vectors (C, dim) float32, or None when it has none.
+
+    Row i is the training run's class i; `read_metadata(path)["training"]["class_groups"]`
+    maps it to the index of the group in the list given to the trainer. Call after
+    `load_encoder` (which verifies the content hash) on the same directory.
+    """
+    weights_path = Path(path) / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise CheckpointError(f"checkpoint {path} has no {WEIGHTS_FILE}; {_RETRAIN_HINT}")
+    try:
+        with safe_open(str(weights_path), framework="np") as handle:
+            if CLASS_WEIGHTS not in handle.keys():
+                return None
+            return np.asarray(handle.get_tensor(CLASS_WEIGHTS), dtype=np.float32)
+    except SafetensorError as error:
+        raise CheckpointError(f"checkpoint {path}: unreadable weights ({error})") from error

@@ -93,12 +93,20 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from training.quality import format_table, run_quality_bench
+    from training.quality import CLASS_WEIGHT_SHARE, format_table, run_quality_bench
     from training.readers import read_dataset
 
     dataset = read_dataset(Path(args.data), args.oos)
     extra = [read_dataset(Path(p)) for p in args.extra_train]
-    report = run_quality_bench(dataset, Path(args.out), _config_from_args(args), extra)
+    report = run_quality_bench(
+        dataset,
+        Path(args.out),
+        _config_from_args(args),
+        extra,
+        class_weight_share=(
+            CLASS_WEIGHT_SHARE if args.class_weight_share is None else args.class_weight_share
+        ),
+    )
     print(format_table(report))
     print(f"wrote {Path(args.out) / 'quality.json'}")
     return 0
@@ -145,6 +153,13 @@ def add_commands(commands, bench) -> None:
         action="append",
         default=[],
         help="extra dataset to train on (repeatable; never evaluated)",
+    )
+    quality.add_argument(
+        "--class-weight-share",
+        type=float,
+        default=None,
+        help="weight of the class vectors in closed-set/out-of-scope scores "
+        "(0 = best phrasing only; default: the bench's measured choice)",
     )
     _add_recipe_options(quality)
     quality.set_defaults(func=_bench_quality)

@@ -32,6 +32,34 @@ def encoder_similarity(encoder: SentenceEncoder) -> SimilarityFactory:
     return fit
 
 
+def class_mixed_similarity(
+    encoder: SentenceEncoder,
+    class_weights: np.ndarray,
+    text_class: dict[str, int],
+    class_weight_share: float,
+) -> SimilarityFactory:
+    """Closed-set scoring with the trained classifier: a document's score is
+    (1 − w) · cos(query, document) + w · cos(query, its group's class vector), so a group
+    scores (1 − w) · best phrasing + w · class vector (w = `class_weight_share`).
+
+    `class_weights` (C, dim) unit rows; `text_class` maps every indexed sentence to its row
+    (a sentence filed under two groups takes the first one's row)."""
+
+    def fit(documents: Sequence[str]) -> Callable[[Sequence[str]], np.ndarray]:
+        doc_vectors = encoder.encode(documents)  # (N, dim)
+        doc_classes = np.array([text_class[d] for d in documents], dtype=np.int64)  # (N,)
+
+        def similarity(queries: Sequence[str]) -> np.ndarray:
+            query_vectors = encoder.encode(queries)  # (Q, dim)
+            by_class = (query_vectors @ class_weights.T)[:, doc_classes]  # (Q, N)
+            by_text = query_vectors @ doc_vectors.T  # (Q, N)
+            return (1 - class_weight_share) * by_text + class_weight_share * by_class
+
+        return similarity
+
+    return fit
+
+
 def bm25_similarity() -> SimilarityFactory:
     def fit(documents: Sequence[str]) -> Callable[[Sequence[str]], np.ndarray]:
         return BM25(documents).scores

@@ -53,7 +53,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     # Fixed seed: the same data gives the same model.
     seed: int = 0
-    # Held-out groups for model selection, only when there are enough groups to spare.
+    # Held-out groups for model selection, only when there are enough groups to spare
+    # (0 = train on every group, e.g. a closed-set model scored by its class vectors).
     holdout_fraction: float = 0.1
     min_groups_for_holdout: int = 20
     # Epochs without held-out improvement before stopping.
@@ -110,32 +111,48 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _clean_groups(groups: Sequence[Sequence[str]]) -> list[list[str]]:
-    cleaned = []
-    for group in groups:
+def _clean_groups(groups: Sequence[Sequence[str]]) -> tuple[list[list[str]], list[int]]:
+    """(groups with their empty sentences dropped, each kept group's index in `groups`)."""
+    cleaned, kept = [], []
+    for index, group in enumerate(groups):
         if isinstance(group, str):
             raise TrainingError("each group must be a sequence of sentences, not a string")
         sentences = [s for s in group if isinstance(s, str) and s.strip()]
         if sentences:
             cleaned.append(sentences)
+            kept.append(index)
     if len(cleaned) < 2:
         raise TrainingError(
             f"training needs at least 2 groups with a non-empty sentence, got {len(cleaned)}"
         )
-    return cleaned
+    return cleaned, kept
 
 
 def split_holdout(
     groups: list[list[str]], config: TrainConfig
 ) -> tuple[list[list[str]], list[list[str]]]:
-    """(train groups, held-out groups); held-out only when enough multi-sentence groups exist."""
+    """(train groups, held-out groups); held-out only when enough multi-sentence groups exist
+    (and holdout_fraction > 0)."""
+    train, holdout, _ = _split_holdout_indices(groups, config)
+    return train, holdout
+
+
+def _split_holdout_indices(
+    groups: list[list[str]], config: TrainConfig
+) -> tuple[list[list[str]], list[list[str]], list[int]]:
+    """split_holdout + the index in `groups` of each training group (= its class id)."""
     multi = [i for i, g in enumerate(groups) if len(g) >= 2]
-    if len(groups) < config.min_groups_for_holdout or len(multi) < 4:
-        return groups, []
+    if (
+        config.holdout_fraction <= 0
+        or len(groups) < config.min_groups_for_holdout
+        or len(multi) < 4
+    ):
+        return groups, [], list(range(len(groups)))
     rng = random.Random(config.seed)
     n_holdout = max(2, round(len(groups) * config.holdout_fraction))
     held = set(rng.sample(multi, min(n_holdout, len(multi) // 2)))
-    return [g for i, g in enumerate(groups) if i not in held], [groups[i] for i in sorted(held)]
+    trained = [i for i in range(len(groups)) if i not in held]
+    return [groups[i] for i in trained], [groups[i] for i in sorted(held)], trained
 
 
 class _Batcher:
@@ -200,14 +217,14 @@ def train_encoder(
     """Train on `groups` (each inner sequence = one group of paraphrases); write a checkpoint
     directory to `out_dir` and return it. Raises TrainingError on unusable input."""
     config = config or TrainConfig()
-    cleaned = _clean_groups(groups)
+    cleaned, kept = _clean_groups(groups)
     seed_everything(config.seed)
     device = resolve_device(config.device)
     previous_threads = torch.get_num_threads()
     if config.num_threads is not None:
         torch.set_num_threads(config.num_threads)
     try:
-        return _train(cleaned, Path(out_dir), config, device, progress, on_progress)
+        return _train(cleaned, kept, Path(out_dir), config, device, progress, on_progress)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -269,13 +286,14 @@ def _warm_start(
 
 def _train(
     cleaned: list[list[str]],
+    kept: list[int],
     out_dir: Path,
     config: TrainConfig,
     device: torch.device,
     progress: bool,
     on_progress: ProgressCallback | None,
 ) -> Path:
-    train_groups, holdout = split_holdout(cleaned, config)
+    train_groups, holdout, trained = _split_holdout_indices(cleaned, config)
     sentences = [s for g in train_groups for s in g]
     labels = [i for i, g in enumerate(train_groups) for _ in g]
 
@@ -303,6 +321,7 @@ def _train(
 
     history: list[dict[str, float]] = []
     best_state = copy.deepcopy(network.state_dict())
+    best_head = loss_fn.head.weight.detach().clone()
     best_score, best_epoch, stale = -math.inf, 0, 0
     started = time.perf_counter()
     bar = tqdm(total=total_steps, disable=not progress, desc="training", unit="batch")
@@ -346,6 +365,7 @@ def _train(
         if score > best_score:
             best_score, best_epoch, stale = score, epoch, 0
             best_state = copy.deepcopy(network.state_dict())
+            best_head = loss_fn.head.weight.detach().clone()
         else:
             stale += 1
         if holdout and stale >= config.patience:
@@ -365,13 +385,15 @@ def _train(
         "holdout_groups": len(holdout),
         "sentences": len(sentences),
         "vocabulary_size": len(tokenizer),
+        # Class i of the saved class_weights = the i-th group given to train_encoder.
+        "class_groups": [kept[i] for i in trained],
         "best_epoch": best_epoch,
         "stop_reason": stop_reason,
         "train_seconds": train_seconds,
         "history": history,
     }
     network.embedding.sparse = False  # a training detail, not part of the saved model
-    save_checkpoint(network.cpu(), tokenizer, out_dir, metrics)
+    save_checkpoint(network.cpu(), tokenizer, out_dir, metrics, class_weights=best_head)
     if on_progress is not None:
         on_progress(1.0, "done")
     return out_dir

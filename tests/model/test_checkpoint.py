@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import META_FILE, WEIGHTS_FILE, load_encoder, save_checkpoint
+from model.checkpoint import (
+    META_FILE,
+    WEIGHTS_FILE,
+    load_class_weights,
+    load_encoder,
+    save_checkpoint,
+)
 from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
 from model.errors import CheckpointError
 from model.tokenizer import Tokenizer, TokenizerConfig
@@ -73,3 +79,29 @@ def test_missing_directory_and_bad_json(tmp_path):
     (tmp_path / "bad" / META_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         load_encoder(tmp_path / "bad")
+
+
+def test_class_weights_round_trip_unit_rows_and_hashed(tmp_path):
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.build(TEXTS, TokenizerConfig(min_count=1))
+    network = GruEncoder(EncoderConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=8))
+    raw = torch.randn(3, network.config.dim) * 5  # (C, dim), not unit
+    save_checkpoint(network, tokenizer, tmp_path / "c", class_weights=raw)
+    weights = load_class_weights(tmp_path / "c")
+    assert weights.shape == (3, 16) and weights.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(weights, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(weights, (raw / raw.norm(dim=1, keepdim=True)).numpy(), rtol=1e-6)
+    # The encoder loads as before (the class vectors are not network parameters)...
+    plain = SentenceEncoder(network, tokenizer, "")
+    np.testing.assert_array_equal(load_encoder(tmp_path / "c").encode(TEXTS), plain.encode(TEXTS))
+    # ...and the class vectors are covered by the content hash.
+    data = bytearray((tmp_path / "c" / WEIGHTS_FILE).read_bytes())
+    data[-1] ^= 0xFF  # a byte of the stored tensors
+    (tmp_path / "c" / WEIGHTS_FILE).write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="content hash"):
+        load_encoder(tmp_path / "c")
+
+
+def test_checkpoint_without_class_weights_has_none(saved):
+    path, _ = saved
+    assert load_class_weights(path) is None

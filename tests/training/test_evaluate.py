@@ -8,7 +8,12 @@ import pytest
 
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS, tiny_train_config
 from training.bm25 import BM25
-from training.evaluate import answer_or_abstain, ranking_protocol, retrieval_protocol
+from training.evaluate import (
+    answer_or_abstain,
+    class_mixed_similarity,
+    ranking_protocol,
+    retrieval_protocol,
+)
 from training.quality import format_table, make_split, run_quality_bench
 from training.readers import read_dataset
 
@@ -114,3 +119,23 @@ def test_quality_bench_writes_every_key(tmp_path):
     assert written["closed"]["top1"] > 5 / 30  # real training: far above chance (1/30)
     assert (tmp_path / "out" / "training_curve.png").stat().st_size > 1000
     assert "unseen.top1" in format_table(report)
+
+
+def test_class_mixed_similarity_mixes_best_phrasing_and_class_vector(tiny_encoder):
+    index = {"a": ["reset my password", "forgot password"], "b": ["where is my order"]}
+    queries = ["password help", "track order"]
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(2, tiny_encoder.dim)).astype(np.float32)
+    weights /= np.linalg.norm(weights, axis=1, keepdims=True)
+    text_class = {"reset my password": 1, "forgot password": 1, "where is my order": 0}
+    docs = [t for ts in index.values() for t in ts]
+    q = tiny_encoder.encode(queries)
+    by_text = q @ tiny_encoder.encode(docs).T  # (2, 3)
+    by_class = q @ weights.T  # (2, 2)
+    for share in (0.0, 0.5, 1.0):
+        similarity = class_mixed_similarity(tiny_encoder, weights, text_class, share)(docs)
+        expected = (1 - share) * by_text + share * by_class[:, [1, 1, 0]]
+        np.testing.assert_allclose(similarity(queries), expected, rtol=1e-5, atol=1e-6)
+    # share 1: a group's best score is its class vector's cosine whatever the phrasing
+    only_class = class_mixed_similarity(tiny_encoder, weights, text_class, 1.0)(docs)(queries)
+    np.testing.assert_allclose(only_class[:, 0], only_class[:, 1], rtol=1e-6)

@@ -2,9 +2,10 @@
 
 import json
 
+import numpy as np
 import pytest
 
-from model.checkpoint import load_encoder, read_metadata
+from model.checkpoint import load_class_weights, load_encoder, read_metadata
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.errors import TrainingError
 from training.metrics import ranking_topk
@@ -97,3 +98,24 @@ def test_warm_start_extends_the_base_vocabulary(tmp_path, tiny_encoder_path, tin
     assert "<zorblax>" in tuned.tokenizer.vocabulary[len(base_vocabulary) :]
     assert tuned.config.hidden_size == tiny_encoder.config.hidden_size
     assert tuned.encode_one("zorblax balance").shape == (tiny_encoder.dim,)
+
+
+def test_class_weights_rows_follow_the_input_groups(tmp_path, fixture_groups):
+    groups = list(fixture_groups.values())
+    with_holdout = tiny_train_config(min_groups_for_holdout=20, epochs=2)
+    path = train_encoder(
+        [*groups[:5], [" "], *groups[5:]], tmp_path / "h", with_holdout, progress=False
+    )
+    training = read_metadata(path)["training"]
+    rows = training["class_groups"]
+    assert len(rows) == training["groups"] == 27 and 5 not in rows  # 3 held out, blank dropped
+    assert load_class_weights(path).shape == (27, load_encoder(path).dim)
+
+    closed = tiny_train_config(min_groups_for_holdout=20, holdout_fraction=0.0, epochs=15)
+    path = train_encoder(groups, tmp_path / "all", closed, progress=False)
+    assert read_metadata(path)["training"]["class_groups"] == list(range(30))
+    # The class vectors classify the training sentences (the head was trained on them).
+    encoder, weights = load_encoder(path), load_class_weights(path)
+    sentences = [s for g in groups for s in g]
+    labels = np.array([i for i, g in enumerate(groups) for _ in g])
+    assert ((encoder.encode(sentences) @ weights.T).argmax(1) == labels).mean() > 0.9
