@@ -91,6 +91,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    # Every thread OpenMP creates later starts from this; workers inherit it. A single
+    # query is too small to split across threads (see index.faq_index.set_threads).
+    os.environ.setdefault("OMP_NUM_THREADS", str(settings.faiss_threads))
     if not args.no_bootstrap:
         _bootstrap(settings)
     if not settings.api_keys:

@@ -88,8 +88,10 @@ def gpu_available() -> bool:
 
 
 def set_threads(threads: int) -> None:
-    """Set FAISS's OpenMP threads (process-wide).
+    """Set FAISS's OpenMP threads for searches issued from the CALLING thread.
 
+    OpenMP keeps this setting per thread (new threads start from OMP_NUM_THREADS), so the
+    service calls it on the thread that runs searches, not only where the index was opened.
     One thread is the default on purpose: a single query is too small to split, and on a busy
     2-core machine two threads measured ~16 ms against ~0.5 ms for one (15k vectors).
     """
