@@ -260,12 +260,35 @@ class FaqSearcher:
         with self._sync_lock:
             live = self._require_live()
             try:
-                return self._catch_up_live(live)
+                changed = self._catch_up_live(live)
             except _StoreRewound as error:
                 reason = str(error)
                 log.error("%s; REBUILDING the index from the store", reason)
+            else:
+                self._grow_into_ivf(live)
+                return changed
         outcome = self._rebuild_and_save(live.encoder, reason=reason)
         return outcome.changes_applied
+
+    def _grow_into_ivf(self, live: _Live) -> None:
+        """Rebuild as IVF in the background once a flat fallback has grown big enough.
+
+        IVF needs enough vectors to train, so a small FAQ set starts flat even when IVF is
+        configured; without this, FAQs added later through the API would stay in a flat index
+        until a restart. Twice the minimum so an index near the boundary does not thrash.
+        """
+        config = self._config.index
+        if config.kind != "ivf" or live.index.kind != "flat":
+            return
+        total = live.index.ntotal
+        if total < 2 * config.min_ivf_vectors or choose_nlist(total, config) == 0:
+            return
+        try:
+            self.swap_encoder(live.encoder)
+        except SwapInProgressError:
+            return  # a swap is already rebuilding with the configured kind
+        log.info("index grew to %d vectors: rebuilding it as IVF in the background",
+                 live.index.ntotal)
 
     def _catch_up_live(self, live: _Live) -> int:
         """Bring `live` to the store's revision (caller holds the sync lock or owns `live`)."""

@@ -199,6 +199,24 @@ def test_ivf_setting_falls_back_to_flat_for_small_sets(stocked_store, make_searc
     assert small.kind == "flat"
 
 
+def test_flat_fallback_grows_into_ivf_once_enough_faqs_arrive(
+    faq_store: FaqStore, make_searcher, fixture_groups
+) -> None:
+    from index.faq_index import IndexConfig
+
+    config = SearcherConfig(index=IndexConfig(kind="ivf", min_ivf_vectors=40, nprobe=1000))
+    searcher = make_searcher(faq_store, config=config)
+    searcher.start()
+    assert searcher.kind == "flat"  # empty store: nothing to train IVF on
+    faq_store.add(drafts_from_groups(fixture_groups))  # 90 phrasings: >= 2 x 40
+    searcher.catch_up()
+    future = searcher._swap_future
+    assert future is not None, "catch_up did not start the IVF rebuild"
+    future.result(timeout=120)
+    assert searcher.kind == "ivf"
+    assert_index_matches_store(searcher, faq_store)
+
+
 def test_swap_encoder_reembeds_and_keeps_serving(
     stocked_store, make_searcher, second_encoder, fixture_groups
 ) -> None:
