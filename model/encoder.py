@@ -32,6 +32,9 @@ class EncoderConfig:
     # Between GRU layers only (PyTorch semantics); measured not to help at these sizes.
     dropout: float = 0.0
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    # Dropout on the piece embeddings while training (regularises a model that fits its
+    # training set); inference never drops anything.
+    embedding_dropout: float = 0.0
 
     @property
     def dim(self) -> int:
@@ -75,6 +78,8 @@ class GruEncoder(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = self.embed(ids)  # (B, T, E)
+        if self.training and self.config.embedding_dropout > 0:
+            x = F.dropout(x, self.config.embedding_dropout)
         batch, steps = ids.shape[0], ids.shape[1]
         if lengths is None or bool((lengths == steps).all()):
             # No padding (always the case for one question): skip packing, it costs time.

@@ -38,6 +38,8 @@ class TrainConfig:
     bidirectional: bool = True
     pooling: Pooling = "max"
     dropout: float = 0.0
+    # Dropout on the piece embeddings while training (see docs/quality.md).
+    embedding_dropout: float = 0.0
     # AM-softmax (s=30, m=0.35): the margin beats plain softmax by ~4 pts (paper + ours).
     loss: LossName = "am_softmax"
     scale: float = 30.0
@@ -86,6 +88,7 @@ class TrainConfig:
             pooling=self.pooling,
             dropout=self.dropout,
             tokenizer=self.tokenizer,
+            embedding_dropout=self.embedding_dropout,
         )
 
     def to_dict(self) -> dict[str, Any]:

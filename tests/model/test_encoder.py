@@ -70,3 +70,19 @@ def test_fast_path_matches_torch_for_long_and_mixed_text():
             expected = encoder.network(torch.from_numpy(ids))[0].numpy()
             np.testing.assert_allclose(encoder.encode_one(text), expected, atol=1e-5)
             assert encoder.encode_one(text).dtype == np.float32
+
+
+def test_embedding_dropout_acts_only_while_training():
+    plain = _encoder("max", True)
+    torch.manual_seed(0)
+    config = EncoderConfig(**{**plain.config.__dict__, "embedding_dropout": 0.5})
+    dropped = GruEncoder(config)
+    dropped.load_state_dict(plain.network.state_dict())
+    ids, lengths = plain.tokenizer.batch(TEXTS[:2])
+    ids, lengths = torch.from_numpy(ids), torch.from_numpy(lengths)
+    with torch.no_grad():
+        reference = plain.network.eval()(ids, lengths)
+        assert torch.equal(dropped.eval()(ids, lengths), reference)
+        assert not torch.allclose(dropped.train()(ids, lengths), reference)
+    restored = EncoderConfig.from_dict(config.to_dict())
+    assert restored.embedding_dropout == 0.5
