@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Engine,
     Row,
@@ -98,13 +99,7 @@ class FaqStore:
     def _faq_write(self) -> Iterator[tuple[Connection, int]]:
         """A write transaction holding the next revision (the counter row stays locked)."""
         with _transaction(self._writer) as connection:
-            revision = connection.execute(
-                update(t.store_state)
-                .where(t.store_state.c.id == 1)
-                .values(revision=t.store_state.c.revision + 1)
-                .returning(t.store_state.c.revision)
-            ).scalar_one()
-            yield connection, revision
+            yield connection, _bump_counter(connection, t.store_state.c.revision)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -394,12 +389,7 @@ class FaqStore:
         except (TypeError, ValueError) as error:
             raise StoreValidationError(key, f"not storable as JSON: {error}") from None
         with _transaction(self._writer) as connection:
-            version = connection.execute(
-                update(t.store_state)
-                .where(t.store_state.c.id == 1)
-                .values(settings_version=t.store_state.c.settings_version + 1)
-                .returning(t.store_state.c.settings_version)
-            ).scalar_one()
+            version = _bump_counter(connection, t.store_state.c.settings_version)
             values = {"key": key, "value": encoded, "updated_at": utc_now()}
             upsert = _insert_for(connection)(t.settings).values(values)
             connection.execute(
@@ -686,3 +676,17 @@ def _loggable(question: str) -> str:
     # replace them (the app already refuses such questions; this is defence in depth).
     cleaned = question.replace("\x00", "\ufffd")
     return cleaned.encode("utf-8", "replace").decode("utf-8")[:2000]
+
+
+def _bump_counter(connection: Connection, column: Column[int]) -> int:
+    """Increment one counter of the single store_state row and return the new value.
+
+    The UPDATE takes that row's lock until the transaction ends, so writers bumping the
+    same counter commit in counter order.
+    """
+    return connection.execute(
+        update(t.store_state)
+        .where(t.store_state.c.id == 1)
+        .values({column.key: column + 1})
+        .returning(column)
+    ).scalar_one()
