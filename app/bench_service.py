@@ -605,6 +605,7 @@ class EncoderRun:
     encoder: str
     start_s: float
     index_size: int | None
+    index_kind: str | None
     sanity: dict[str, float]
     latency: LoadResult | None
     throughput: LoadResult | None
@@ -685,13 +686,39 @@ def run_encoder(
         if load:
             seconds = load_faqs(server, corpus)
             print(f"  {len(corpus.items):,} FAQs loaded in {seconds:.1f} s", flush=True)
-        _, ready = request_json(server.port, "GET", "/readyz", None)
-        index_size = ready.get("index_size") if isinstance(ready, dict) else None
+        ready = wait_index_settled(server, expected=len(corpus.items) if load else None)
+        index_size = ready.get("index_size")
+        print(f"  index: {index_size} entries, {ready.get('index_kind')}", flush=True)
         sanity = check_answers(server.port, corpus)
         single, many = measure(config, server, corpus, tool, work_dir, latency=True)
     finally:
         server.stop()
-    return EncoderRun(encoder, start_s, index_size, sanity, single, many)
+    return EncoderRun(
+        encoder, start_s, index_size, ready.get("index_kind"), sanity, single, many
+    )
+
+
+def wait_index_settled(
+    server: ServerProcess, expected: int | None, timeout_s: float = 600.0, in_a_row: int = 20
+) -> dict:
+    """Wait until /readyz answers `in_a_row` times running with no background rebuild (a flat
+    index growing into IVF) and, when `expected` is given, at least that many entries: each
+    request is a new connection, so with several workers the answers come from all of them."""
+    deadline = time.monotonic() + timeout_s
+    settled = 0
+    ready: dict = {}
+    while settled < in_a_row:
+        if time.monotonic() > deadline:
+            raise BenchError(f"the index did not settle within {timeout_s:.0f} s: {ready}")
+        _, answer = request_json(server.port, "GET", "/readyz", None)
+        ready = answer if isinstance(answer, dict) else {}
+        done = not ready.get("index_rebuilding") and (
+            expected is None or (ready.get("index_size") or 0) >= expected
+        )
+        settled = settled + 1 if done else 0
+        if not done:
+            time.sleep(0.5)
+    return ready
 
 
 def choose_tool(requested: str) -> str:
@@ -798,7 +825,7 @@ def print_table(report: dict) -> None:
                 print(f"{run_['encoder']} {phase} errors: {run_[phase]['error_detail']}")
         print(
             f"{run_['encoder']}: ready after {run_['start_s']:.1f} s, index size "
-            f"{run_['index_size']}, sanity answered rate "
+            f"{run_['index_size']} ({run_['index_kind']}), sanity answered rate "
             f"{run_['sanity']['answered_rate']:.0%} of {run_['sanity']['checked']}"
         )
     if "throughput_ratio_gru_over_minilm" in report:

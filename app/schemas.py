@@ -322,4 +322,7 @@ class Readiness(BaseModel):
     store_reachable: bool
     model_version: str | None
     index_size: int | None
+    # "flat" (exact) or "ivf"; a flat index grows into IVF in the background (rebuilding).
+    index_kind: str | None = None
+    index_rebuilding: bool = False
     revision: int | None

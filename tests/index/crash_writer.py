@@ -1,7 +1,8 @@
 """Child process for the crash-safety test: writes FAQ entries and saves the index, forever.
 
 argv: database URL, checkpoint dir, index dir, first sequence number. Prints "ready" once
-started, "ack <id>" after each acknowledged add, "del <id>" after each acknowledged delete,
+started, "ack <id>" after each acknowledged add, "deleting <id>" before and "del <id>" after
+each acknowledged delete,
 and "save" / "saved" around each index save. The parent SIGKILLs it at some point.
 """
 
@@ -34,6 +35,8 @@ def main() -> None:
         mine.append(entry.id)
         if number % 5 == 4:
             victim = mine.pop(0)
+            # Announced first: a kill between the commit and "del" leaves it deleted, unacked.
+            print(f"deleting {victim}", flush=True)
             store.delete(victim)
             print(f"del {victim}", flush=True)
         searcher.catch_up()

@@ -25,16 +25,26 @@ def _encoder(pooling: str, bidirectional: bool, layers: int = 1) -> SentenceEnco
     return SentenceEncoder(GruEncoder(config), tokenizer, content_hash="test")
 
 
+def _torch_vectors(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
+    """The reference: PyTorch's GRU on one padded batch (the NumPy paths must agree)."""
+    ids, lengths = encoder.tokenizer.batch(texts)
+    with torch.inference_mode():
+        return encoder.network(torch.from_numpy(ids), torch.from_numpy(lengths)).numpy()
+
+
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_unit_norm_and_batch_equals_single(pooling, bidirectional):
     encoder = _encoder(pooling, bidirectional, layers=2)
-    batch = encoder.encode(TEXTS, batch_size=3)
-    assert batch.dtype == np.float32 and batch.shape == (len(TEXTS), encoder.dim)
+    batch = _torch_vectors(encoder, TEXTS)
     np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, rtol=1e-5)
     # padding inside a batch must not change a sentence's vector
     singles = np.stack([encoder.encode_one(t) for t in TEXTS])
     np.testing.assert_allclose(batch, singles, atol=1e-5)
+    # bulk encoding (PyTorch, length-sorted batches of 3) agrees too
+    bulk = encoder.encode(TEXTS * 30, batch_size=3)
+    assert bulk.dtype == np.float32 and bulk.shape == (len(TEXTS) * 30, encoder.dim)
+    np.testing.assert_allclose(bulk, np.tile(batch, (30, 1)), atol=1e-5)
 
 
 def test_dim_follows_direction_count():
@@ -70,6 +80,22 @@ def test_fast_path_matches_torch_for_long_and_mixed_text():
             expected = encoder.network(torch.from_numpy(ids))[0].numpy()
             np.testing.assert_allclose(encoder.encode_one(text), expected, atol=1e-5)
             assert encoder.encode_one(text).dtype == np.float32
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_encode_many_matches_torch_on_mixed_lengths(pooling, bidirectional, layers):
+    # The service's micro-batches: texts of very different lengths padded together.
+    encoder = _encoder(pooling, bidirectional, layers)
+    texts = [*TEXTS, "password " * 40, "wifi密码 reset 🙂 please", "x"]
+    expected = _torch_vectors(encoder, texts)
+    got = encoder.encode_many(texts)
+    np.testing.assert_array_equal(encoder.encode(texts), got)  # small batches: NumPy path
+    assert got.dtype == np.float32 and got.shape == (len(texts), encoder.dim)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_many(texts[1:2]), expected[1:2], atol=1e-5)
+    assert encoder.encode_many([]).shape == (0, encoder.dim)
 
 
 def test_embedding_dropout_acts_only_while_training():

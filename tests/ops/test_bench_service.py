@@ -137,13 +137,62 @@ def test_python_load_against_a_closed_port_is_an_error_not_a_hang(tmp_path: Path
         asyncio.run(bench_service._run_python(port, BODIES, 2, 1.0, 10))
 
 
+class _ReadyHandler(BaseHTTPRequestHandler):
+    """/readyz that reports a background rebuild for the first `rebuilding_for` answers."""
+
+    rebuilding_for = 0
+    seen = 0
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        type(self).seen += 1
+        rebuilding = type(self).seen <= self.rebuilding_for
+        payload = json.dumps(
+            {"index_size": 10, "index_kind": "flat" if rebuilding else "ivf",
+             "index_rebuilding": rebuilding}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def ready_server() -> Iterator[tuple[bench_service.ServerProcess, type[_ReadyHandler]]]:
+    handler = type("Handler", (_ReadyHandler,), {"seen": 0, "rebuilding_for": 3})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    process = bench_service.ServerProcess(None, server.server_address[1], Path("unused.log"))
+    yield process, handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_bench_waits_for_the_index_to_settle(ready_server) -> None:
+    process, handler = ready_server
+    ready = bench_service.wait_index_settled(process, expected=10, in_a_row=4)
+    assert ready["index_kind"] == "ivf" and handler.seen == 3 + 4
+
+
+def test_bench_gives_up_on_an_index_that_never_settles(ready_server) -> None:
+    process, handler = ready_server
+    with pytest.raises(BenchError, match="did not settle"):
+        bench_service.wait_index_settled(process, expected=11, timeout_s=1.0, in_a_row=2)
+
+
 def test_report_checks_targets_and_ratio() -> None:
     def load(rps: float, p50: float, p99: float, errors: int = 0) -> bench_service.LoadResult:
         return bench_service.LoadResult("wrk", 32, 10.0, int(rps * 10), 0, errors, rps, p50,
                                         p50, p99, p99)  # fmt: skip
 
-    gru = bench_service.EncoderRun("gru", 1.0, 100, {}, load(400, 2.0, 9.0), load(1500, 5, 30))
-    minilm = bench_service.EncoderRun("minilm", 1.0, 100, {}, None, load(50, 40, 90))
+    gru = bench_service.EncoderRun(
+        "gru", 1.0, 100, "ivf", {}, load(400, 2.0, 9.0), load(1500, 5, 30)
+    )
+    minilm = bench_service.EncoderRun("minilm", 1.0, 100, "ivf", {}, None, load(50, 40, 90))
     corpus = bench_service.FaqCorpus([], [], "templates")
     report = bench_service.make_report(BenchConfig(), corpus, "wrk", [gru, minilm])
     assert report["targets_met"] == {
