@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -16,8 +17,11 @@ from store.records import AskRecord
 
 logger = logging.getLogger("samesay.ask_log")
 
-# One transaction per batch: large enough to amortise a commit, small enough to stay short.
-_BATCH = 1_000
+# One transaction per batch, small enough that /ask on the event-loop thread never waits
+# long for the GIL: a batch costs ~14 us of Python per record (SQLite), so 128 records hold
+# it ~2 ms. With 1,000-record batches once a second, 1-client /ask p99 was 5.1 ms against
+# 2.8 ms with no flushing at all (one worker, 10k FAQs).
+_BATCH = 128
 
 
 class AskLogBuffer:
@@ -74,6 +78,7 @@ class AskLogBuffer:
                     self._pending.extendleft(reversed(batch))
                     raise
                 written += len(batch)
+                time.sleep(0)  # let the event loop take the GIL between batches
         return written
 
     def start(self) -> None:
