@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import shutil
 import threading
@@ -57,20 +58,12 @@ def test_corpus_tops_up_with_templates_when_data_is_missing(tmp_path: Path) -> N
     assert all(len(item["alternates"]) == 3 for item in corpus.items)
 
 
-class _AskHandler(BaseHTTPRequestHandler):
+class _JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like uvicorn
-    fail_every = 0
-    seen = 0
-    lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.lock:
-            type(self).seen += 1
-            failing = self.fail_every and type(self).seen % self.fail_every == 0
-        answered = "answer me" in body["question"]
-        payload = json.dumps({"answered": answered}, separators=(",", ":")).encode()
-        self.send_response(500 if failing else 200)
+    def send_json(self, status: int, body: object) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -80,15 +73,37 @@ class _AskHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def ask_server() -> Iterator[tuple[int, type[_AskHandler]]]:
-    handler = type("Handler", (_AskHandler,), {"seen": 0, "fail_every": 0})
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A loopback HTTP server for `handler` in a thread; yields its port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_address[1], handler
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _AskHandler(_JsonHandler):
+    fail_every = 0
+    seen = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.lock:
+            type(self).seen += 1
+            failing = self.fail_every and type(self).seen % self.fail_every == 0
+        self.send_json(500 if failing else 200, {"answered": "answer me" in body["question"]})
+
+
+@pytest.fixture
+def ask_server() -> Iterator[tuple[int, type[_AskHandler]]]:
+    handler = type("Handler", (_AskHandler,), {"seen": 0, "fail_every": 0})
+    with serving(handler) as port:
+        yield port, handler
 
 
 BODIES = [b'{"question":"answer me please","top_k":5}', b'{"question":"no","top_k":5}']
@@ -137,7 +152,7 @@ def test_python_load_against_a_closed_port_is_an_error_not_a_hang(tmp_path: Path
         asyncio.run(bench_service._run_python(port, BODIES, 2, 1.0, 10))
 
 
-class _ReadyHandler(BaseHTTPRequestHandler):
+class _ReadyHandler(_JsonHandler):
     """/readyz that reports a background rebuild for the first `rebuilding_for` answers."""
 
     rebuilding_for = 0
@@ -146,30 +161,17 @@ class _ReadyHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         type(self).seen += 1
         rebuilding = type(self).seen <= self.rebuilding_for
-        payload = json.dumps(
-            {"index_size": 10, "index_kind": "flat" if rebuilding else "ivf",
-             "index_rebuilding": rebuilding}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        kind = "flat" if rebuilding else "ivf"
+        self.send_json(
+            200, {"index_size": 10, "index_kind": kind, "index_rebuilding": rebuilding}
+        )
 
 
 @pytest.fixture
 def ready_server() -> Iterator[tuple[bench_service.ServerProcess, type[_ReadyHandler]]]:
     handler = type("Handler", (_ReadyHandler,), {"seen": 0, "rebuilding_for": 3})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    process = bench_service.ServerProcess(None, server.server_address[1], Path("unused.log"))
-    yield process, handler
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as port:
+        yield bench_service.ServerProcess(None, port, Path("unused.log")), handler
 
 
 def test_bench_waits_for_the_index_to_settle(ready_server) -> None:
