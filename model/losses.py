@@ -48,10 +48,13 @@ class _MarginLoss(nn.Module):
 
     name: str = "base"
 
-    def __init__(self, dim: int, num_classes: int, scale: float = 30.0) -> None:
+    def __init__(
+        self, dim: int, num_classes: int, scale: float = 30.0, label_smoothing: float = 0.0
+    ) -> None:
         super().__init__()
         self.head = CosineHead(dim, num_classes)
         self.scale = scale
+        self.label_smoothing = label_smoothing
 
     def target_cosine(self, cosine: torch.Tensor) -> torch.Tensor:
         """The target class's cosine (B,) after the loss's margin."""
@@ -65,10 +68,15 @@ class _MarginLoss(nn.Module):
         return self.scale * margined
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(self.logits(embeddings, labels), labels)
+        return F.cross_entropy(
+            self.logits(embeddings, labels), labels, label_smoothing=self.label_smoothing
+        )
 
     def get_config_dict(self) -> dict[str, float | str]:
-        return {"loss": self.name, "scale": self.scale}
+        config: dict[str, float | str] = {"loss": self.name, "scale": self.scale}
+        if self.label_smoothing:
+            config["label_smoothing"] = self.label_smoothing
+        return config
 
 
 class SoftmaxLoss(_MarginLoss):
@@ -86,9 +94,14 @@ class AMSoftmaxLoss(_MarginLoss):
     name = "am_softmax"
 
     def __init__(
-        self, dim: int, num_classes: int, scale: float = 30.0, margin: float = 0.35
+        self,
+        dim: int,
+        num_classes: int,
+        scale: float = 30.0,
+        margin: float = 0.35,
+        label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(dim, num_classes, scale)
+        super().__init__(dim, num_classes, scale, label_smoothing)
         self.margin = margin
 
     def target_cosine(self, cosine: torch.Tensor) -> torch.Tensor:
@@ -110,13 +123,19 @@ class SimplerASoftmaxLoss(_MarginLoss):
 
 
 def build_loss(
-    name: LossName, dim: int, num_classes: int, scale: float = 30.0, margin: float = 0.35
+    name: LossName,
+    dim: int,
+    num_classes: int,
+    scale: float = 30.0,
+    margin: float = 0.35,
+    label_smoothing: float = 0.0,
 ) -> _MarginLoss:
-    """The loss module named in a training config."""
+    """The loss module named in a training config (`label_smoothing`: the cross-entropy's
+    share of the target spread uniformly over all classes, 0 = none)."""
     if name == "softmax":
-        return SoftmaxLoss(dim, num_classes, scale)
+        return SoftmaxLoss(dim, num_classes, scale, label_smoothing)
     if name == "am_softmax":
-        return AMSoftmaxLoss(dim, num_classes, scale, margin)
+        return AMSoftmaxLoss(dim, num_classes, scale, margin, label_smoothing)
     if name == "simpler_a_softmax":
-        return SimplerASoftmaxLoss(dim, num_classes, scale)
+        return SimplerASoftmaxLoss(dim, num_classes, scale, label_smoothing)
     raise ValueError(f"unknown loss {name!r}: softmax, am_softmax or simpler_a_softmax")

@@ -21,8 +21,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-steps", type=int, help="extra epochs for small data up to N updates")
     group.add_argument("--batch-size", type=int)
     group.add_argument("--learning-rate", type=float)
+    group.add_argument("--lr-schedule", choices=["constant", "linear", "cosine"])
+    group.add_argument("--warmup-steps", type=int, help="linear warm-up updates")
     group.add_argument("--margin", type=float)
     group.add_argument("--scale", type=float)
+    group.add_argument("--label-smoothing", type=float)
+    group.add_argument("--word-dropout", type=float, help="drop training words with this rate")
     group.add_argument("--min-count", type=int)
     group.add_argument("--max-tokens", type=int)
     group.add_argument("--seed", type=int)
@@ -38,8 +42,8 @@ def _config_from_args(args: argparse.Namespace):
     config = TrainConfig()
     fields = (
         "pooling loss hidden_size embedding_dim num_layers epochs min_steps batch_size "
-        "learning_rate "
-        "margin scale seed max_train_seconds device num_threads init_from"
+        "learning_rate lr_schedule warmup_steps margin scale label_smoothing "
+        "word_dropout seed max_train_seconds device num_threads init_from"
     ).split()
     changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     if args.unidirectional:
@@ -93,7 +97,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from training.quality import CLASS_WEIGHT_SHARE, format_table, run_quality_bench
+    from training.quality import format_table, run_quality_bench
     from training.readers import read_dataset
 
     dataset = read_dataset(Path(args.data), args.oos)
@@ -103,9 +107,7 @@ def _bench_quality(args: argparse.Namespace) -> int:
         Path(args.out),
         _config_from_args(args),
         extra,
-        class_weight_share=(
-            CLASS_WEIGHT_SHARE if args.class_weight_share is None else args.class_weight_share
-        ),
+        class_weight_share=args.class_weight_share,
     )
     print(format_table(report))
     print(f"wrote {Path(args.out) / 'quality.json'}")
@@ -159,7 +161,7 @@ def add_commands(commands, bench) -> None:
         type=float,
         default=None,
         help="weight of the class vectors in closed-set/out-of-scope scores "
-        "(0 = best phrasing only; default: the bench's measured choice)",
+        "(0 = best phrasing only; default: chosen on the validation split)",
     )
     _add_recipe_options(quality)
     quality.set_defaults(func=_bench_quality)

@@ -128,6 +128,34 @@ def ranking_protocol(
     return {f"top{k}": hits[k] / total for k in ks}
 
 
+def _answer_predictor(factory: SimilarityFactory, index: dict[str, list[str]]):
+    """(groups, oos) → (best score, predicted group code, gold code or None) per query."""
+    names = {g: i for i, g in enumerate(sorted(index))}
+    doc_texts, doc_codes = _flatten(index, names)
+    similarity = factory(doc_texts)
+
+    def predict(groups: dict[str, list[str]], oos: Sequence[str]):
+        texts, gold = _flatten({g: ts for g, ts in groups.items() if g in names}, names)
+        scores = _group_scores(similarity, [*texts, *oos], doc_codes, len(names))
+        gold_ids: list[int | None] = [int(g) for g in gold] + [None] * len(oos)
+        return scores.max(1), scores.argmax(1), gold_ids
+
+    return predict
+
+
+def val_answer_accuracy(
+    factory: SimilarityFactory,
+    index: dict[str, list[str]],
+    val: dict[str, list[str]],
+    val_oos: Sequence[str],
+) -> float:
+    """Answer-or-abstain accuracy on val + oos_val at the threshold tuned there (the
+    objective `answer_or_abstain` tunes its threshold for); for choosing scoring options."""
+    scores, predicted, gold = _answer_predictor(factory, index)(val, val_oos)
+    choice = tune_threshold(scores.tolist(), predicted.tolist(), gold, "accuracy")
+    return float(choice.metrics["accuracy"])
+
+
 def answer_or_abstain(
     factory: SimilarityFactory,
     index: dict[str, list[str]],
@@ -137,18 +165,7 @@ def answer_or_abstain(
     test_oos: Sequence[str],
 ) -> dict[str, float]:
     """CLINC150 protocol: threshold maximising accuracy on val + oos_val, metrics on test."""
-    names = {g: i for i, g in enumerate(sorted(index))}
-    doc_texts, doc_codes = _flatten(index, names)
-    similarity = factory(doc_texts)
-
-    def predict(groups: dict[str, list[str]], oos: Sequence[str]):
-        texts, gold = _flatten({g: ts for g, ts in groups.items() if g in names}, names)
-        scores = _group_scores(similarity, [*texts, *oos], doc_codes, len(names))
-        best = scores.max(1)
-        predicted = scores.argmax(1)
-        gold_ids: list[int | None] = [int(g) for g in gold] + [None] * len(oos)
-        return best, predicted, gold_ids
-
+    predict = _answer_predictor(factory, index)
     val_scores, val_pred, val_gold = predict(val, val_oos)
     choice = tune_threshold(val_scores.tolist(), val_pred.tolist(), val_gold, "accuracy")
     threshold = choice.threshold

@@ -25,14 +25,17 @@ from training.evaluate import (
     encoder_similarity,
     ranking_protocol,
     retrieval_protocol,
+    val_answer_accuracy,
 )
 from training.readers import Dataset, merge_datasets
 from training.trainer import TrainConfig, train_encoder
 
 Groups = dict[str, list[str]]
-# Closed-set score = half best phrasing, half class vector: CLINC150 closed top-1 0.922 →
-# 0.928, in-scope 91.7 → 92.5 % vs best phrasing alone (docs/quality.md).
+# Closed-set score = (1 − w) · best phrasing + w · class vector. Mixed beats either alone on
+# CLINC150 (docs/quality.md); w is chosen per run on validation data (SHARE_GRID), and this
+# is the fallback when a dataset has no validation split.
 CLASS_WEIGHT_SHARE = 0.5
+SHARE_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 
 
 @dataclass
@@ -175,17 +178,57 @@ def closed_set_similarity(
     return class_mixed_similarity(encoder, weights, text_class, class_weight_share)
 
 
+class _CachedEncoder:
+    """encode() with a per-text cache: choosing the mix re-scores the same sentences."""
+
+    def __init__(self, encoder: SentenceEncoder) -> None:
+        self.encoder = encoder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.encoder.encode(missing), strict=True))
+        return np.stack([self._vectors[t] for t in texts])
+
+
+def choose_class_weight_share(
+    path: Path, encoder: SentenceEncoder, split: BenchSplit, grid: Sequence[float] = SHARE_GRID
+) -> tuple[float, dict[str, float]]:
+    """The mix with the best validation score, never a test score: answer-or-abstain accuracy
+    on val + oos_val at its own tuned threshold when the split has out-of-scope data, else
+    closed-set top-1 on val. Ties go to the share nearest 0.5. Without a val split or class
+    vectors: CLASS_WEIGHT_SHARE. Returns (share, {share: val score})."""
+    if not split.val or load_class_weights(path) is None:
+        return CLASS_WEIGHT_SHARE, {}
+    cached = _CachedEncoder(encoder)
+    scores: dict[str, float] = {}
+    for share in grid:
+        factory = closed_set_similarity(path, cached, split, share)  # type: ignore[arg-type]
+        if split.val_oos:
+            value = val_answer_accuracy(factory, split.train, split.val, split.val_oos)
+        else:
+            value = retrieval_protocol(factory, split.train, split.val, ks=(1,))["top1"]
+        scores[str(share)] = value
+    best = max(scores.values())
+    chosen = min(
+        (float(k) for k, v in scores.items() if v >= best - 1e-12), key=lambda w: abs(w - 0.5)
+    )
+    return chosen, scores
+
+
 def run_quality_bench(
     dataset: Dataset,
     out_dir: Path,
     config: TrainConfig | None = None,
     extra_train: Sequence[Dataset] = (),
     progress: bool = True,
-    class_weight_share: float = CLASS_WEIGHT_SHARE,
+    class_weight_share: float | None = None,
 ) -> dict[str, Any]:
     """Train (unseen model: seen groups only; full model: all groups), evaluate model + BM25,
     write quality.json. `class_weight_share`: weight of the class vectors in the full model's
-    closed-set/out-of-scope scores (0 = best phrasing only, as the service scores)."""
+    closed-set/out-of-scope scores (0 = best phrasing only, as the service scores); None =
+    chosen on the validation split (`choose_class_weight_share`)."""
     config = config or TrainConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +256,9 @@ def run_quality_bench(
     unseen_model, full_model = load_encoder(unseen_path), load_encoder(full_path)
     device = read_metadata(full_path)["training"]["device"]
 
+    share_scores: dict[str, float] = {}
+    if class_weight_share is None:
+        class_weight_share, share_scores = choose_class_weight_share(full_path, full_model, split)
     model_metrics = _evaluate(
         closed_set_similarity(full_path, full_model, split, class_weight_share),
         split,
@@ -237,6 +283,7 @@ def run_quality_bench(
         "unseen_groups": len(split.unseen),
         "train_config": config.to_dict(),
         "class_weight_share": class_weight_share,
+        "class_weight_share_val": share_scores,  # validation score of each candidate mix
         "training_curve": str(curve.name),
     }
     (out_dir / "quality.json").write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -97,3 +97,20 @@ def test_config_dict_and_builder():
     assert isinstance(build_loss("simpler_a_softmax", D, C), SimplerASoftmaxLoss)
     with pytest.raises(ValueError, match="unknown loss"):
         build_loss("hinge", D, C)
+
+
+@pytest.mark.parametrize("name", ["softmax", "am_softmax", "simpler_a_softmax"])
+def test_label_smoothing_matches_the_smoothed_reference(name):
+    embeddings, labels = _inputs(4)
+    smoothed = build_loss(name, D, C, label_smoothing=0.1).double()
+    plain = build_loss(name, D, C).double()
+    plain.load_state_dict(smoothed.state_dict())
+    logits = plain.logits(embeddings, labels)
+    # Independent form: (1 − ε) · NLL of the target + ε · mean NLL over all classes.
+    log_p = torch.log_softmax(logits, dim=1)
+    nll = -log_p.gather(1, labels[:, None]).squeeze(1)
+    expected = (0.9 * nll + 0.1 * -log_p.mean(1)).mean()
+    torch.testing.assert_close(smoothed(embeddings, labels), expected)
+    assert smoothed(embeddings, labels) != plain(embeddings, labels)
+    assert smoothed.get_config_dict()["label_smoothing"] == 0.1
+    assert "label_smoothing" not in plain.get_config_dict()

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from model.checkpoint import load_encoder
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS, tiny_train_config
 from training.bm25 import BM25
 from training.evaluate import (
@@ -13,9 +14,20 @@ from training.evaluate import (
     class_mixed_similarity,
     ranking_protocol,
     retrieval_protocol,
+    val_answer_accuracy,
 )
-from training.quality import format_table, make_split, run_quality_bench
+from training.quality import (
+    CLASS_WEIGHT_SHARE,
+    SHARE_GRID,
+    BenchSplit,
+    choose_class_weight_share,
+    closed_set_similarity,
+    format_table,
+    make_split,
+    run_quality_bench,
+)
 from training.readers import read_dataset
+from training.trainer import train_encoder
 
 
 def _angle_factory(angles: dict[str, float]):
@@ -119,6 +131,9 @@ def test_quality_bench_writes_every_key(tmp_path):
     assert written["closed"]["top1"] > 5 / 30  # real training: far above chance (1/30)
     assert (tmp_path / "out" / "training_curve.png").stat().st_size > 1000
     assert "unseen.top1" in format_table(report)
+    assert written["class_weight_share"] in SHARE_GRID  # chosen on val by default
+    chosen = written["class_weight_share_val"][str(written["class_weight_share"])]
+    assert chosen == max(written["class_weight_share_val"].values())
 
 
 def test_class_mixed_similarity_mixes_best_phrasing_and_class_vector(tiny_encoder):
@@ -139,3 +154,56 @@ def test_class_mixed_similarity_mixes_best_phrasing_and_class_vector(tiny_encode
     # share 1: a group's best score is its class vector's cosine whatever the phrasing
     only_class = class_mixed_similarity(tiny_encoder, weights, text_class, 1.0)(docs)(queries)
     np.testing.assert_allclose(only_class[:, 0], only_class[:, 1], rtol=1e-6)
+
+
+def _fixture_split_and_model(tmp_path):
+    oos = tmp_path / "oos.txt"
+    oos.write_text("\n".join(f"tell me a joke number {i}" for i in range(20)), encoding="utf-8")
+    split = make_split(read_dataset(FIXTURE_GROUPS, oos))
+    config = tiny_train_config(epochs=10, holdout_fraction=0.0)
+    path = train_encoder(
+        [split.train[g] for g in sorted(split.train)], tmp_path / "m", config, progress=False
+    )
+    return split, path, load_encoder(path)
+
+
+def test_class_weight_share_is_chosen_on_validation_data_only(tmp_path):
+    split, path, encoder = _fixture_split_and_model(tmp_path)
+    share, scores = choose_class_weight_share(path, encoder, split)
+    assert set(scores) == {str(w) for w in SHARE_GRID}
+    assert scores[str(share)] == max(scores.values())
+    assert min(scores.values()) >= 0
+    # The scores are val answer-or-abstain accuracies at each mix.
+    factory = closed_set_similarity(path, encoder, split, 0.3)
+    expected = val_answer_accuracy(factory, split.train, split.val, split.val_oos)
+    assert scores["0.3"] == pytest.approx(expected)
+    # Test data cannot move the choice: the same split with other test questions.
+    scrambled = BenchSplit(
+        split.train,
+        {g: ["completely unrelated words"] for g in split.test},
+        split.unseen,
+        split.val,
+        split.val_oos,
+        ["where is my order"],
+    )
+    assert choose_class_weight_share(path, encoder, scrambled) == (share, scores)
+    # ... while validation data does (here: val questions of the wrong groups).
+    names = sorted(split.val)
+    wrong = BenchSplit(
+        split.train,
+        split.test,
+        split.unseen,
+        {g: split.val[names[i - 1]] for i, g in enumerate(names)},
+        split.val_oos,
+        split.test_oos,
+    )
+    assert choose_class_weight_share(path, encoder, wrong)[1] != scores
+
+
+def test_class_weight_share_falls_back_without_validation(tmp_path):
+    split, path, encoder = _fixture_split_and_model(tmp_path)
+    no_val = BenchSplit(split.train, split.test, split.unseen)
+    assert choose_class_weight_share(path, encoder, no_val) == (CLASS_WEIGHT_SHARE, {})
+    in_scope_only = BenchSplit(split.train, split.test, split.unseen, split.val)
+    share, scores = choose_class_weight_share(path, encoder, in_scope_only, grid=(0.0, 1.0))
+    assert set(scores) == {"0.0", "1.0"} and share in (0.0, 1.0)

@@ -4,12 +4,13 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from model.checkpoint import load_class_weights, load_encoder, read_metadata
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.errors import TrainingError
 from training.metrics import ranking_topk
-from training.trainer import train_encoder
+from training.trainer import TrainConfig, _drop_words, lr_factor, train_encoder
 
 
 def _split(fixture_groups):
@@ -119,3 +120,83 @@ def test_class_weights_rows_follow_the_input_groups(tmp_path, fixture_groups):
     sentences = [s for g in groups for s in g]
     labels = np.array([i for i, g in enumerate(groups) for _ in g])
     assert ((encoder.encode(sentences) @ weights.T).argmax(1) == labels).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("constant", [0.5, 1.0, 1.0, 1.0, 1.0, 1.0]),
+        ("linear", [0.5, 1.0, 1.0, 0.75, 0.5, 0.25]),
+        ("cosine", [0.5, 1.0, 1.0, (1 + 2**-0.5) / 2, 0.5, (1 - 2**-0.5) / 2]),
+    ],
+)
+def test_lr_factor_warms_up_then_decays(schedule, expected):
+    config = TrainConfig(lr_schedule=schedule, warmup_steps=2)
+    factors = [lr_factor(step, 6, config) for step in range(6)]
+    assert factors == pytest.approx(expected)
+    assert lr_factor(6, 6, config) == pytest.approx(0.0 if schedule != "constant" else 1.0)
+
+
+def test_lr_factor_floor_and_unknown_schedule():
+    config = TrainConfig(lr_schedule="linear", min_lr_fraction=0.1)
+    assert lr_factor(0, 10, config) == pytest.approx(1.0)
+    assert lr_factor(10, 10, config) == pytest.approx(0.1)
+    with pytest.raises(TrainingError, match="lr_schedule"):
+        lr_factor(0, 10, TrainConfig(lr_schedule="step"))  # type: ignore[arg-type]
+
+
+def test_lr_schedule_reaches_both_optimizers(tmp_path):
+    groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
+    config = tiny_train_config(epochs=4, batch_size=100, lr_schedule="linear")  # 1 batch/epoch
+    history = read_metadata(train_encoder(groups, tmp_path / "m", config, progress=False))[
+        "training"
+    ]["history"]
+    rates = [h["learning_rate"] for h in history]
+    lr = config.learning_rate
+    assert rates == pytest.approx([0.75 * lr, 0.5 * lr, 0.25 * lr, 0.0])
+
+
+def test_lr_schedule_scales_the_sparse_embedding_updates_too(tmp_path):
+    groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
+    untrained = load_encoder(
+        train_encoder(groups, tmp_path / "init", tiny_train_config(epochs=0), progress=False)
+    )
+    # A warm-up longer than training keeps every update ~1e-9 of the learning rate.
+    frozen = tiny_train_config(epochs=3, sparse_embeddings=True, warmup_steps=10**9)
+    trained = load_encoder(train_encoder(groups, tmp_path / "m", frozen, progress=False))
+    before, after = untrained.network.state_dict(), trained.network.state_dict()
+    assert set(before) == set(after)
+    for name in before:  # embedding table (SparseAdam) and GRU (AdamW) alike
+        assert torch.allclose(before[name], after[name], atol=1e-6), name
+    moved = tiny_train_config(epochs=3, sparse_embeddings=True)
+    trained = load_encoder(train_encoder(groups, tmp_path / "c", moved, progress=False))
+    changed = trained.network.state_dict()["embedding.weight"]
+    assert not torch.allclose(before["embedding.weight"], changed, atol=1e-6)
+
+
+def test_word_dropout_drops_whole_positions_and_keeps_one():
+    rng = np.random.default_rng(0)
+    sentence = [(5, 6, 7), (8,), (9, 10), (11,)] * 50  # 200 positions
+    kept = _drop_words(sentence, 0.25, rng)
+    assert 120 < len(kept) < 180  # ~150 expected
+    assert all(p in sentence for p in kept)  # positions kept whole, order preserved
+    positions = iter(sentence)
+    assert all(any(p == q for q in positions) for p in kept)
+    assert _drop_words([(1, 2)], 0.9, rng) == [(1, 2)]  # one word: never dropped
+    assert len(_drop_words([(1,), (2,), (3,)], 1.0, rng)) == 1  # at least one survives
+
+
+def test_word_dropout_changes_training(tmp_path, fixture_groups):
+    groups = list(fixture_groups.values())
+    histories = [
+        read_metadata(
+            train_encoder(
+                groups,
+                tmp_path / str(rate),
+                tiny_train_config(epochs=2, word_dropout=rate),
+                progress=False,
+            )
+        )["training"]["history"]
+        for rate in (0.0, 0.3)
+    ]
+    assert histories[0][-1]["loss"] != pytest.approx(histories[1][-1]["loss"], rel=1e-4)
