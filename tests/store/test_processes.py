@@ -61,7 +61,14 @@ def test_sigkill_during_writes_loses_no_acknowledged_entry(
             assert line, process.stderr.read() if process.stderr else ""
             acknowledged.append(int(line))
         os.kill(process.pid, signal.SIGKILL)
-        rest, _ = process.communicate(timeout=60)  # acknowledged before the kill landed
+        # Acknowledged before the kill landed. Read through the same text stream: readline()
+        # may already hold later lines in its buffer, which communicate() (reading the raw
+        # pipe) would drop, making acknowledged entries look unacknowledged.
+        rest = process.stdout.read()
+        process.wait(timeout=60)
+        process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()
         acknowledged += [int(line) for line in rest.split()]
     reopened = FaqStore(database_url)
     try:
