@@ -133,11 +133,9 @@ class SentenceEncoder:
         0.39 ms; from ~512 on PyTorch's batched GRU is faster (0.29 vs 0.36 ms).
         """
         texts = list(texts)
-        result = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return result
         if len(texts) <= FAST_PATH_MAX_TEXTS and self._device.type == "cpu":
-            return self.encode_many(texts)
+            return self.encode_many(texts)  # also the empty case
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
         encoded_lengths = [len(self.tokenizer.split(t)) for t in texts]
         order = np.argsort(encoded_lengths, kind="stable")
         with torch.inference_mode():
@@ -156,9 +154,9 @@ class SentenceEncoder:
         return self._fast_path()(positions)
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 (n, dim) unit rows for the few questions that arrived together (the
-        service's micro-batches): one NumPy pass, far cheaper than n `encode_one` calls.
-        For bulk work (thousands of texts) `encode` is faster."""
+        """float32 (n, dim) unit rows for a few texts (an FAQ write's phrasings): one NumPy
+        pass, cheaper than n `encode_one` calls. `encode` picks it up to 128 texts and
+        PyTorch beyond, where PyTorch's batched GRU is faster."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._fast_path().encode_many([self.tokenizer.encode(t) for t in texts])

@@ -1,12 +1,13 @@
-"""NumPy inference of a few sentences through the GRU encoder: the service's hot path.
+"""NumPy inference of one or a few sentences through the GRU encoder: the /ask hot path and
+small FAQ writes.
 
 For a single short question PyTorch's CPU GRU spends most of its time dispatching ~100 small
 ops per time step (~0.9 ms for 8 words, biGRU 128). Here the input projections are one
 matmul per layer and direction, and each time step runs BOTH directions in one batched
-matmul, so a question costs ~10 NumPy calls per word. `encode_many` runs the questions that
-arrived together (the service's micro-batches) through the same ~10 calls per step, so a
-batch of 16 costs little more than one question. Weights are extracted once. Bulk encoding
-(`SentenceEncoder.encode`) stays in PyTorch; tests check all paths agree to 1e-5.
+matmul, so a question costs ~10 NumPy calls per word. `encode_many` runs several texts
+through the same ~10 calls per step (0.17-0.18 ms a text in batches of 8-32, against 0.30 ms
+one by one). Weights are extracted once. Bulk encoding (`SentenceEncoder.encode` past 128
+texts) stays in PyTorch; tests check all paths agree to 1e-5.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def test_fast_path_matches_torch_for_long_and_mixed_text():
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("layers", [1, 2])
 def test_encode_many_matches_torch_on_mixed_lengths(pooling, bidirectional, layers):
-    # The service's micro-batches: texts of very different lengths padded together.
+    # Texts of very different lengths padded together (an FAQ write's phrasings).
     encoder = _encoder(pooling, bidirectional, layers)
     texts = [*TEXTS, "password " * 40, "wifi密码 reset 🙂 please", "x"]
     expected = _torch_vectors(encoder, texts)
