@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -44,10 +46,24 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAP
     # and emit BEGIN ourselves in the "begin" hook (the SQLAlchemy-documented recipe).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _enable_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _enable_wal(cursor) -> None:  # noqa: ANN001 (DBAPI types)
+    """Switch the file to WAL (persistent; a no-op once set). Switching needs a moment of
+    exclusive access, and SQLite answers "database is locked" at once, without its busy
+    timeout, when another connection opens the new file at the same time: retry briefly."""
+    for attempt in range(100):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_on_begin(connection) -> None:  # noqa: ANN001
