@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
+from model.encoder import EncoderConfig, EncoderNetwork, SentenceEncoder, build_network
 from model.errors import CheckpointError, TokenizerError
 from model.tokenizer import Tokenizer
 
@@ -46,7 +46,7 @@ def _content_hash(weights: bytes, meta: dict[str, Any]) -> str:
 
 
 def save_checkpoint(
-    network: GruEncoder,
+    network: EncoderNetwork,
     tokenizer: Tokenizer,
     out_dir: Path,
     metrics: dict[str, Any] | None = None,
@@ -122,7 +122,7 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
     try:
         config = EncoderConfig.from_dict(meta["encoder"])
         tokenizer = Tokenizer.from_dict(meta["tokenizer"])
-        network = GruEncoder(config)
+        network = build_network(config)
         state = load_file(str(weights_path))
         state.pop(CLASS_WEIGHTS, None)  # the classifier is not part of the encoder
         network.load_state_dict(state)

@@ -1,9 +1,11 @@
-"""The GRU sentence encoder (nn.Module) and `SentenceEncoder`, its inference wrapper."""
+"""The GRU sentence encoder (nn.Module), an ensemble of them, and `SentenceEncoder`, the
+inference wrapper of either."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -37,10 +39,18 @@ class EncoderConfig:
     # Dropout on the piece embeddings while training (regularises a model that fits its
     # training set); inference never drops anything.
     embedding_dropout: float = 0.0
+    # Independently trained copies of this network (same vocabulary, other seeds); a text's
+    # vector is their unit vectors concatenated and divided by sqrt(members), so a cosine is
+    # the members' mean cosine. 1 = a single network.
+    members: int = 1
+
+    @property
+    def member_dim(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
 
     @property
     def dim(self) -> int:
-        return self.hidden_size * (2 if self.bidirectional else 1)
+        return self.member_dim * self.members
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +69,8 @@ class GruEncoder(nn.Module):
         super().__init__()
         if config.pooling not in ("last", "mean", "max"):
             raise ValueError(f"unknown pooling {config.pooling!r}")
+        if config.members != 1:
+            raise ValueError("a GruEncoder is one member; build_network makes ensembles")
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.gru = nn.GRU(
@@ -113,10 +125,44 @@ class GruEncoder(nn.Module):
         return out.masked_fill(~mask, float("-inf")).amax(1)
 
 
+class EnsembleEncoder(nn.Module):
+    """`members` GruEncoders over the same pieces: (B, T, P) → (B, dim) unit vectors, the
+    members' unit vectors concatenated / sqrt(members). Members make different mistakes, so
+    the mean cosine ranks better than any one of them (docs/quality.md)."""
+
+    def __init__(self, config: EncoderConfig, members: Sequence[GruEncoder] = ()) -> None:
+        super().__init__()
+        if config.members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {config.members}")
+        member_config = replace(config, members=1)
+        if members and (
+            len(members) != config.members or any(m.config != member_config for m in members)
+        ):
+            raise ValueError(f"ensemble members must be {config.members} x {member_config}")
+        self.config = config
+        built = list(members) or [GruEncoder(member_config) for _ in range(config.members)]
+        self.members = nn.ModuleList(built)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        vectors = [member(ids, lengths) for member in self.members]
+        return torch.cat(vectors, dim=-1) / math.sqrt(len(vectors))
+
+
+EncoderNetwork = GruEncoder | EnsembleEncoder
+
+
+def build_network(config: EncoderConfig) -> EncoderNetwork:
+    return EnsembleEncoder(config) if config.members > 1 else GruEncoder(config)
+
+
+def member_networks(network: EncoderNetwork) -> list[GruEncoder]:
+    return list(network.members) if isinstance(network, EnsembleEncoder) else [network]
+
+
 class SentenceEncoder:
     """Tokenizer + network in eval mode: texts → float32 unit vectors."""
 
-    def __init__(self, network: GruEncoder, tokenizer: Tokenizer, content_hash: str) -> None:
+    def __init__(self, network: EncoderNetwork, tokenizer: Tokenizer, content_hash: str) -> None:
         self.network = network.eval()
         self.tokenizer = tokenizer
         self.content_hash = content_hash

@@ -13,7 +13,7 @@ from model.checkpoint import (
     load_encoder,
     save_checkpoint,
 )
-from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
+from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder, SentenceEncoder
 from model.errors import CheckpointError
 from model.tokenizer import Tokenizer, TokenizerConfig
 
@@ -34,6 +34,19 @@ def test_round_trip_is_bit_identical(saved):
     loaded = load_encoder(path)
     assert loaded.content_hash == original.content_hash and len(loaded.content_hash) == 64
     assert loaded.config == original.config and loaded.dim == original.dim
+    np.testing.assert_array_equal(loaded.encode(TEXTS), original.encode(TEXTS))
+    np.testing.assert_array_equal(loaded.encode_one(TEXTS[1]), original.encode_one(TEXTS[1]))
+
+
+def test_ensemble_round_trip_is_bit_identical(tmp_path):
+    torch.manual_seed(0)
+    tokenizer = Tokenizer.build(TEXTS, TokenizerConfig(min_count=1))
+    config = EncoderConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=8, members=2)
+    network = EnsembleEncoder(config)
+    digest = save_checkpoint(network, tokenizer, tmp_path / "ckpt")
+    original = SentenceEncoder(network, tokenizer, digest)
+    loaded = load_encoder(tmp_path / "ckpt")
+    assert isinstance(loaded.network, EnsembleEncoder) and loaded.dim == 32
     np.testing.assert_array_equal(loaded.encode(TEXTS), original.encode(TEXTS))
     np.testing.assert_array_equal(loaded.encode_one(TEXTS[1]), original.encode_one(TEXTS[1]))
 

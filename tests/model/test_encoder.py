@@ -1,16 +1,19 @@
-"""GruEncoder and SentenceEncoder: unit vectors, padding invariance, every pooling."""
+"""GruEncoder, EnsembleEncoder and SentenceEncoder: unit vectors, padding invariance, every
+pooling, and the NumPy paths against PyTorch."""
 
 import numpy as np
 import pytest
 import torch
 
-from model.encoder import EncoderConfig, GruEncoder, SentenceEncoder
+from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder, SentenceEncoder, build_network
 from model.tokenizer import Tokenizer, TokenizerConfig
 
 TEXTS = ["how do i reset my password", "密码", "", "wifi密码 password reset please now", "hi"]
 
 
-def _encoder(pooling: str, bidirectional: bool, layers: int = 1) -> SentenceEncoder:
+def _encoder(
+    pooling: str, bidirectional: bool, layers: int = 1, members: int = 1
+) -> SentenceEncoder:
     torch.manual_seed(0)
     tokenizer = Tokenizer.build(TEXTS, TokenizerConfig(min_count=1))
     config = EncoderConfig(
@@ -21,8 +24,9 @@ def _encoder(pooling: str, bidirectional: bool, layers: int = 1) -> SentenceEnco
         bidirectional=bidirectional,
         pooling=pooling,
         tokenizer=tokenizer.config,
+        members=members,
     )
-    return SentenceEncoder(GruEncoder(config), tokenizer, content_hash="test")
+    return SentenceEncoder(build_network(config), tokenizer, content_hash="test")
 
 
 def _torch_vectors(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
@@ -32,10 +36,11 @@ def _torch_vectors(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
         return encoder.network(torch.from_numpy(ids), torch.from_numpy(lengths)).numpy()
 
 
+@pytest.mark.parametrize("members", [1, 2])
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_unit_norm_and_batch_equals_single(pooling, bidirectional):
-    encoder = _encoder(pooling, bidirectional, layers=2)
+def test_unit_norm_and_batch_equals_single(pooling, bidirectional, members):
+    encoder = _encoder(pooling, bidirectional, layers=2, members=members)
     batch = _torch_vectors(encoder, TEXTS)
     np.testing.assert_allclose(np.linalg.norm(batch, axis=1), 1.0, rtol=1e-5)
     # padding inside a batch must not change a sentence's vector
@@ -47,9 +52,37 @@ def test_unit_norm_and_batch_equals_single(pooling, bidirectional):
     np.testing.assert_allclose(bulk, np.tile(batch, (30, 1)), atol=1e-5)
 
 
-def test_dim_follows_direction_count():
+def test_dim_follows_direction_and_member_count():
     assert _encoder("max", True).dim == 16
     assert _encoder("max", False).dim == 8
+    assert _encoder("max", True, members=3).dim == 48
+
+
+def test_ensemble_vector_is_members_concatenated_and_cosine_is_their_mean():
+    ensemble = _encoder("max", True, members=2)
+    assert isinstance(ensemble.network, EnsembleEncoder)
+    members = [
+        SentenceEncoder(m, ensemble.tokenizer, content_hash="m") for m in ensemble.network.members
+    ]
+    together = ensemble.encode(TEXTS)
+    alone = [m.encode(TEXTS) for m in members]
+    np.testing.assert_allclose(together, np.hstack(alone) / np.sqrt(2), atol=1e-6)
+    np.testing.assert_allclose(
+        together @ together.T, (alone[0] @ alone[0].T + alone[1] @ alone[1].T) / 2, atol=1e-5
+    )
+    # members are independent networks, not copies
+    assert not np.allclose(alone[0], alone[1])
+
+
+def test_ensemble_rejects_wrong_members():
+    config = EncoderConfig(vocab_size=4, embedding_dim=4, hidden_size=2, members=2)
+    with pytest.raises(ValueError, match="one member"):
+        GruEncoder(config)
+    with pytest.raises(ValueError, match="at least 2"):
+        EnsembleEncoder(EncoderConfig(vocab_size=4))
+    other = GruEncoder(EncoderConfig(vocab_size=4, embedding_dim=4, hidden_size=3))
+    with pytest.raises(ValueError, match="members must be"):
+        EnsembleEncoder(config, [other, other])
 
 
 def test_empty_batch_and_whitespace_text():
@@ -71,8 +104,9 @@ def test_unknown_pooling_is_rejected():
         GruEncoder(EncoderConfig(vocab_size=4, pooling="sum"))
 
 
-def test_fast_path_matches_torch_for_long_and_mixed_text():
-    encoder = _encoder("max", True, layers=2)
+@pytest.mark.parametrize("members", [1, 2])
+def test_fast_path_matches_torch_for_long_and_mixed_text(members):
+    encoder = _encoder("max", True, layers=2, members=members)
     texts = ["password " * 40, "wifi密码 reset 🙂 please", "x"]
     with torch.inference_mode():
         for text in texts:
@@ -85,9 +119,10 @@ def test_fast_path_matches_torch_for_long_and_mixed_text():
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_encode_many_matches_torch_on_mixed_lengths(pooling, bidirectional, layers):
+@pytest.mark.parametrize("members", [1, 2])
+def test_encode_many_matches_torch_on_mixed_lengths(pooling, bidirectional, layers, members):
     # Texts of very different lengths padded together (an FAQ write's phrasings).
-    encoder = _encoder(pooling, bidirectional, layers)
+    encoder = _encoder(pooling, bidirectional, layers, members)
     texts = [*TEXTS, "password " * 40, "wifi密码 reset 🙂 please", "x"]
     expected = _torch_vectors(encoder, texts)
     got = encoder.encode_many(texts)
