@@ -30,6 +30,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-count", type=int)
     group.add_argument("--max-tokens", type=int)
     group.add_argument("--seed", type=int)
+    group.add_argument("--members", type=int, help="networks in the ensemble (seeds seed, +1, …)")
     group.add_argument("--max-train-seconds", type=float)
     group.add_argument("--device", help="auto (default), cpu, cuda")
     group.add_argument("--init-from", help="checkpoint to fine-tune instead of from scratch")
@@ -43,7 +44,7 @@ def _config_from_args(args: argparse.Namespace):
     fields = (
         "pooling loss hidden_size embedding_dim num_layers epochs min_steps batch_size "
         "learning_rate lr_schedule warmup_steps margin scale label_smoothing "
-        "word_dropout seed max_train_seconds device num_threads init_from"
+        "word_dropout seed members max_train_seconds device num_threads init_from"
     ).split()
     changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     if args.unidirectional:

@@ -36,7 +36,8 @@ def run_margin_study(
     runs: list[dict[str, Any]] = []
     for loss in LOSSES:
         for seed in range(seeds):
-            run_config = replace(config, loss=loss, seed=seed)
+            # One network per run, as in the paper (an ensemble's members would share seeds).
+            run_config = replace(config, loss=loss, seed=seed, members=1)
             started = time.perf_counter()
             path = train_encoder(
                 train_groups, out_dir / f"{loss}_seed{seed}", run_config, progress=progress

@@ -70,7 +70,8 @@ def test_holdout_split_and_progress_callback(tmp_path, fixture_groups):
 def test_tiny_input_five_groups_of_three(tmp_path):
     groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
     path = train_encoder(groups, tmp_path / "m", tiny_train_config(epochs=2), progress=False)
-    assert load_encoder(path).encode_one("question 1").shape == (96,)  # biGRU: 2 × 48
+    members = tiny_train_config().members
+    assert load_encoder(path).encode_one("question 1").shape == (96 * members,)  # biGRU: 2 × 48
 
 
 def test_min_steps_adds_epochs_for_small_data(tmp_path):
@@ -170,8 +171,11 @@ def test_lr_schedule_scales_the_sparse_embedding_updates_too(tmp_path):
         assert torch.allclose(before[name], after[name], atol=1e-6), name
     moved = tiny_train_config(epochs=3, sparse_embeddings=True)
     trained = load_encoder(train_encoder(groups, tmp_path / "c", moved, progress=False))
-    changed = trained.network.state_dict()["embedding.weight"]
-    assert not torch.allclose(before["embedding.weight"], changed, atol=1e-6)
+    changed = trained.network.state_dict()
+    tables = [name for name in before if name.endswith("embedding.weight")]
+    assert tables  # one per ensemble member
+    for name in tables:
+        assert not torch.allclose(before[name], changed[name], atol=1e-6), name
 
 
 def test_word_dropout_drops_whole_positions_and_keeps_one():
@@ -200,3 +204,49 @@ def test_word_dropout_changes_training(tmp_path, fixture_groups):
         for rate in (0.0, 0.3)
     ]
     assert histories[0][-1]["loss"] != pytest.approx(histories[1][-1]["loss"], rel=1e-4)
+
+
+def test_ensemble_members_train_apart_and_member_one_is_the_lone_model(tmp_path, fixture_groups):
+    groups = list(fixture_groups.values())
+    calls = []
+    lone = load_encoder(
+        train_encoder(groups, tmp_path / "one", tiny_train_config(epochs=3, members=1), False)
+    )
+    path = train_encoder(
+        groups,
+        tmp_path / "two",
+        tiny_train_config(epochs=3, members=2),
+        progress=False,
+        on_progress=lambda fraction, message: calls.append((fraction, message)),
+    )
+    ensemble = load_encoder(path)
+    assert ensemble.dim == 2 * lone.dim
+    sentences = [s for g in groups for s in g]
+    vectors = ensemble.encode(sentences)
+    first, second = np.hsplit(vectors * np.sqrt(2), 2)
+    # Member 1 uses the seed a lone model uses: the same network, bit for bit.
+    np.testing.assert_allclose(first, lone.encode(sentences), atol=1e-6)
+    assert not np.allclose(first, second, atol=1e-2)  # member 2: another seed
+    training = read_metadata(path)["training"]
+    assert [len(m["history"]) for m in training["members"]] == [3, 3]
+    weights = load_class_weights(path)
+    assert weights.shape == (30, ensemble.dim)
+    np.testing.assert_allclose(np.linalg.norm(weights, axis=1), 1.0, rtol=1e-5)
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("member 2/2") for _, m in calls)
+
+
+def test_ensemble_warm_start_keeps_members(tmp_path, fixture_groups):
+    groups = list(fixture_groups.values())
+    base = train_encoder(groups, tmp_path / "base", tiny_train_config(epochs=2, members=2), False)
+    config = tiny_train_config(epochs=1, members=2, init_from=str(base))
+    tuned = load_encoder(train_encoder(groups[:4], tmp_path / "tuned", config, progress=False))
+    assert tuned.dim == load_encoder(base).dim
+
+
+def test_members_below_one_is_a_training_error(tmp_path, fixture_groups):
+    with pytest.raises(TrainingError, match="members"):
+        train_encoder(
+            list(fixture_groups.values()), tmp_path / "m", tiny_train_config(members=0), False
+        )
