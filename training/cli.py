@@ -30,7 +30,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-count", type=int)
     group.add_argument("--max-tokens", type=int)
     group.add_argument("--seed", type=int)
-    group.add_argument("--members", type=int, help="networks in the ensemble (seeds seed, +1, …)")
+    group.add_argument("--members", type=int, help="networks in the ensemble (one seed each)")
     group.add_argument("--max-train-seconds", type=float)
     group.add_argument("--device", help="auto (default), cpu, cuda")
     group.add_argument("--init-from", help="checkpoint to fine-tune instead of from scratch")
