@@ -74,10 +74,10 @@ def first_start_train_config() -> TrainConfig:
         # word dropout 0.1) were tuned on CLINC150 and are not measured on small FAQ sets.
         learning_rate=2e-3,
         word_dropout=0.0,
-        # One biGRU 128, not the trainer's 2-member ensemble (CLINC150 in-scope +0.6 pts): on
-        # the demo the ensemble (2 x 96) ranked better (held-out top-1 EN 0.646 -> 0.667) but
-        # abstained worse (cross-validated accuracy 0.648 -> 0.621, unanswerable declined
-        # 82 % -> 65 %), one seed each (python -m app.demo.measure, 2026-12-01).
+        # One biGRU 128, not the trainer's 3-member ensemble (CLINC150 in-scope +0.5-0.6 pts):
+        # on the demo an ensemble (2 x 96; 3 x 96 not measured there) ranked better (held-out
+        # top-1 EN 0.646 -> 0.667) but abstained worse (cross-validated accuracy 0.648 ->
+        # 0.621, unanswerable declined 82 % -> 65 %), one seed each (app.demo.measure).
         hidden_size=128,
         members=1,
         # A safety net for pathologically slow machines only (keeps the best epoch so far):

@@ -54,9 +54,9 @@ class TrainConfig:
     embedding_dropout: float = 0.0
     # Networks trained one after the other on the same data (seeds: MEMBER_SEED_STRIDE)
     # and kept together as one ensemble encoder (vectors concatenated, cosine = their mean).
-    # Three members: CLINC150 in-scope 92.6 → 93.5 %, closed-set 0.931 → 0.937 (members make
-    # different mistakes); two were less steady across seeds (docs/quality.md). Costs 3x
-    # the training time and ~1.7x the encode time of one biGRU 128.
+    # Three members: CLINC150 in-scope 92.6 → 93.1-93.2 %, closed-set 0.931 → 0.935 (members
+    # make different mistakes, seeds 0 and 1); two were less steady across seeds
+    # (docs/quality.md). Costs 3x the training time and ~1.6x the encode time of one biGRU 128.
     members: int = 3
     # AM-softmax (s=30, m=0.35): the margin beats plain softmax by ~4 pts (paper + ours).
     loss: LossName = "am_softmax"
@@ -111,6 +111,7 @@ class TrainConfig:
     bucket_batches: int = 50
 
     def encoder_config(self, vocab_size: int) -> EncoderConfig:
+        """The config of one member network (an ensemble is assembled from trained members)."""
         return EncoderConfig(
             vocab_size=vocab_size,
             embedding_dim=self.embedding_dim,
@@ -121,7 +122,6 @@ class TrainConfig:
             dropout=self.dropout,
             tokenizer=self.tokenizer,
             embedding_dropout=self.embedding_dropout,
-            members=self.members,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -360,6 +360,10 @@ def _warm_start(
     return networks, tokenizer
 
 
+def _member_seed(config: TrainConfig, member: int) -> int:
+    return config.seed + MEMBER_SEED_STRIDE * member
+
+
 @dataclass
 class _MemberRun:
     """One member network's training: the best epoch's weights and class vectors."""
@@ -396,13 +400,12 @@ def _train(
     started = time.perf_counter()
     runs: list[_MemberRun] = []
     for member in range(config.members):
-        member_seed = config.seed + MEMBER_SEED_STRIDE * member
         if member > 0:  # member 0 draws from the seed set by train_encoder, as a lone model
-            torch.manual_seed(member_seed)
+            torch.manual_seed(_member_seed(config, member))
         if base_members:
             network = copy.deepcopy(base_members[member % len(base_members)])
         else:
-            network = GruEncoder(replace(config.encoder_config(len(tokenizer)), members=1))
+            network = GruEncoder(config.encoder_config(len(tokenizer)))
 
         def member_progress(fraction: float, message: str, member: int = member) -> None:
             if on_progress is not None:
@@ -419,7 +422,6 @@ def _train(
                 tokenizer,
                 config,
                 member,
-                member_seed,
                 device,
                 progress,
                 member_progress,
@@ -468,7 +470,6 @@ def _fit_member(
     tokenizer: Tokenizer,
     config: TrainConfig,
     member: int,
-    seed: int,
     device: torch.device,
     progress: bool,
     on_progress: ProgressCallback,
@@ -496,7 +497,7 @@ def _fit_member(
         )
         for optimizer in optimizers
     ]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_member_seed(config, member))
     # The time limit is for the whole run: each member gets its share.
     time_limit = (
         config.max_train_seconds / config.members if config.max_train_seconds is not None else None
