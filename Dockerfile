@@ -31,7 +31,7 @@ RUN set -- /opt/wheels/torch-"${TORCH_VERSION}"+cpu-*.whl; \
     fi
 WORKDIR /src
 COPY . .
-RUN pip install ".[${EXTRAS}]" && python -c "import torch, faiss, app.cli"
+RUN pip install ".[${EXTRAS}]" && python -c "import torch, faiss, cli.main"
 
 # ------------------------------------------------------- GPU build: CUDA torch + faiss-gpu
 FROM ${CUDA_IMAGE} AS gpu-build

@@ -7,7 +7,7 @@ when its result is missing, so later starts do nothing heavy:
    alternates and tags; never the held-out phrasings).
 2. No checkpoint at `settings.resolved_model_path` (and no retrained active model) → train
    one from the store's entries (each entry's phrasings = one group), plus seeded noisy
-   copies of every phrasing (`app.demo.augment`), written atomically.
+   copies of every phrasing (`training.recipes.FaqRecipe`), written atomically.
 3. No threshold in the store and the store holds the demo FAQs → tune it from the demo's
    held-out phrasings (should get their FAQ) and unanswerable questions (should get nothing),
    store it, and write the curve to `<data_dir>/threshold_curve.png`.
@@ -36,15 +36,19 @@ import numpy as np
 
 from app.config import Settings
 from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
-from app.demo.augment import AugmentConfig, augment_groups
 from app.model_files import checkpoint_dir, load_serving_encoder
 from model.checkpoint import META_FILE
-from model.encoder import SentenceEncoder
-from model.tokenizer import TokenizerConfig
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
-from training.threshold import Objective, plot_threshold_curve, tune_threshold
-from training.trainer import TrainConfig, train_encoder
+from training.recipes import FaqRecipe
+from training.threshold import (
+    Objective,
+    best_matches,
+    plot_threshold_curve,
+    rates_at,
+    tune_threshold,
+)
+from training.trainer import train_encoder
 
 Echo = Callable[[str], None]
 
@@ -53,48 +57,9 @@ TUNING_FILE = "threshold_tuning.json"
 _LOCK_FILE = ".bootstrap.lock"
 
 
-def first_start_train_config() -> TrainConfig:
-    """The recipe for a model trained from a small FAQ set on first start (see docs in README).
-
-    Differs from the trainer's defaults, which target datasets of thousands of sentences:
-    every group is trained on (no held-out groups: each one is an FAQ that must be answerable),
-    and pieces seen once are kept (a few hundred phrasings contain most words once).
-    """
-    return TrainConfig(
-        # Words and n-grams seen once still carry meaning in a few hundred phrasings.
-        tokenizer=TokenizerConfig(min_count=1, min_n=2, max_n=4),
-        # Every FAQ must be trained on: held-out groups would be unanswerable ones.
-        holdout_fraction=0.0,
-        min_groups_for_holdout=1_000_000_000,
-        # Demo set, one seed: 6 epochs matched 10 in tuned accuracy (0.656 vs 0.659) but its
-        # looser clusters declined fewer unrelated questions (ZH off-topic 62 % vs 86 %) and
-        # were no better at any wrong-answer rate. 10 epochs: ~37 s of one core.
-        epochs=10,
-        # The demo numbers (README) were measured with these; the trainer's defaults (4e-3,
-        # word dropout 0.1) were tuned on CLINC150 and are not measured on small FAQ sets.
-        learning_rate=2e-3,
-        word_dropout=0.0,
-        # One biGRU 128, not the trainer's 3-member ensemble (CLINC150 in-scope +0.5-0.6 pts):
-        # on the demo an ensemble (2 x 96; 3 x 96 not measured there) ranked better (held-out
-        # top-1 EN 0.646 -> 0.667) but abstained worse (cross-validated accuracy 0.648 ->
-        # 0.621, unanswerable declined 82 % -> 65 %), one seed each (app.demo.measure).
-        hidden_size=128,
-        members=1,
-        # A safety net for pathologically slow machines only (keeps the best epoch so far):
-        # the demo needs ~30 s of one core, and fewer epochs decline fewer unrelated questions.
-        max_train_seconds=300.0,
-        # One thread: ~30-40 s of CPU for the demo. A second thread gains little on a model
-        # this small and, on a busy machine, made training several times slower (spinning);
-        # POST /admin/retrain also uses this recipe beside /ask in the serving process.
-        num_threads=1,
-    )
-
-
 @dataclass(frozen=True)
 class BootstrapConfig:
-    train: TrainConfig = field(default_factory=first_start_train_config)
-    # None trains on the stored phrasings only.
-    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    recipe: FaqRecipe = field(default_factory=FaqRecipe)
     # CLINC150's protocol: the share of questions handled right (answered with the right FAQ,
     # or not answered when no FAQ fits); `precision` + target trades coverage for safety.
     objective: Objective = "accuracy"
@@ -197,7 +162,7 @@ def _train_first_model(
             "entries; training needs at least 2 (add FAQs with `samesay import`, or set "
             "SAMESAY_MODEL_PATH to a trained checkpoint)"
         )
-    training_groups = augment_groups(groups, config.augment) if config.augment else groups
+    training_groups = config.recipe.training_groups(groups)
     sentences = sum(len(group) for group in training_groups)
     say(
         f"no model yet: training one from {len(groups)} FAQ entries ({sentences} phrasings "
@@ -210,7 +175,7 @@ def _train_first_model(
     scratch = target.parent / f".{target.name}.training-{uuid.uuid4().hex}"
     started = time.perf_counter()
     try:
-        train_encoder(training_groups, scratch, config.train, progress=progress)
+        train_encoder(training_groups, scratch, config.recipe.train, progress=progress)
         os.replace(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -275,7 +240,7 @@ def _tune_demo_threshold(
     )
 
 
-# ---- helpers (also used by the demo measurement script and the tests) ------------------------
+# ---- helpers (also used by bench.demo_measure and the tests) ----------------------------------
 
 
 def demo_tuning_examples(
@@ -295,42 +260,6 @@ def demo_tuning_examples(
             examples += [(text, faq_id, language) for text in faq.heldout]
         examples += [(q.question, None, language) for q in load_unanswerable(language)]
     return examples
-
-
-def best_matches(
-    encoder: SentenceEncoder, entries: list[FaqEntry], questions: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Best cosine and its FAQ id per question, over every stored phrasing.
-
-    The same decision the searcher makes (exact inner product over unit vectors, best
-    phrasing per FAQ), without building an index that `serve` builds right after anyway.
-    """
-    phrasings = [text for entry in entries for text in entry.phrasings]
-    owners = np.array([entry.id for entry in entries for _ in entry.phrasings], dtype=np.int64)
-    stored = encoder.encode(phrasings)  # (p, dim), unit rows
-    asked = encoder.encode(questions)  # (q, dim), unit rows
-    cosines = asked @ stored.T  # (q, p)
-    best = cosines.argmax(axis=1)  # (q,)
-    return cosines.max(axis=1).astype(np.float64), owners[best]
-
-
-def rates_at(
-    threshold: float, scores: np.ndarray, predicted: np.ndarray, gold: list[int | None]
-) -> dict[str, float]:
-    """Answered-correctly, wrong-answer and abstain rates at one threshold (one language)."""
-    answered = scores >= threshold
-    in_scope = np.array([g is not None for g in gold])
-    correct = np.array(
-        [g is not None and int(p) == g for p, g in zip(predicted, gold, strict=True)]
-    )
-    n_in, n_out = int(in_scope.sum()), int((~in_scope).sum())
-    return {
-        "answered_correctly_rate": float((answered & correct).sum() / max(n_in, 1)),
-        # Share of all questions answered wrongly: a wrong FAQ, or any answer when none fits.
-        "wrong_answer_rate": float((answered & ~correct).sum() / max(len(gold), 1)),
-        "abstain_rate_out_of_scope": float((~answered & ~in_scope).sum() / max(n_out, 1)),
-        "accuracy": float(((answered & correct) | (~answered & ~in_scope)).sum() / len(gold)),
-    }
 
 
 @contextmanager

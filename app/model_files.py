@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.config import Settings
 from model.checkpoint import load_encoder
-from model.encoder import SentenceEncoder
+from model.sentence_encoder import SentenceEncoder
 from store.faq_store import FaqStore
 
 logger = logging.getLogger("samesay.app")

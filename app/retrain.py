@@ -24,6 +24,7 @@ from app.model_files import checkpoint_dir, model_version, models_dir
 from index.searcher import FaqSearcher
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
+from training.recipes import FaqRecipe
 from training.trainer import TrainConfig, train_encoder
 
 logger = logging.getLogger("samesay.retrain")
@@ -96,18 +97,12 @@ class Retrainer:
         self._state = replace(self._state, progress=round(fraction, 4), message=message)
 
     def _recipe(self, groups: list[list[str]]) -> tuple[TrainConfig, list[list[str]]]:
-        """The first-start recipe (app.bootstrap: small-FAQ-set config + noisy copies), so a
-        retrained model is built like the one it replaces; an explicit config is used as is."""
+        """The first-start recipe (small-FAQ-set config + noisy copies), so a retrained model
+        is built like the one it replaces; an explicit config is used as is."""
         if self._train_config is not None:
             return self._train_config, groups
-        try:
-            from app.bootstrap import BootstrapConfig
-            from app.demo.augment import augment_groups
-        except ModuleNotFoundError:
-            return TrainConfig(), groups
-        recipe = BootstrapConfig()
-        augmented = augment_groups(groups, recipe.augment) if recipe.augment else groups
-        return recipe.train, augmented
+        recipe = FaqRecipe()
+        return recipe.train, recipe.training_groups(groups)
 
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"

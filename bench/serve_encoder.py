@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(settings.log_level)
-    # The same uvicorn options as app/serve_cli.py, so only the encoder differs.
+    # The same uvicorn options as cli/serve.py, so only the encoder differs.
     uvicorn.run(
         ENCODERS[args.encoder],
         factory=True,

@@ -19,8 +19,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from index.errors import (
     IndexMissingError,
 )
 from index.faq_index import FaqIndex, IndexConfig
+from store.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -194,28 +193,8 @@ def load_index(
 
 
 def _write_atomic(path: Path, data: bytes | memoryview) -> None:
-    """Write a file so that it is either absent/old or complete: temp, fsync, rename, fsync dir."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with atomic_write(path) as file:
+        file.write(data)
 
 
 @contextlib.contextmanager

@@ -47,7 +47,7 @@ ProgressCallback = Callable[[float, str], None]
 
 
 class Encoder(Protocol):
-    """What the searcher needs from `model.encoder.SentenceEncoder`."""
+    """What the searcher needs from `model.sentence_encoder.SentenceEncoder`."""
 
     dim: int
     content_hash: str

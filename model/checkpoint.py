@@ -24,8 +24,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from model.encoder import EncoderConfig, EncoderNetwork, SentenceEncoder, build_network
+from model.encoder import EncoderConfig, EncoderNetwork, build_network
 from model.errors import CheckpointError, TokenizerError
+from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer
 
 WEIGHTS_FILE = "weights.safetensors"

@@ -1,5 +1,5 @@
-"""The GRU sentence encoder (nn.Module), an ensemble of them, and `SentenceEncoder`, the
-inference wrapper of either."""
+"""The GRU sentence encoder (nn.Module) and an ensemble of them; `model.sentence_encoder` wraps
+either for inference."""
 
 from __future__ import annotations
 
@@ -8,17 +8,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from model.tokenizer import PAD_ID, Tokenizer, TokenizerConfig
+from model.tokenizer import PAD_ID, TokenizerConfig
 
 Pooling = Literal["last", "mean", "max"]
-# `SentenceEncoder.encode` hands batches up to this size to the NumPy fast path (measured).
-FAST_PATH_MAX_TEXTS = 128
 
 
 @dataclass(frozen=True)
@@ -157,59 +154,3 @@ def build_network(config: EncoderConfig) -> EncoderNetwork:
 
 def member_networks(network: EncoderNetwork) -> list[GruEncoder]:
     return list(network.members) if isinstance(network, EnsembleEncoder) else [network]
-
-
-class SentenceEncoder:
-    """Tokenizer + network in eval mode: texts → float32 unit vectors."""
-
-    def __init__(self, network: EncoderNetwork, tokenizer: Tokenizer, content_hash: str) -> None:
-        self.network = network.eval()
-        self.tokenizer = tokenizer
-        self.content_hash = content_hash
-        self.config: EncoderConfig = network.config
-        self.dim: int = network.config.dim
-        self._device = next(network.parameters()).device
-        self._fast = None  # NumpyGru, built on the first encode_one
-
-    def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """float32 (n, dim), unit rows; batches are length-sorted to minimise padding.
-
-        Up to FAST_PATH_MAX_TEXTS texts (an FAQ write's phrasings) take the NumPy path: on one
-        thread 3 texts cost 0.24 ms each there against 0.47 ms in PyTorch, 128 texts 0.27 vs
-        0.39 ms; from ~512 on PyTorch's batched GRU is faster (0.29 vs 0.36 ms).
-        """
-        texts = list(texts)
-        if len(texts) <= FAST_PATH_MAX_TEXTS and self._device.type == "cpu":
-            return self.encode_many(texts)  # also the empty case
-        result = np.zeros((len(texts), self.dim), dtype=np.float32)
-        encoded_lengths = [len(self.tokenizer.split(t)) for t in texts]
-        order = np.argsort(encoded_lengths, kind="stable")
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                rows = order[start : start + batch_size]
-                ids, lengths = self.tokenizer.batch([texts[i] for i in rows])
-                vectors = self.network(
-                    torch.from_numpy(ids).to(self._device), torch.from_numpy(lengths)
-                )
-                result[rows] = vectors.float().cpu().numpy()
-        return result
-
-    def encode_one(self, text: str) -> np.ndarray:
-        """float32 (dim,) unit vector for one question: the service's hot path."""
-        positions = self.tokenizer.encode(text)  # cached per word: no n-gram work on repeats
-        return self._fast_path()(positions)
-
-    def encode_many(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 (n, dim) unit rows for a few texts (an FAQ write's phrasings): one NumPy
-        pass, cheaper than n `encode_one` calls. `encode` picks it up to 128 texts and
-        PyTorch beyond, where PyTorch's batched GRU is faster."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._fast_path().encode_many([self.tokenizer.encode(t) for t in texts])
-
-    def _fast_path(self):  # -> NumpyGru (not annotated: fast_path imports this module)
-        if self._fast is None:
-            from model.fast_path import NumpyGru
-
-            self._fast = NumpyGru(self.network)  # weights copied once, on first use
-        return self._fast

@@ -23,6 +23,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1/(1+e^-x), no overflow warnings
 
 
+def _gru_step(
+    g_in: np.ndarray, h: np.ndarray, w_hh_t: np.ndarray, b_hh: np.ndarray, hidden: int
+) -> np.ndarray:
+    """One GRU time step, PyTorch's gate order (r, z, n): input gates g_in (MD, b, 3H) and
+    state h (MD, b, H) → the next state (MD, b, H)."""
+    g_h = h @ w_hh_t + b_hh  # (MD, b, 3H)
+    rz = _sigmoid(g_in[..., : 2 * hidden] + g_h[..., : 2 * hidden])
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    n = np.tanh(g_in[..., 2 * hidden :] + r * g_h[..., 2 * hidden :])
+    return (1.0 - z) * n + z * h
+
+
 class NumpyGru:
     """Frozen float32 copy of a `GruEncoder` or `EnsembleEncoder`: piece ids → unit vectors.
 
@@ -89,12 +101,7 @@ class NumpyGru:
             h = np.zeros((rows, 1, hidden), dtype=np.float32)
             out = np.empty((rows, steps, hidden), dtype=np.float32)
             for t in range(steps):
-                g_in = gates_in[:, t : t + 1, :]  # (MD, 1, 3H)
-                g_h = h @ w_hh_t + b_hh  # (MD, 1, 3H)
-                rz = _sigmoid(g_in[..., : 2 * hidden] + g_h[..., : 2 * hidden])
-                r, z = rz[..., :hidden], rz[..., hidden:]
-                n = np.tanh(g_in[..., 2 * hidden :] + r * g_h[..., 2 * hidden :])
-                h = (1.0 - z) * n + z * h
+                h = _gru_step(gates_in[:, t : t + 1, :], h, w_hh_t, b_hh, hidden)  # (MD, 1, H)
                 out[:, t] = h[:, 0]
             finals = h[:, 0]  # (MD, H): final state of each direction
             if directions == 2:
@@ -149,14 +156,10 @@ class NumpyGru:
             out = np.zeros((rows_md, batch, steps, hidden), dtype=np.float32)
             for t in range(steps):
                 n_active = active[t]
-                h_t = h[:, :n_active]  # (MD, b, H)
-                g_in = gates_in[:, :n_active, t]  # (MD, b, 3H)
-                g_h = h_t @ w_hh_t + b_hh  # (MD, b, 3H)
-                rz = _sigmoid(g_in[..., : 2 * hidden] + g_h[..., : 2 * hidden])
-                r, z = rz[..., :hidden], rz[..., hidden:]
-                n = np.tanh(g_in[..., 2 * hidden :] + r * g_h[..., 2 * hidden :])
                 # Finished texts (rows past n_active) keep their final state in h.
-                h[:, :n_active] = (1.0 - z) * n + z * h_t
+                h[:, :n_active] = _gru_step(
+                    gates_in[:, :n_active, t], h[:, :n_active], w_hh_t, b_hh, hidden
+                )
                 out[:, :n_active, t] = h[:, :n_active]
             if directions == 2:
                 out[1::2] = out[1::2][:, rows, reversed_at]  # back to text order

@@ -21,8 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from tqdm import tqdm
 from store.entries import FaqDraft, FaqEntry
 from store.errors import FaqValidationError, ImportFormatError, ImportRejected
 from store.faq_store import FaqStore
+from store.files import atomic_write
 
 Format = Literal["jsonl", "csv", "tsv"]
 FIELDS = ("question", "answer", "alternates", "tags")
@@ -231,30 +230,18 @@ def export_file(
     path = Path(path)
     file_format = detect_format(path, format)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 — closed below before the rename
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.",
-        suffix=".tmp", delete=False,
-    )
     count = 0
-    try:
-        with handle:
-            write_row = _row_writer(handle, file_format)
-            with store.snapshot() as snapshot, tqdm(
-                total=snapshot.count, desc=f"exporting {path.name}", unit=" entries",
-                disable=not progress,
-            ) as bar:
-                for entry in snapshot.entries():
-                    write_row(entry)
-                    count += 1
-                    bar.update()
-                revision = snapshot.revision
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
+        write_row = _row_writer(handle, file_format)
+        with store.snapshot() as snapshot, tqdm(
+            total=snapshot.count, desc=f"exporting {path.name}", unit=" entries",
+            disable=not progress,
+        ) as bar:
+            for entry in snapshot.entries():
+                write_row(entry)
+                count += 1
+                bar.update()
+            revision = snapshot.revision
     return ExportReport(str(path), file_format, count, revision)
 
 
@@ -286,12 +273,3 @@ def _export_record(entry: FaqEntry) -> dict[str, Any]:
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
     }
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename itself must reach the disk for the export to survive a crash.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

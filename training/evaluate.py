@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from model.encoder import SentenceEncoder
+from model.sentence_encoder import SentenceEncoder
 from training.bm25 import BM25
 from training.metrics import auroc, topk_from_scores
 from training.threshold import tune_threshold

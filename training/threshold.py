@@ -33,9 +33,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:  # type names only: tuning maths needs neither torch nor a database
+    from model.sentence_encoder import SentenceEncoder
+    from store.entries import FaqEntry
 
 Objective = Literal["accuracy", "f1", "precision"]
 OBJECTIVES: tuple[Objective, ...] = ("accuracy", "f1", "precision")
@@ -125,12 +129,16 @@ def threshold_curve(
     predicted: Sequence[int | None],
     gold: Sequence[int | None],
     edge_margin: float = 1e-3,
+    thresholds: np.ndarray | None = None,
 ) -> ThresholdCurve:
+    """Metrics at every candidate threshold, or at the ascending `thresholds` given."""
     score_array, in_scope, correct = _validated(scores, predicted, gold)
     n = score_array.size
     n_in = int(in_scope.sum())
     n_out = n - n_in
-    thresholds = candidate_thresholds(score_array, edge_margin)  # (c,)
+    if thresholds is None:
+        thresholds = candidate_thresholds(score_array, edge_margin)  # (c,)
+    thresholds = np.asarray(thresholds, dtype=np.float64)
 
     order = np.argsort(score_array, kind="stable")
     sorted_scores = score_array[order]
@@ -207,6 +215,35 @@ def tune_threshold(
 ) -> ThresholdChoice:
     """The curve over all candidate thresholds and the threshold chosen for `objective`."""
     return choose_threshold(threshold_curve(scores, predicted, gold), objective, target)
+
+
+def rates_at(
+    threshold: float,
+    scores: Sequence[float],
+    predicted: Sequence[int | None],
+    gold: Sequence[int | None],
+) -> dict[str, float]:
+    """Every curve metric at one threshold (e.g. a threshold tuned on other examples)."""
+    curve = threshold_curve(scores, predicted, gold, thresholds=np.array([threshold]))
+    return curve.metrics_at(0)
+
+
+def best_matches(
+    encoder: SentenceEncoder, entries: Sequence[FaqEntry], questions: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best cosine and its FAQ id per question, over every stored phrasing: the examples'
+    scores and predictions for tuning.
+
+    The same decision the searcher makes (exact inner product over unit vectors, best
+    phrasing per FAQ), without building an index.
+    """
+    phrasings = [text for entry in entries for text in entry.phrasings]
+    owners = np.array([entry.id for entry in entries for _ in entry.phrasings], dtype=np.int64)
+    stored = encoder.encode(phrasings)  # (p, dim), unit rows
+    asked = encoder.encode(list(questions))  # (q, dim), unit rows
+    cosines = asked @ stored.T  # (q, p)
+    best = cosines.argmax(axis=1)  # (q,)
+    return cosines.max(axis=1).astype(np.float64), owners[best]
 
 
 def plot_threshold_curve(choice: ThresholdChoice, path: Path) -> Path:

@@ -21,10 +21,10 @@ from model.encoder import (
     EnsembleEncoder,
     GruEncoder,
     Pooling,
-    SentenceEncoder,
     member_networks,
 )
 from model.losses import LossName, build_loss
+from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 from training.errors import TrainingError
 
@@ -164,19 +164,12 @@ def _clean_groups(groups: Sequence[Sequence[str]]) -> tuple[list[list[str]], lis
     return cleaned, kept
 
 
-def split_holdout(
-    groups: list[list[str]], config: TrainConfig
-) -> tuple[list[list[str]], list[list[str]]]:
-    """(train groups, held-out groups); held-out only when enough multi-sentence groups exist
-    (and holdout_fraction > 0)."""
-    train, holdout, _ = _split_holdout_indices(groups, config)
-    return train, holdout
-
-
 def _split_holdout_indices(
     groups: list[list[str]], config: TrainConfig
 ) -> tuple[list[list[str]], list[list[str]], list[int]]:
-    """split_holdout + the index in `groups` of each training group (= its class id)."""
+    """(train groups, held-out groups, index in `groups` of each training group = its class
+    id); held-out groups only when enough multi-sentence groups exist (and
+    holdout_fraction > 0)."""
     multi = [i for i, g in enumerate(groups) if len(g) >= 2]
     if (
         config.holdout_fraction <= 0

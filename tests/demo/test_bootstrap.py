@@ -14,21 +14,22 @@ from app.bootstrap import (
     TUNING_FILE,
     BootstrapConfig,
     BootstrapError,
-    best_matches,
     demo_tuning_examples,
     ensure_ready,
-    first_start_train_config,
 )
 from app.config import Settings
 from app.demo import load_faqs, load_unanswerable
-from app.demo.augment import AugmentConfig
 from model.checkpoint import load_encoder
 from store.entries import FaqDraft
 from store.faq_store import FaqStore
+from training.augment import AugmentConfig
+from training.recipes import FaqRecipe, first_start_train_config
+from training.threshold import best_matches
 
 # The real recipe with fewer, smaller, faster passes: a first start takes ~7 s of one core.
 REDUCED = BootstrapConfig(
-    train=replace(
+    recipe=FaqRecipe(
+        train=replace(
         first_start_train_config(),
         embedding_dim=48,
         hidden_size=48,
@@ -37,8 +38,9 @@ REDUCED = BootstrapConfig(
         learning_rate=0.01,
         device="cpu",
         num_threads=1,
-    ),
-    augment=AugmentConfig(copies=1),
+        ),
+        augment=AugmentConfig(copies=1),
+    )
 )
 N_DEMO = len(load_faqs("en")) + len(load_faqs("zh"))
 

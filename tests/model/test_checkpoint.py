@@ -13,8 +13,9 @@ from model.checkpoint import (
     load_encoder,
     save_checkpoint,
 )
-from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder, SentenceEncoder
+from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder
 from model.errors import CheckpointError
+from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 
 TEXTS = ["reset my password", "怎么修改密码", "where is my order", ""]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder, SentenceEncoder, build_network
+from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder, build_network
+from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 
 TEXTS = ["how do i reset my password", "密码", "", "wifi密码 password reset please now", "hi"]

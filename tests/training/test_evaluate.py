@@ -6,6 +6,16 @@ import math
 import numpy as np
 import pytest
 
+from bench.quality import (
+    CLASS_WEIGHT_SHARE,
+    SHARE_GRID,
+    BenchSplit,
+    choose_class_weight_share,
+    closed_set_similarity,
+    format_table,
+    make_split,
+    run_quality_bench,
+)
 from model.checkpoint import load_encoder
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS, tiny_train_config
 from training.bm25 import BM25
@@ -15,16 +25,6 @@ from training.evaluate import (
     ranking_protocol,
     retrieval_protocol,
     val_answer_accuracy,
-)
-from training.quality import (
-    CLASS_WEIGHT_SHARE,
-    SHARE_GRID,
-    BenchSplit,
-    choose_class_weight_share,
-    closed_set_similarity,
-    format_table,
-    make_split,
-    run_quality_bench,
 )
 from training.readers import read_dataset
 from training.trainer import train_encoder

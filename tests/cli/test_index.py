@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def samesay(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
     )
 

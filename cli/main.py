@@ -7,9 +7,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-# Each module exposes add_commands(commands, bench); imported lazily so `samesay --help`
-# does not pay for torch or faiss.
-_COMMAND_MODULES = ("training.cli", "index.cli", "store.cli", "app.serve_cli")
+# Each module exposes add_commands(commands, bench) and imports nothing heavy at module level,
+# so `samesay --help` does not pay for torch or faiss.
+_COMMAND_MODULES = ("cli.train", "cli.index", "cli.store", "cli.serve", "cli.bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,13 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser("bench", help="benchmarks that print numbers")
     bench = bench_parser.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue  # that package has no commands yet
-        module.add_commands(commands, bench)
+        importlib.import_module(name).add_commands(commands, bench)
     return parser
 
 

@@ -2,9 +2,9 @@
 
 import json
 
-from app.cli import build_parser, main
+from cli.main import build_parser, main
+from cli.train import _config_from_args
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS
-from training.cli import _config_from_args
 
 
 def test_recipe_options_override_the_default_config():

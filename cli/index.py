@@ -87,7 +87,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from index.bench import BenchConfig, run_bench
+    from bench.index import BenchConfig, run_bench
 
     run_bench(
         BenchConfig(

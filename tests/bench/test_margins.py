@@ -2,7 +2,7 @@
 
 import pytest
 
-from training.margin_study import format_markdown, summarize
+from bench.margins import format_markdown, summarize
 
 
 def _run(loss, top1):

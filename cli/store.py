@@ -137,7 +137,7 @@ def _db_current(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from store.bench import run_store_bench
+    from bench.store import run_store_bench
 
     run_store_bench(args.database_url, entries=args.entries, threads=args.threads)
     return 0

@@ -84,10 +84,10 @@ def _train_splits(dataset) -> list[str | None]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from bench.quality import _evaluate as evaluate_all
+    from bench.quality import make_split
     from model.checkpoint import load_encoder
     from training.evaluate import encoder_similarity
-    from training.quality import _evaluate as evaluate_all
-    from training.quality import make_split
     from training.readers import read_dataset
 
     dataset = read_dataset(Path(args.data), args.oos)
@@ -98,7 +98,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from training.quality import format_table, run_quality_bench
+    from bench.quality import format_table, run_quality_bench
     from training.readers import read_dataset
 
     dataset = read_dataset(Path(args.data), args.oos)
@@ -116,7 +116,7 @@ def _bench_quality(args: argparse.Namespace) -> int:
 
 
 def _bench_margins(args: argparse.Namespace) -> int:
-    from training.margin_study import format_markdown, run_margin_study
+    from bench.margins import format_markdown, run_margin_study
     from training.readers import read_dataset
 
     dataset = read_dataset(Path(args.data))

@@ -1,12 +1,12 @@
 import subprocess
 import sys
 
-from app.cli import build_parser
+from cli.main import build_parser
 
 
 def test_help_lists_the_commands() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "cli.main", "--help"], capture_output=True, text=True, check=True
     )
     assert "bench" in result.stdout
 

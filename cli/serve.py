@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import secrets
 import stat
@@ -39,14 +38,6 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         help="skip the first-start preparation (demo import, training, threshold tuning)",
     )
     serve.set_defaults(func=run_serve)
-    # `samesay bench service` (app/bench_service.py, stdlib-only at import: cheap for --help).
-    try:
-        bench_service = importlib.import_module("app.bench_service")
-    except ModuleNotFoundError as error:
-        if error.name != "app.bench_service":
-            raise
-    else:
-        bench_service.add_bench_command(bench)
 
 
 def local_api_key(data_dir: Path) -> tuple[str, bool]:
@@ -72,15 +63,11 @@ def local_api_key(data_dir: Path) -> tuple[str, bool]:
 
 
 def _bootstrap(settings: Settings) -> None:
+    from app.bootstrap import BootstrapError, ensure_ready  # torch: only when serving
+
     try:
-        bootstrap = importlib.import_module("app.bootstrap")
-    except ModuleNotFoundError as error:
-        if error.name != "app.bootstrap":
-            raise
-        return
-    try:
-        bootstrap.ensure_ready(settings)
-    except getattr(bootstrap, "BootstrapError", ()) as error:
+        ensure_ready(settings)
+    except BootstrapError as error:
         raise SystemExit(f"samesay: {error}") from None
 
 

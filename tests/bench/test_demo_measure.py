@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.bootstrap import rates_at
-from app.demo.measure import cross_validated_accuracy
+from bench.demo_measure import cross_validated_accuracy
+from training.threshold import rates_at
 
 
 def test_rates_at_counts_each_outcome_once() -> None:

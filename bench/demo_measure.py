@@ -1,6 +1,6 @@
 """Measure the first start on the demo: training time and answer quality at the tuned threshold.
 
-    python -m app.demo.measure [--threads 2] [--keep DIR]
+    python -m bench.demo_measure [--threads 2] [--keep DIR]
 
 Runs `ensure_ready` with the real first-start recipe into a fresh data directory, then
 prints the training time, the tuned threshold and, per language, the rates at it: held-out
@@ -20,19 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bootstrap import (
-    BootstrapConfig,
-    best_matches,
-    demo_tuning_examples,
-    ensure_ready,
-    first_start_train_config,
-    rates_at,
-)
+from app.bootstrap import BootstrapConfig, demo_tuning_examples, ensure_ready
 from app.config import Settings
 from app.demo import load_unanswerable
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
-from training.threshold import tune_threshold
+from training.recipes import FaqRecipe, first_start_train_config
+from training.threshold import best_matches, rates_at, tune_threshold
 
 
 def cross_validated_accuracy(
@@ -56,7 +50,9 @@ def cross_validated_accuracy(
 def measure(data_dir: Path, threads: int) -> dict[str, object]:
     settings = Settings(data_dir=data_dir, _env_file=None)
     config = BootstrapConfig(
-        train=dataclasses.replace(first_start_train_config(), num_threads=threads)
+        recipe=FaqRecipe(
+            train=dataclasses.replace(first_start_train_config(), num_threads=threads)
+        )
     )
     wall, cpu = time.perf_counter(), time.process_time()
     report = ensure_ready(settings, config)

@@ -1,6 +1,6 @@
 """Print a POST /admin/threshold/tune body built from the demo's held-out and unanswerable sets.
 
-    python -m app.demo.tuning_examples [--url http://127.0.0.1:8000] [--objective accuracy]
+    python -m bench.tuning_examples [--url http://127.0.0.1:8000] [--objective accuracy]
         [--target 0.95] [--apply] [--key KEY] > tune.json
 
 Held-out phrasings (never imported or trained on) are labelled with the id their FAQ has on

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from model.checkpoint import load_class_weights, load_encoder, read_metadata
-from model.encoder import SentenceEncoder
+from model.sentence_encoder import SentenceEncoder
 from training.errors import DatasetError
 from training.evaluate import (
     SimilarityFactory,

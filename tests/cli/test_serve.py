@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser
-from app.serve_cli import KEY_FILE, local_api_key
+from cli.main import build_parser
+from cli.serve import KEY_FILE, local_api_key
 
 
 def test_serve_arguments() -> None:
@@ -67,7 +67,7 @@ def test_serve_starts_a_real_server_with_a_generated_key(tmp_path, tiny_encoder_
     env = {key: value for key, value in os.environ.items() if not key.startswith("SAMESAY_")}
     env.update(SAMESAY_DATA_DIR=str(data_dir), SAMESAY_MODEL_PATH=str(tiny_encoder_path))
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--no-bootstrap", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--no-bootstrap", "--port", str(port)],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.demo import load_faqs, load_unanswerable
-from app.demo.tuning_examples import server_question_ids, tuning_body
+from bench.tuning_examples import server_question_ids, tuning_body
 from store.entries import FaqDraft
 
 

@@ -18,8 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from app import bench_service
-from app.bench_service import BenchConfig, BenchError, build_corpus, run_load
+from bench import load as bench_load
+from bench import server, service
+from bench.config import BenchConfig, BenchError
+from bench.corpus import FaqCorpus, build_corpus
+from bench.load import LoadResult, run_load
+from cli import bench as bench_cli
 
 
 def write_groups(path: Path, groups: dict[str, list[str]]) -> None:
@@ -147,9 +151,9 @@ def test_python_load_stops_at_its_request_budget(
 
 
 def test_python_load_against_a_closed_port_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    port = bench_service.free_port()
+    port = server.free_port()
     with pytest.raises(OSError):
-        asyncio.run(bench_service._run_python(port, BODIES, 2, 1.0, 10))
+        asyncio.run(bench_load._run_python(port, BODIES, 2, 1.0, 10))
 
 
 class _ReadyHandler(_JsonHandler):
@@ -168,35 +172,35 @@ class _ReadyHandler(_JsonHandler):
 
 
 @pytest.fixture
-def ready_server() -> Iterator[tuple[bench_service.ServerProcess, type[_ReadyHandler]]]:
+def ready_server() -> Iterator[tuple[server.ServerProcess, type[_ReadyHandler]]]:
     handler = type("Handler", (_ReadyHandler,), {"seen": 0, "rebuilding_for": 3})
     with serving(handler) as port:
-        yield bench_service.ServerProcess(None, port, Path("unused.log")), handler
+        yield server.ServerProcess(None, port, Path("unused.log")), handler
 
 
 def test_bench_waits_for_the_index_to_settle(ready_server) -> None:
     process, handler = ready_server
-    ready = bench_service.wait_index_settled(process, expected=10, in_a_row=4)
+    ready = service.wait_index_settled(process, expected=10, in_a_row=4)
     assert ready["index_kind"] == "ivf" and handler.seen == 3 + 4
 
 
 def test_bench_gives_up_on_an_index_that_never_settles(ready_server) -> None:
     process, handler = ready_server
     with pytest.raises(BenchError, match="did not settle"):
-        bench_service.wait_index_settled(process, expected=11, timeout_s=1.0, in_a_row=2)
+        service.wait_index_settled(process, expected=11, timeout_s=1.0, in_a_row=2)
 
 
 def test_report_checks_targets_and_ratio() -> None:
-    def load(rps: float, p50: float, p99: float, errors: int = 0) -> bench_service.LoadResult:
-        return bench_service.LoadResult("wrk", 32, 10.0, int(rps * 10), 0, errors, rps, p50,
+    def load(rps: float, p50: float, p99: float, errors: int = 0) -> LoadResult:
+        return LoadResult("wrk", 32, 10.0, int(rps * 10), 0, errors, rps, p50,
                                         p50, p99, p99)  # fmt: skip
 
-    gru = bench_service.EncoderRun(
+    gru = service.EncoderRun(
         "gru", 1.0, 100, "ivf", {}, load(400, 2.0, 9.0), load(1500, 5, 30)
     )
-    minilm = bench_service.EncoderRun("minilm", 1.0, 100, "ivf", {}, None, load(50, 40, 90))
-    corpus = bench_service.FaqCorpus([], [], "templates")
-    report = bench_service.make_report(BenchConfig(), corpus, "wrk", [gru, minilm])
+    minilm = service.EncoderRun("minilm", 1.0, 100, "ivf", {}, None, load(50, 40, 90))
+    corpus = FaqCorpus([], [], "templates")
+    report = service.make_report(BenchConfig(), corpus, "wrk", [gru, minilm])
     assert report["targets_met"] == {
         "p50_ms": True,
         "p99_ms": True,
@@ -205,7 +209,7 @@ def test_report_checks_targets_and_ratio() -> None:
     }
     assert report["throughput_ratio_gru_over_minilm"] == pytest.approx(30.0)
     gru.throughput = load(900, 5, 30, errors=1)
-    report = bench_service.make_report(BenchConfig(), corpus, "wrk", [gru])
+    report = service.make_report(BenchConfig(), corpus, "wrk", [gru])
     assert report["targets_met"]["throughput_rps"] is False
     assert report["targets_met"]["errors"] is False
     json.dumps(report)  # what --out writes
@@ -213,15 +217,17 @@ def test_report_checks_targets_and_ratio() -> None:
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    bench_service.add_bench_command(parser.add_subparsers(dest="bench"))
-    return parser.parse_args(["service", *argv])
+    commands = parser.add_subparsers(dest="command")
+    bench = commands.add_parser("bench").add_subparsers(dest="bench")
+    bench_cli.add_commands(commands, bench)
+    return parser.parse_args(["bench", "service", *argv])
 
 
 def test_cli_registers_service_and_validates_bounds() -> None:
     args = _parse(["--entries", "100", "--seconds", "5", "--no-minilm"])
-    config = bench_service._config_from_args(args)
+    config = bench_cli._config_from_args(args)
     assert config.entries == 100 and config.load_seconds == 5 and not config.minilm
-    assert args.func is bench_service._main
+    assert args.func is bench_cli._main
     for bad in (
         ["--entries", "0"],
         ["--seconds", "0"],
@@ -229,4 +235,4 @@ def test_cli_registers_service_and_validates_bounds() -> None:
         ["--alternates", "-1"],
     ):
         with pytest.raises(BenchError):
-            bench_service._config_from_args(_parse(bad))
+            bench_cli._config_from_args(_parse(bad))

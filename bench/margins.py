@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.quality import make_split
 from model.checkpoint import load_encoder
 from training.evaluate import encoder_similarity, ranking_protocol, retrieval_protocol
-from training.quality import make_split
 from training.readers import Dataset
 from training.trainer import TrainConfig, train_encoder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from app.demo.augment import AugmentConfig, augment_groups, noisy_copy
+from training.augment import AugmentConfig, augment_groups, noisy_copy
 
 GROUPS = [
     ["How do I cancel my order?", "cancel order", "stop my order"],
