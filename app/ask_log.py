@@ -2,6 +2,7 @@
 
 The hot path never touches the database. Records survive a store outage up to
 `capacity` (then the oldest are dropped and counted); a final flush runs at shutdown.
+The same thread prunes records older than the retention, at start and then hourly.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from store.faq_store import FaqStore
 from store.records import AskRecord
@@ -22,6 +24,9 @@ logger = logging.getLogger("samesay.ask_log")
 # it ~2 ms. With 1,000-record batches once a second, 1-client /ask p99 was 5.1 ms against
 # 2.8 ms with no flushing at all (one worker, 10k FAQs).
 _BATCH = 128
+# Pruning deletes by age: the log only needs trimming by the hour, and each prune is one
+# DELETE that holds the writer lock while it runs, so rarely is better.
+PRUNE_INTERVAL_S = 3600.0
 
 
 class AskLogBuffer:
@@ -31,7 +36,10 @@ class AskLogBuffer:
         flush_interval_s: float,
         capacity: int,
         on_drop: Callable[[int], None] | None = None,
+        retention: timedelta | None = None,
+        prune_interval_s: float = PRUNE_INTERVAL_S,
     ) -> None:
+        """retention: delete asks older than this (those with feedback stay); None keeps all."""
         self._store = store
         self._interval = flush_interval_s
         self._capacity = capacity
@@ -41,6 +49,9 @@ class AskLogBuffer:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._retention = retention
+        self._prune_interval = prune_interval_s
+        self._next_prune = 0.0  # monotonic time; 0 = prune on the thread's first pass
 
     def append(self, record: AskRecord) -> None:
         """Called on the hot path: deque.append is atomic under the GIL, no lock needed."""
@@ -81,6 +92,12 @@ class AskLogBuffer:
                 time.sleep(0)  # let the event loop take the GIL between batches
         return written
 
+    def prune(self) -> int:
+        """Delete logged asks older than the retention; returns how many (0: keep forever)."""
+        if self._retention is None:
+            return 0
+        return self._store.prune_asks(datetime.now(UTC) - self._retention)
+
     def start(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="samesay-ask-log", daemon=True)
@@ -98,6 +115,7 @@ class AskLogBuffer:
             logger.exception("final ask-log flush failed; %d records lost", len(self._pending))
 
     def _run(self) -> None:
+        self._prune_when_due()
         while not self._stop.wait(self._interval):
             try:
                 self.flush()
@@ -107,3 +125,21 @@ class AskLogBuffer:
                     len(self._pending),
                     exc_info=True,
                 )
+            self._prune_when_due()
+
+    def _prune_when_due(self) -> None:
+        if self._retention is None or time.monotonic() < self._next_prune:
+            return
+        # A failed prune waits for the next interval too: old records can wait an hour, and
+        # retrying every flush would repeat the warning four times a second during an outage.
+        self._next_prune = time.monotonic() + self._prune_interval
+        try:
+            pruned = self.prune()
+        except Exception:
+            logger.warning(
+                "pruning the ask log failed; next try in %.0f s", self._prune_interval,
+                exc_info=True,
+            )
+            return
+        if pruned:
+            logger.info("pruned %d ask records older than %s", pruned, self._retention)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ask_log_flush_s: float = Field(0.25, gt=0)
     # Unflushed ask records kept while the store is unreachable; the oldest are dropped beyond.
     ask_log_buffer: int = Field(100_000, ge=100)
+    # Logged asks older than this many days are deleted (those with feedback are kept: they
+    # are tuning data), so the table does not grow forever; 0 keeps every ask.
+    ask_retention_days: int = Field(90, ge=0)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import torch
 
@@ -25,6 +26,12 @@ from store.faq_store import FaqStore
 from training.trainer import TrainConfig
 
 logger = logging.getLogger("samesay.app")
+
+
+def ask_retention(settings: Settings) -> timedelta | None:
+    """How long logged asks are kept; None (setting 0) keeps them forever."""
+    days = settings.ask_retention_days
+    return timedelta(days=days) if days else None
 
 
 @dataclass
@@ -81,6 +88,7 @@ class Service:
                 settings.ask_log_flush_s,
                 settings.ask_log_buffer,
                 on_drop=metrics.ask_log_dropped.inc,
+                retention=ask_retention(settings),
             ),
             keys=ApiKeyChecker(settings.api_keys),
             threshold=ThresholdState(settings.default_threshold, "default"),

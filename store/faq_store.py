@@ -1,43 +1,33 @@
-"""FaqStore: FAQ CRUD with a revision log, settings, and the ask/feedback log, over SQLAlchemy.
+"""FaqStore: the store's one entry point, and FAQ CRUD with a revision log, over SQLAlchemy.
 
 Every FAQ write transaction starts by bumping the single `store_state.revision` row
 (`UPDATE ... RETURNING`), so writers serialise on that row lock (SQLite: BEGIN IMMEDIATE too)
 and revisions commit strictly in order: a reader that has seen revision N has seen every
 change <= N. Each touched entry gets a `faq_changes` row and its `revision` column set, in the
 same transaction.
+
+The other table families live in their own modules over the same engine and transactions:
+settings in `store/settings.py`, asks and feedback in `store/ask_log.py`. FaqStore exposes
+them as `.settings` and `.asks`, and delegates their methods so callers keep one object.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Row,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Connection, Row, delete, exists, func, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from store import schema as t
-from store.engine import SQLITE_BEGIN, create_store_engine, is_sqlite
+from store.ask_log import AskLog
+from store.checks import as_utc, bounded, check_limit, utc_now, valid_id
+from store.engine import create_store_engine
 from store.entries import FaqDraft, FaqEntry, FaqPatch, clean_text
-from store.errors import AskNotFound, FaqNotFound, StoreUnavailable, StoreValidationError
+from store.errors import FaqNotFound, StoreUnavailable, StoreValidationError
 from store.migrate import ensure_schema
 from store.records import (
     AskRecord,
@@ -47,21 +37,11 @@ from store.records import (
     StoreVersions,
     UnansweredQuestion,
 )
+from store.settings import SettingsStore
+from store.transactions import Transactions, bump_counter, unavailable_reason
 
 MAX_PAGE = 100
-INT64_MAX = 2**63 - 1
 _INSERT_CHUNK = 1000
-THRESHOLD_KEY = "threshold"
-ACTIVE_MODEL_KEY = "active_model"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def question_key(question: str) -> str:
-    """How the ask log groups questions: NFKC, case-folded, whitespace folded."""
-    return " ".join(unicodedata.normalize("NFKC", question).casefold().split())
 
 
 class FaqStore:
@@ -74,17 +54,13 @@ class FaqStore:
             self.schema_revision = ensure_schema(self._engine, upgrade=upgrade)
         except (OperationalError, InterfaceError) as error:
             self._engine.dispose()
-            raise StoreUnavailable(_reason(error)) from error
+            raise StoreUnavailable(unavailable_reason(error)) from error
         except BaseException:
             self._engine.dispose()
             raise
-        self._writer = self._engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        # One snapshot per read on PostgreSQL (SQLite WAL readers get one per transaction).
-        self._reader = (
-            self._engine
-            if is_sqlite(self._engine)
-            else self._engine.execution_options(isolation_level="REPEATABLE READ")
-        )
+        self._transactions = Transactions(self._engine)
+        self.settings = SettingsStore(self._transactions)
+        self.asks = AskLog(self._transactions)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -98,13 +74,8 @@ class FaqStore:
     @contextmanager
     def _faq_write(self) -> Iterator[tuple[Connection, int]]:
         """A write transaction holding the next revision (the counter row stays locked)."""
-        with _transaction(self._writer) as connection:
-            yield connection, _bump_counter(connection, t.store_state.c.revision)
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with _transaction(self._reader) as connection:
-            yield connection
+        with self._transactions.write() as connection:
+            yield connection, bump_counter(connection, t.store_state.c.revision)
 
     # ---- FAQ writes ---------------------------------------------------------------------
 
@@ -195,7 +166,7 @@ class FaqStore:
         if not wanted:
             return
         for faq_id in wanted:
-            if not _valid_id(faq_id):
+            if not valid_id(faq_id):
                 raise FaqNotFound(faq_id)
         with self._faq_write() as (connection, revision):
             found = set(
@@ -227,14 +198,14 @@ class FaqStore:
     # ---- FAQ reads ----------------------------------------------------------------------
 
     def get(self, faq_id: int) -> FaqEntry:
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             return self._get(connection, faq_id)
 
     def get_many(self, faq_ids: Iterable[int]) -> dict[int, FaqEntry]:
         """The entries that exist among faq_ids, by id (missing ids are simply absent)."""
-        wanted = [faq_id for faq_id in dict.fromkeys(faq_ids) if _valid_id(faq_id)]
+        wanted = [faq_id for faq_id in dict.fromkeys(faq_ids) if valid_id(faq_id)]
         found: dict[int, FaqEntry] = {}
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             for start in range(0, len(wanted), 1000):  # bounded IN lists
                 chunk = wanted[start : start + 1000]
                 rows = connection.execute(
@@ -244,7 +215,7 @@ class FaqStore:
         return found
 
     def _get(self, connection: Connection, faq_id: int) -> FaqEntry:
-        if not _valid_id(faq_id):
+        if not valid_id(faq_id):
             raise FaqNotFound(faq_id)
         query = select(t.faq_entries).where(t.faq_entries.c.id == faq_id)
         row = connection.execute(query).first()
@@ -265,9 +236,9 @@ class FaqStore:
         tags: Sequence[str] = (),
     ) -> Page:
         """Entries by ascending id; keyset (after_id) or offset paging; `tags`: must have all."""
-        _check_limit(limit, MAX_PAGE)
-        after_id = _bounded(after_id, "after_id")
-        offset = _bounded(offset, "offset")
+        check_limit(limit, MAX_PAGE)
+        after_id = bounded(after_id, "after_id")
+        offset = bounded(offset, "offset")
         if offset is not None and after_id is not None:
             raise StoreValidationError("offset", "use either offset or after_id, not both")
         wanted_tags = [clean_text(tag, f"tags[{i}]", 50) for i, tag in enumerate(tags)]
@@ -275,7 +246,7 @@ class FaqStore:
             exists().where(t.faq_tags.c.faq_id == t.faq_entries.c.id, t.faq_tags.c.tag == tag)
             for tag in dict.fromkeys(wanted_tags)
         ]
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             total = connection.execute(
                 select(func.count()).select_from(t.faq_entries).where(*filters)
             ).scalar_one()
@@ -297,7 +268,7 @@ class FaqStore:
         """
         after_id = 0
         while True:
-            with self._read() as connection:
+            with self._transactions.read() as connection:
                 rows = connection.execute(
                     select(t.faq_entries)
                     .where(t.faq_entries.c.id > after_id)
@@ -313,7 +284,7 @@ class FaqStore:
     @contextmanager
     def snapshot(self, batch_size: int = 1000) -> Iterator[Snapshot]:
         """One read transaction (a consistent view) for exports: revision, count, entries."""
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             state = connection.execute(select(t.store_state.c.revision)).scalar_one()
             total = connection.execute(
                 select(func.count()).select_from(t.faq_entries)
@@ -321,7 +292,7 @@ class FaqStore:
             yield Snapshot(state, total, connection, batch_size)
 
     def count(self) -> int:
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             return connection.execute(
                 select(func.count()).select_from(t.faq_entries)
             ).scalar_one()
@@ -333,7 +304,7 @@ class FaqStore:
 
     def versions(self) -> StoreVersions:
         """FAQ revision and settings version in one cheap query (what pollers call)."""
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             row = connection.execute(
                 select(t.store_state.c.revision, t.store_state.c.settings_version)
             ).one()
@@ -341,7 +312,7 @@ class FaqStore:
 
     def store_id(self) -> str:
         """Random id fixed when the database was created: tells databases apart."""
-        with self._read() as connection:
+        with self._transactions.read() as connection:
             return connection.execute(select(t.store_state.c.store_id)).scalar_one()
 
     def changes_since(self, revision: int) -> ChangeSet:
@@ -350,8 +321,8 @@ class FaqStore:
         A `revision` above the store's means the caller's state came from another database
         (or one restored from backup): the caller should rebuild rather than apply this.
         """
-        _bounded(revision, "revision")
-        with self._read() as connection:
+        bounded(revision, "revision")
+        with self._transactions.read() as connection:
             current = connection.execute(select(t.store_state.c.revision)).scalar_one()
             if revision >= current:
                 return ChangeSet(current, [], [])
@@ -369,181 +340,45 @@ class FaqStore:
         # Ids are never reused, so a deleted id cannot also be upserted.
         return ChangeSet(current, [_entry(row) for row in rows], list(deleted))
 
-    # ---- settings -----------------------------------------------------------------------
+    # ---- settings and the ask log: their own modules, delegated so callers keep one API --
 
     def get_setting(self, key: str, default: Any = None) -> Any:
-        if not _valid_key(key, 100):
-            return default
-        with self._read() as connection:
-            value = connection.execute(
-                select(t.settings.c.value).where(t.settings.c.key == key)
-            ).scalar_one_or_none()
-        return default if value is None else json.loads(value)
+        return self.settings.get_setting(key, default)
 
     def set_setting(self, key: str, value: Any) -> int:
-        """Store a JSON-serialisable value; bumps settings_version (returned) for pollers."""
-        if not _valid_key(key, 100):
-            raise StoreValidationError("key", "must be 1..100 characters, no NUL/surrogates")
-        try:
-            encoded = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise StoreValidationError(key, f"not storable as JSON: {error}") from None
-        with _transaction(self._writer) as connection:
-            version = _bump_counter(connection, t.store_state.c.settings_version)
-            values = {"key": key, "value": encoded, "updated_at": utc_now()}
-            upsert = _insert_for(connection)(t.settings).values(values)
-            connection.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["key"],
-                    set_={"value": encoded, "updated_at": values["updated_at"]},
-                )
-            )
-            return version
+        return self.settings.set_setting(key, value)
 
     def get_threshold(self) -> float | None:
-        """The global answer threshold, or None if never set (the app then uses its default)."""
-        value = self.get_setting(THRESHOLD_KEY)
-        return None if value is None else float(value)
+        return self.settings.get_threshold()
 
     def set_threshold(self, threshold: float) -> int:
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-            raise StoreValidationError("threshold", "must be a number")
-        if not math.isfinite(threshold) or not -1.0 <= threshold <= 1.0:
-            raise StoreValidationError("threshold", "must be a finite number in [-1, 1]")
-        return self.set_setting(THRESHOLD_KEY, float(threshold))
+        return self.settings.set_threshold(threshold)
 
     def get_active_model(self) -> str | None:
-        """Content hash of the encoder checkpoint the service should serve (None: not set)."""
-        return self.get_setting(ACTIVE_MODEL_KEY)
+        return self.settings.get_active_model()
 
     def set_active_model(self, content_hash: str) -> int:
-        if not isinstance(content_hash, str) or not 1 <= len(content_hash) <= 128:
-            raise StoreValidationError("active_model", "must be a 1..128 character hash")
-        return self.set_setting(ACTIVE_MODEL_KEY, content_hash)
-
-    # ---- ask log and feedback -----------------------------------------------------------
+        return self.settings.set_active_model(content_hash)
 
     def record_asks(self, records: Sequence[AskRecord]) -> int:
-        """Insert a batch of ask records in one transaction; an ask_id already stored is
-        skipped (a retried flush is harmless). Returns how many were new."""
-        rows = [_ask_row(record) for record in records]
-        if not rows:
-            return 0
-        with _transaction(self._writer) as connection:
-            statement = (
-                _insert_for(connection)(t.asks)
-                .on_conflict_do_nothing(index_elements=["ask_id"])
-                .returning(t.asks.c.ask_id)
-            )
-            # Count RETURNING rows: executemany rowcount is -1 on some drivers.
-            return len(connection.execute(statement, rows).all())
+        return self.asks.record_asks(records)
 
     def get_ask(self, ask_id: str) -> AskRecord:
-        if not _valid_key(ask_id, 64):
-            raise AskNotFound(ask_id)
-        with self._read() as connection:
-            row = connection.execute(select(t.asks).where(t.asks.c.ask_id == ask_id)).first()
-        if row is None:
-            raise AskNotFound(ask_id)
-        return AskRecord(
-            row.ask_id, row.question, row.answered, row.faq_id, row.score, row.threshold,
-            _utc(row.asked_at),
-        )
+        return self.asks.get_ask(ask_id)
 
     def add_feedback(self, ask_id: str, correct: bool, faq_id: int | None = None) -> Feedback:
-        """Store feedback on a logged ask; raises AskNotFound / FaqNotFound (for faq_id).
-
-        The app buffers ask records: flush them before feedback can refer to a recent ask.
-        """
-        if not isinstance(correct, bool):
-            raise StoreValidationError("correct", "must be true or false")
-        if not _valid_key(ask_id, 64):
-            raise AskNotFound(ask_id)
-        with _transaction(self._writer) as connection:
-            ask = connection.execute(
-                select(t.asks.c.question, t.asks.c.faq_id).where(t.asks.c.ask_id == ask_id)
-            ).first()
-            if ask is None:
-                raise AskNotFound(ask_id)
-            if faq_id is not None:
-                self._get(connection, faq_id)
-            now = utc_now()
-            feedback_id = connection.execute(
-                insert(t.feedback)
-                .values(ask_id=ask_id, correct=correct, faq_id=faq_id, created_at=now)
-                .returning(t.feedback.c.id)
-            ).scalar_one()
-        return Feedback(feedback_id, ask_id, ask.question, correct, faq_id, ask.faq_id, now)
+        return self.asks.add_feedback(ask_id, correct, faq_id)
 
     def list_feedback(self, *, limit: int = 100, after_id: int | None = None) -> list[Feedback]:
-        """Feedback by ascending id (keyset paging with after_id)."""
-        _check_limit(limit, 10_000)
-        query = (
-            select(
-                t.feedback.c.id, t.feedback.c.ask_id, t.asks.c.question, t.feedback.c.correct,
-                t.feedback.c.faq_id, t.asks.c.faq_id.label("answered_faq_id"),
-                t.feedback.c.created_at,
-            )
-            .join(t.asks, t.asks.c.ask_id == t.feedback.c.ask_id)
-            .order_by(t.feedback.c.id)
-            .limit(limit)
-        )
-        if _bounded(after_id, "after_id") is not None:
-            query = query.where(t.feedback.c.id > after_id)
-        with self._read() as connection:
-            rows = connection.execute(query).all()
-        return [
-            Feedback(r.id, r.ask_id, r.question, r.correct, r.faq_id, r.answered_faq_id,
-                     _utc(r.created_at))
-            for r in rows
-        ]
+        return self.asks.list_feedback(limit=limit, after_id=after_id)
 
     def unanswered(
         self, limit: int = 50, since: datetime | None = None
     ) -> list[UnansweredQuestion]:
-        """Questions that were not answered, grouped by normalised text, most frequent first."""
-        _check_limit(limit, 1000)
-        filters = [t.asks.c.answered.is_(False)]
-        if since is not None:
-            filters.append(t.asks.c.asked_at >= _utc(since))
-        grouped = (
-            select(
-                t.asks.c.question_key,
-                func.count().label("n"),
-                func.max(t.asks.c.asked_at).label("last_asked_at"),
-            )
-            .where(*filters)
-            .group_by(t.asks.c.question_key)
-            .order_by(text("n DESC"), text("last_asked_at DESC"), t.asks.c.question_key)
-            .limit(limit)
-        )
-        with self._read() as connection:
-            groups = connection.execute(grouped).all()
-            result = []
-            for group in groups:
-                wording = connection.execute(
-                    select(t.asks.c.question)
-                    .where(*filters, t.asks.c.question_key == group.question_key)
-                    .order_by(t.asks.c.asked_at.desc())
-                    .limit(1)
-                ).scalar_one()
-                result.append(
-                    UnansweredQuestion(wording, group.n, _utc(group.last_asked_at))
-                )
-        return result
+        return self.asks.unanswered(limit, since)
 
     def prune_asks(self, before: datetime) -> int:
-        """Delete logged asks older than `before` that have no feedback (feedback is kept with
-        its ask: it is tuning data). Returns how many were deleted. The log grows with every
-        /ask, so the service should call this periodically."""
-        with _transaction(self._writer) as connection:
-            result = connection.execute(
-                delete(t.asks).where(
-                    t.asks.c.asked_at < _utc(before),
-                    ~exists().where(t.feedback.c.ask_id == t.asks.c.ask_id),
-                )
-            )
-            return result.rowcount
+        return self.asks.prune_asks(before)
 
     # ---- health -------------------------------------------------------------------------
 
@@ -587,47 +422,6 @@ class Snapshot:
             after_id = rows[-1].id
 
 
-@contextmanager
-def _transaction(engine: Engine) -> Iterator[Connection]:
-    """engine.begin(), with "cannot reach / locked too long" turned into StoreUnavailable."""
-    try:
-        with engine.begin() as connection:
-            yield connection
-    except (OperationalError, InterfaceError) as error:
-        raise StoreUnavailable(_reason(error)) from error
-
-
-def _reason(error: DBAPIError) -> str:
-    detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-    return f"database unavailable: {detail}"
-
-
-def _valid_id(faq_id: object) -> bool:
-    # Out-of-range ints would reach the driver and fail as a database error, not "not found".
-    return isinstance(faq_id, int) and not isinstance(faq_id, bool) and 1 <= faq_id <= INT64_MAX
-
-
-def _bounded(value: int | None, field_name: str) -> int | None:
-    """A cursor/revision argument: None, or an int in [0, INT64_MAX]."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
-        raise StoreValidationError(field_name, f"must be an integer in [0, {INT64_MAX}]")
-    return value
-
-
-def _check_limit(limit: object, maximum: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
-        raise StoreValidationError("limit", f"must be an integer between 1 and {maximum}")
-
-
-def _valid_key(value: object, max_chars: int) -> bool:
-    return (
-        isinstance(value, str) and 1 <= len(value) <= max_chars and "\x00" not in value
-        and not any("\ud800" <= char <= "\udfff" for char in value)
-    )
-
-
 def _entry(row: Row) -> FaqEntry:
     return FaqEntry(
         id=row.id,
@@ -635,58 +429,6 @@ def _entry(row: Row) -> FaqEntry:
         answer=row.answer,
         alternates=tuple(row.alternates),
         tags=tuple(row.tags),
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _insert_for(connection: Connection):  # noqa: ANN202 — dialect-specific Insert factory
-    return sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert
-
-
-def _ask_row(record: AskRecord) -> dict[str, Any]:
-    if not _valid_key(record.ask_id, 64):
-        raise StoreValidationError("ask_id", "must be 1..64 characters, no NUL/surrogates")
-    if record.faq_id is not None and not _valid_id(record.faq_id):
-        raise StoreValidationError("faq_id", "must be a positive int64 or None")
-    question = _loggable(record.question)
-    score = record.score if record.score is not None and math.isfinite(record.score) else None
-    threshold = record.threshold
-    if threshold is not None and not math.isfinite(threshold):
-        threshold = None
-    return {
-        "ask_id": record.ask_id,
-        "question": question,
-        "question_key": question_key(question),
-        "answered": bool(record.answered),
-        "faq_id": record.faq_id,
-        "score": score,
-        "threshold": threshold,
-        "asked_at": _utc(record.asked_at),
-    }
-
-
-def _loggable(question: str) -> str:
-    # The log must never fail a flush: PostgreSQL rejects NUL and lone surrogates, so
-    # replace them (the app already refuses such questions; this is defence in depth).
-    cleaned = question.replace("\x00", "\ufffd")
-    return cleaned.encode("utf-8", "replace").decode("utf-8")[:2000]
-
-
-def _bump_counter(connection: Connection, column: Column[int]) -> int:
-    """Increment one counter of the single store_state row and return the new value.
-
-    The UPDATE takes that row's lock until the transaction ends, so writers bumping the
-    same counter commit in counter order.
-    """
-    return connection.execute(
-        update(t.store_state)
-        .where(t.store_state.c.id == 1)
-        .values({column.key: column + 1})
-        .returning(column)
-    ).scalar_one()
