@@ -12,6 +12,12 @@ Three kinds share one representation so the encoder never cares which is used:
 
 Id 0 is padding and id 1 is unknown. Empty input becomes one unknown position, so every text
 has a valid encoding.
+
+The two special ids are reserved slots, not pieces: the piece → id table only holds
+vocabulary[2:], so no word can ever map to padding or unknown. (The word "pad" has the piece
+"<pad>", which is just a piece like any other.) New vocabularies label the slots with
+spellings that contain a NUL, which `normalize` always removes, so no piece can equal them;
+vocabularies saved before this change label them "<pad>", "<unk>" and still load.
 """
 
 from __future__ import annotations
@@ -29,7 +35,12 @@ from model.text import normalize
 
 PAD_ID = 0
 UNK_ID = 1
-PAD, UNK = "<pad>", "<unk>"
+# Labels of the reserved slots 0 and 1; the NUL makes them impossible as pieces (pieces come
+# from normalised text, which never contains a control character).
+PAD, UNK = "\x00<pad>", "\x00<unk>"
+SPECIALS = (PAD, UNK)
+# How checkpoints written before the slots were reserved label them; accepted when loading.
+LEGACY_SPECIALS = ("<pad>", "<unk>")
 
 TokenizerKind = Literal["char", "subword", "bilingual"]
 
@@ -62,15 +73,28 @@ class Tokenizer:
     def __init__(self, config: TokenizerConfig, vocabulary: Sequence[str]) -> None:
         if config.kind not in ("char", "subword", "bilingual"):
             raise TokenizerError(f"unknown tokenizer kind {config.kind!r}")
-        if len(vocabulary) < 2 or vocabulary[PAD_ID] != PAD or vocabulary[UNK_ID] != UNK:
-            raise TokenizerError("vocabulary must start with '<pad>', '<unk>'")
+        if not isinstance(vocabulary, Sequence) or isinstance(vocabulary, str):
+            raise TokenizerError("vocabulary must be a list of strings")
+        vocabulary = list(vocabulary)
+        if tuple(vocabulary[:2]) not in (SPECIALS, LEGACY_SPECIALS):
+            raise TokenizerError(
+                "vocabulary must start with the padding and unknown slots "
+                f"{list(SPECIALS)!r} (or, in older checkpoints, {list(LEGACY_SPECIALS)!r})"
+            )
         if config.max_tokens < 1 or config.max_pieces < 1:
             raise TokenizerError("max_tokens and max_pieces must be at least 1")
+        word_pieces = vocabulary[2:]
+        if not all(isinstance(piece, str) and piece for piece in word_pieces):
+            raise TokenizerError("vocabulary pieces must be non-empty strings")
+        if any(piece in SPECIALS for piece in word_pieces):
+            raise TokenizerError("vocabulary lists a special slot label as a piece")
         self.config = config
-        self.vocabulary: list[str] = list(vocabulary)
-        self._ids = {piece: i for i, piece in enumerate(self.vocabulary)}
-        if len(self._ids) != len(self.vocabulary):
-            raise TokenizerError("vocabulary has duplicate entries")
+        self.vocabulary: list[str] = vocabulary
+        # Pieces only: slots 0 and 1 are never looked up, whatever their label.
+        self._ids = {piece: i for i, piece in enumerate(word_pieces, start=2)}
+        if len(self._ids) != len(word_pieces):
+            duplicates = sorted(p for p, n in Counter(word_pieces).items() if n > 1)[:5]
+            raise TokenizerError(f"vocabulary has duplicate pieces: {duplicates!r}")
         self._cache: dict[str, tuple[int, ...]] = {}
 
     # ---- building -------------------------------------------------------------------------
@@ -94,6 +118,15 @@ class Tokenizer:
 
     def __len__(self) -> int:
         return len(self.vocabulary)
+
+    @property
+    def word_pieces(self) -> list[str]:
+        """The pieces (vocabulary[2:], ids 2, 3, ...): everything but the special slots."""
+        return self.vocabulary[2:]
+
+    def piece_id(self, piece: str) -> int | None:
+        """Id of a piece, None when unknown; never a special id."""
+        return self._ids.get(piece)
 
     def to_dict(self) -> dict:
         return {"config": asdict(self.config), "vocabulary": self.vocabulary}

@@ -339,8 +339,10 @@ def _warm_start(
     fresh = Tokenizer.build(
         sentences, replace(base.tokenizer.config, min_count=config.tokenizer.min_count)
     )
-    known = set(base.tokenizer.vocabulary)
-    added = [piece for piece in fresh.vocabulary if piece not in known]
+    # Pieces only: the special slots' labels are not pieces (an old base labels its padding
+    # slot "<pad>", which is also the word piece of "pad").
+    known = set(base.tokenizer.word_pieces)
+    added = [piece for piece in fresh.word_pieces if piece not in known]
     tokenizer = Tokenizer(base.tokenizer.config, [*base.tokenizer.vocabulary, *added])
     networks = []
     for base_member in member_networks(base.network):

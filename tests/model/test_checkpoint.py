@@ -16,7 +16,7 @@ from model.checkpoint import (
 from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder
 from model.errors import CheckpointError
 from model.sentence_encoder import SentenceEncoder
-from model.tokenizer import Tokenizer, TokenizerConfig
+from model.tokenizer import LEGACY_SPECIALS, SPECIALS, Tokenizer, TokenizerConfig
 
 TEXTS = ["reset my password", "怎么修改密码", "where is my order", ""]
 
@@ -56,7 +56,7 @@ def test_metadata_is_self_describing(saved):
     path, _ = saved
     meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
     assert meta["training"] == {"note": "test"}
-    assert meta["tokenizer"]["vocabulary"][:2] == ["<pad>", "<unk>"]
+    assert meta["tokenizer"]["vocabulary"][:2] == list(SPECIALS)
     assert meta["encoder"]["hidden_size"] == 8
 
 
@@ -119,3 +119,20 @@ def test_class_weights_round_trip_unit_rows_and_hashed(tmp_path):
 def test_checkpoint_without_class_weights_has_none(saved):
     path, _ = saved
     assert load_class_weights(path) is None
+
+
+def test_checkpoint_with_legacy_slot_labels_still_loads(tmp_path):
+    # Checkpoints written before the special slots were reserved label them "<pad>", "<unk>".
+    torch.manual_seed(0)
+    built = Tokenizer.build(TEXTS, TokenizerConfig(min_count=1))
+    legacy = Tokenizer(built.config, [*LEGACY_SPECIALS, *built.word_pieces])
+    network = GruEncoder(EncoderConfig(vocab_size=len(legacy), embedding_dim=16, hidden_size=8))
+    digest = save_checkpoint(network, legacy, tmp_path / "ckpt")
+    meta = json.loads((tmp_path / "ckpt" / META_FILE).read_text(encoding="utf-8"))
+    assert meta["tokenizer"]["vocabulary"][:2] == ["<pad>", "<unk>"]  # the old format
+    loaded = load_encoder(tmp_path / "ckpt")
+    assert loaded.content_hash == digest
+    assert loaded.tokenizer.vocabulary == legacy.vocabulary
+    original = SentenceEncoder(network, legacy, digest)
+    texts = [*TEXTS, "mouse pad", "unk", "<pad>"]
+    np.testing.assert_array_equal(loaded.encode(texts), original.encode(texts))

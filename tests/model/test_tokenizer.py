@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from model.errors import TokenizerError
-from model.tokenizer import PAD_ID, UNK_ID, Tokenizer, TokenizerConfig
+from model.tokenizer import (
+    LEGACY_SPECIALS,
+    PAD_ID,
+    SPECIALS,
+    UNK_ID,
+    Tokenizer,
+    TokenizerConfig,
+)
 
 CORPUS = [
     "how do i reset my password",
@@ -21,7 +28,52 @@ def tokenizer(request) -> Tokenizer:
 
 
 def test_vocabulary_starts_with_pad_and_unk(tokenizer):
-    assert tokenizer.vocabulary[:2] == ["<pad>", "<unk>"]
+    assert tokenizer.vocabulary[:2] == list(SPECIALS)
+    # the slot labels hold a character normalisation removes: no piece can ever equal them
+    assert all("\x00" in label for label in SPECIALS)
+    assert not any("\x00" in piece for piece in tokenizer.word_pieces)
+
+
+@pytest.mark.parametrize("kind", ["char", "subword", "bilingual"])
+def test_words_spelt_like_special_tokens_are_ordinary_pieces(kind):
+    # issue 10 item 5: the piece "<pad>" of the word "pad" collided with the padding token
+    corpus = ["do you sell a mouse pad", "pad unk <pad> <unk> </w> <s> [PAD] [UNK]"] * 2
+    tok = Tokenizer.build(corpus, TokenizerConfig(kind=kind))
+    assert tok.vocabulary[:2] == list(SPECIALS)
+    assert len(set(tok.word_pieces)) == len(tok.word_pieces)
+    if kind != "char":
+        assert "<pad>" in tok.word_pieces and "<unk>" in tok.word_pieces
+        (pad_ids,) = tok.encode("pad")
+        assert tok.piece_id("<pad>") in pad_ids
+    for text in corpus + ["pad", "unk", "<pad>", "<unk>", "</w>"]:
+        for ids in tok.encode(text):
+            assert PAD_ID not in ids
+        ids, lengths = tok.batch([text])
+        assert (ids[0, : lengths[0], 0] >= 1).all()
+    assert Tokenizer.from_dict(tok.to_dict()).encode("mouse pad") == tok.encode("mouse pad")
+
+
+def test_legacy_slot_labels_still_load_and_never_match_a_word():
+    # vocabularies saved before the slots were reserved label them "<pad>", "<unk>"
+    legacy = Tokenizer(TokenizerConfig(kind="subword"), [*LEGACY_SPECIALS, "<pa", "pad"])
+    assert legacy.vocabulary[:2] == list(LEGACY_SPECIALS)
+    (ids,) = legacy.encode("pad")
+    assert PAD_ID not in ids and ids == (legacy.piece_id("<pa"), legacy.piece_id("pad"))
+    assert legacy.encode("unk") == [(UNK_ID,)]
+    # ... and may now also hold the word piece "<pad>" (e.g. extended by a warm start)
+    extended = Tokenizer(legacy.config, [*legacy.vocabulary, "<pad>"])
+    assert extended.encode("pad")[0] == (4, 2, 3)
+
+
+def test_special_labels_and_duplicates_are_refused_as_pieces():
+    with pytest.raises(TokenizerError, match="special"):
+        Tokenizer(TokenizerConfig(), [*SPECIALS, SPECIALS[0]])
+    with pytest.raises(TokenizerError, match="duplicate"):
+        Tokenizer(TokenizerConfig(), [*SPECIALS, "<ab", "<ab"])
+    with pytest.raises(TokenizerError):
+        Tokenizer(TokenizerConfig(), [*SPECIALS, ""])
+    with pytest.raises(TokenizerError):
+        Tokenizer(TokenizerConfig(), ["<pad>", UNK_ID])
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\t\n", "\x00\x01"])
