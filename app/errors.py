@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.log import current_request_id
+from app.retrain import RetrainConflict
 from index.errors import FaqIndexError, IndexInputError, SwapInProgressError
 from model.errors import ModelError
 from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationError
@@ -158,6 +159,10 @@ async def _on_swap_in_progress(request: Request, error: SwapInProgressError) -> 
     return error_response(409, "conflict", str(error))
 
 
+async def _on_retrain_conflict(request: Request, error: RetrainConflict) -> Response:
+    return error_response(409, "conflict", str(error))
+
+
 async def _on_index_input(request: Request, error: IndexInputError) -> Response:
     return error_response(422, "validation_error", str(error))
 
@@ -183,6 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AskNotFound, _on_ask_not_found)  # type: ignore[arg-type]
     app.add_exception_handler(SwapInProgressError, _on_swap_in_progress)  # type: ignore[arg-type]
     app.add_exception_handler(IndexInputError, _on_index_input)  # type: ignore[arg-type]
+    app.add_exception_handler(RetrainConflict, _on_retrain_conflict)  # type: ignore[arg-type]
     for unavailable in (OperationalError, InterfaceError, StoreError, FaqIndexError, ModelError):
         app.add_exception_handler(unavailable, _on_unavailable)
     # Starlette routes `Exception` handlers to ServerErrorMiddleware: the last line of defence.

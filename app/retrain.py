@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from app.config import Settings
-from app.errors import ApiError
 from app.model_files import checkpoint_dir, model_version, models_dir
 from index.searcher import FaqSearcher
 from model.checkpoint import load_encoder
@@ -31,6 +30,10 @@ logger = logging.getLogger("samesay.retrain")
 
 # Shares of the progress bar: training dominates; re-embedding the index is the rest.
 _TRAIN_SHARE = 0.8
+
+
+class RetrainConflict(Exception):
+    """A retrain cannot start now (one is running, or the store is too small); says why."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,19 @@ class Retrainer:
         return self._state.state == "running"
 
     def start(self) -> RetrainState:
-        """Start a run in the background; ApiError 409 if one runs or there is too little data."""
+        """Start a run in the background; RetrainConflict if one runs or there is too little
+        data."""
         with self._lock:
             if self.running:
-                raise ApiError(409, "conflict", "a retrain is already running; see GET "
-                               "/admin/retrain for its progress")
+                raise RetrainConflict(
+                    "a retrain is already running; see GET /admin/retrain for its progress"
+                )
             entries = self._store.count()
             if entries < 2:
-                raise ApiError(409, "conflict", f"retraining needs at least 2 FAQ entries "
-                               f"(each is one group of paraphrases), the store has {entries}")
+                raise RetrainConflict(
+                    f"retraining needs at least 2 FAQ entries (each is one group of "
+                    f"paraphrases), the store has {entries}"
+                )
             self._state = RetrainState(
                 "running", 0.0, "starting", started_at=datetime.now(UTC)
             )

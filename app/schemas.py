@@ -145,7 +145,7 @@ class Deleted(BaseModel):
 class AskRequest(RequestModel):
     question: QuestionText
     top_k: int = Field(5, ge=1, le=50)
-    tags: Tags | None = Field(None, description="only entries having all these tags")
+    tags: Tags | None = Field(None, description="only FAQs carrying at least one of these tags")
     threshold: Threshold | None = Field(None, description="override the global threshold")
     min_revision: int | None = Field(
         None,

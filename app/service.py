@@ -169,6 +169,13 @@ class Service:
 
     # ---- small helpers for routes -----------------------------------------------------------
 
+    def written_revision(self) -> int:
+        """After a store write: bring this worker's index up to it and return the revision to
+        acknowledge, so the entry is searchable once the response arrives (read-your-writes
+        `min_revision` for other workers)."""
+        self.searcher.catch_up()
+        return self.searcher.revision
+
     def set_threshold(self, value: float) -> None:
         self.store.set_threshold(value)
         self.threshold = ThresholdState(value, "store")

@@ -13,6 +13,7 @@ from index import persistence
 from index.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from index.faq_index import FaqIndex, IndexConfig, vector_ids
 from index.persistence import SIDECAR_NAME, load_index, read_meta, save_index
+from store import files as store_files
 
 DIM = 16
 HASH = "a" * 64
@@ -151,7 +152,8 @@ def test_a_crash_before_the_sidecar_commit_leaves_the_old_index(
             raise OSError("simulated crash")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(persistence.os, "replace", crash_on_sidecar)
+    # index files are written through store.files.atomic_write
+    monkeypatch.setattr(store_files.os, "replace", crash_on_sidecar)
     with pytest.raises(OSError, match="simulated"):
         save(index, tmp_path, revision=2)
     monkeypatch.undo()

@@ -60,8 +60,7 @@ def create_faq(body: FaqCreate | FaqBatchCreate, service: ServiceDep) -> FaqWrit
     else:
         drafts = [_draft(body)]
     entries = service.store.add(drafts)
-    service.searcher.catch_up()
-    return FaqWriteResult(ids=[entry.id for entry in entries], revision=service.searcher.revision)
+    return FaqWriteResult(ids=[entry.id for entry in entries], revision=service.written_revision())
 
 
 @router.get("", response_model=FaqPage, dependencies=[ReadKey])
@@ -88,10 +87,7 @@ def get_faq(faq_id: FaqIdPath, service: ServiceDep) -> FaqPublic:
 
 
 def _written(service: ServiceDep, entry: store_entries.FaqEntry) -> FaqEntryWritten:
-    service.searcher.catch_up()
-    return FaqEntryWritten(
-        **FaqPublic.of(entry).model_dump(), revision=service.searcher.revision
-    )
+    return FaqEntryWritten(**FaqPublic.of(entry).model_dump(), revision=service.written_revision())
 
 
 @router.put("/{faq_id}", response_model=FaqEntryWritten, dependencies=[ApiKey])
@@ -115,5 +111,4 @@ def patch_faq(faq_id: FaqIdPath, body: FaqPatch, service: ServiceDep) -> FaqEntr
 @router.delete("/{faq_id}", response_model=Deleted, dependencies=[ApiKey])
 def delete_faq(faq_id: FaqIdPath, service: ServiceDep) -> Deleted:
     service.store.delete(faq_id)
-    service.searcher.catch_up()
-    return Deleted(id=faq_id, revision=service.searcher.revision)
+    return Deleted(id=faq_id, revision=service.written_revision())
