@@ -12,13 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from store.entries import LIMITS, FaqEntry
+from store.entries import LIMITS, MAX_FAQ_ID, FaqEntry
 from training.threshold import Objective
 
 # Cosine scores lie in [-1, 1]; so do thresholds (the store refuses others).
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
-# FAQ ids are positive int64 (the index packs id * 128 into an int64).
-FaqId = Annotated[int, Field(ge=1, le=(1 << 56) - 1)]
+FaqId = Annotated[int, Field(ge=1, le=MAX_FAQ_ID)]
 MAX_QUESTION_CHARS = 1_000
 MAX_BATCH = 1_000
 MAX_TUNE_EXAMPLES = 10_000

@@ -28,14 +28,15 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexInputError
+from store.entries import MAX_FAQ_ID
 
 log = logging.getLogger(__name__)
 
 PHRASING_BITS = 7
 PHRASING_SLOTS = 1 << PHRASING_BITS  # 128 vector ids reserved per FAQ
 MAX_PHRASINGS = 101  # the question + at most 100 alternates (store validation)
-# faq_id * 128 must stay a positive int64.
-MAX_FAQ_ID = (1 << (63 - PHRASING_BITS)) - 1
+# faq_id * 128 must stay a positive int64: the store's id limit is chosen for that.
+assert MAX_FAQ_ID == (1 << (63 - PHRASING_BITS)) - 1
 
 IndexKind = Literal["flat", "ivf"]
 Device = Literal["auto", "cpu", "gpu"]

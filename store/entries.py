@@ -26,6 +26,9 @@ class Limits:
 
 
 LIMITS = Limits()
+# The largest FAQ id any layer accepts: the index packs faq_id * 128 + phrasing number into
+# one positive int64 vector id (index.faq_index), which leaves 56 bits for the FAQ id.
+MAX_FAQ_ID = (1 << 56) - 1
 
 
 @dataclass(frozen=True)

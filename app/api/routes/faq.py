@@ -25,6 +25,7 @@ from app.schemas import (
     error_responses,
 )
 from store import entries as store_entries
+from store.entries import MAX_FAQ_ID
 from store.errors import FaqValidationError, StoreValidationError
 from store.faq_store import MAX_PAGE
 
@@ -34,7 +35,7 @@ router = APIRouter(
     responses=error_responses(400, 401, 403, 404, 413, 422, 503),
 )
 
-FaqIdPath = Annotated[int, Path(ge=1, le=(1 << 56) - 1, description="FAQ entry id")]
+FaqIdPath = Annotated[int, Path(ge=1, le=MAX_FAQ_ID, description="FAQ entry id")]
 
 
 def _draft(item: FaqCreate, prefix: str = "") -> store_entries.FaqDraft:
