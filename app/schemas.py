@@ -103,15 +103,7 @@ class FaqPublic(BaseModel):
 
     @classmethod
     def of(cls, entry: FaqEntry) -> FaqPublic:
-        return cls(
-            id=entry.id,
-            question=entry.question,
-            answer=entry.answer,
-            alternates=list(entry.alternates),
-            tags=list(entry.tags),
-            created_at=entry.created_at,
-            updated_at=entry.updated_at,
-        )
+        return cls(**entry.to_record())
 
 
 class FaqWriteResult(BaseModel):

@@ -265,11 +265,7 @@ def _row_writer(handle: io.TextIOBase, file_format: Format):  # noqa: ANN202
 
 def _export_record(entry: FaqEntry) -> dict[str, Any]:
     return {
-        "id": entry.id,
-        "question": entry.question,
-        "answer": entry.answer,
-        "alternates": list(entry.alternates),
-        "tags": list(entry.tags),
+        **entry.to_record(),
         "created_at": entry.created_at.isoformat(),
         "updated_at": entry.updated_at.isoformat(),
     }

@@ -43,6 +43,18 @@ class FaqEntry:
     created_at: datetime
     updated_at: datetime
 
+    def to_record(self) -> dict[str, Any]:
+        """The public record (lists instead of tuples): what the API returns and export writes."""
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "alternates": list(self.alternates),
+            "tags": list(self.tags),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
     @property
     def phrasings(self) -> tuple[str, ...]:
         """Every indexed way to ask this entry: the question first, then the alternates."""
