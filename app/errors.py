@@ -37,6 +37,7 @@ from starlette.responses import Response
 
 from app.log import current_request_id
 from app.retrain import RetrainConflict
+from app.tuning_errors import NothingToTune, UnknownFaqIds
 from index.errors import FaqIndexError, IndexInputError, SwapInProgressError
 from model.errors import ModelError
 from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationError
@@ -163,6 +164,14 @@ async def _on_retrain_conflict(request: Request, error: RetrainConflict) -> Resp
     return error_response(409, "conflict", str(error))
 
 
+async def _on_unknown_faq_ids(request: Request, error: UnknownFaqIds) -> Response:
+    return error_response(422, "unknown_faq_ids", str(error), details=error.details[:50])
+
+
+async def _on_nothing_to_tune(request: Request, error: NothingToTune) -> Response:
+    return error_response(409, "conflict", str(error))
+
+
 async def _on_index_input(request: Request, error: IndexInputError) -> Response:
     return error_response(422, "validation_error", str(error))
 
@@ -189,6 +198,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SwapInProgressError, _on_swap_in_progress)  # type: ignore[arg-type]
     app.add_exception_handler(IndexInputError, _on_index_input)  # type: ignore[arg-type]
     app.add_exception_handler(RetrainConflict, _on_retrain_conflict)  # type: ignore[arg-type]
+    app.add_exception_handler(UnknownFaqIds, _on_unknown_faq_ids)  # type: ignore[arg-type]
+    app.add_exception_handler(NothingToTune, _on_nothing_to_tune)  # type: ignore[arg-type]
     for unavailable in (OperationalError, InterfaceError, StoreError, FaqIndexError, ModelError):
         app.add_exception_handler(unavailable, _on_unavailable)
     # Starlette routes `Exception` handlers to ServerErrorMiddleware: the last line of defence.

@@ -24,7 +24,7 @@ from app.schemas import (
     error_responses,
 )
 from app.service import Service
-from training.threshold import plot_threshold_curve, tune_threshold
+from app.tuning import tune_from_examples
 
 router = APIRouter(
     prefix="/admin",
@@ -34,8 +34,6 @@ router = APIRouter(
 )
 logger = logging.getLogger("samesay.app")
 
-# Used when objective=precision comes without a target: "answer when 95 % sure".
-DEFAULT_PRECISION_TARGET = 0.95
 
 
 @router.get("/threshold", response_model=ThresholdPublic)
@@ -62,68 +60,27 @@ def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
     lowest threshold whose precision reaches it). The whole curve comes back for plotting,
     and a PNG of it is written to the data directory (`plot_path`).
     """
-    wanted = {example.faq_id for example in body.examples if example.faq_id is not None}
-    known = service.store.exists(wanted) if wanted else set()
-    unknown = [
-        {"field": f"examples[{i}].faq_id", "message": f"no FAQ entry with id {e.faq_id}",
-         "type": "unknown_faq_id"}
-        for i, e in enumerate(body.examples)
-        if e.faq_id is not None and e.faq_id not in known
-    ]
-    if unknown:
-        raise ApiError(
-            422,
-            "unknown_faq_ids",
-            f"{len(unknown)} example(s) name FAQ ids that are not in the store",
-            details=unknown[:50],
-        )
-    if service.searcher.count == 0:
-        raise ApiError(409, "conflict", "the store has no FAQ entries to tune against")
-    scores, predicted = _best_matches(service, [example.question for example in body.examples])
-    target = body.target
-    if body.objective == "precision" and target is None:
-        target = DEFAULT_PRECISION_TARGET
-    choice = tune_threshold(
-        scores, predicted, [e.faq_id for e in body.examples], body.objective, target
+    outcome = tune_from_examples(
+        service,
+        [(example.question, example.faq_id) for example in body.examples],
+        body.objective,
+        body.target,
+        body.apply,
     )
-    # The store keeps thresholds in [-1, 1]; the extreme candidates may lie just outside.
-    threshold = min(max(choice.threshold, -1.0), 1.0)
-    if body.apply:
-        service.set_threshold(threshold)
-    curve = choice.curve
+    choice, curve = outcome.choice, outcome.choice.curve
     return TuneResponse(
-        threshold=threshold,
+        threshold=outcome.threshold,
         objective=choice.objective,
         target=choice.target,
         target_met=choice.target_met,
-        applied=body.apply,
+        applied=outcome.applied,
         metrics=choice.metrics,
         curve=[CurvePoint(**row) for row in curve.rows()],
         n_examples=curve.n_examples,
         n_in_scope=curve.n_in_scope,
         n_out_of_scope=curve.n_out_of_scope,
-        plot_path=_plot(service, choice),
+        plot_path=outcome.plot_path,
     )
-
-
-def _best_matches(service: Service, questions: list[str]) -> tuple[list[float], list[int | None]]:
-    scores: list[float] = []
-    predicted: list[int | None] = []
-    for question in questions:
-        found = service.searcher.search(question, 1)
-        scores.append(float(found[0].score) if found else -1.0)
-        predicted.append(found[0].faq_id if found else None)
-    return scores, predicted
-
-
-def _plot(service: Service, choice: object) -> str | None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = service.settings.data_dir / "plots" / f"threshold-{stamp}.png"
-    try:
-        return str(plot_threshold_curve(choice, path))  # type: ignore[arg-type]
-    except Exception:  # a plot is a convenience: never fail the tuning because of it
-        logger.warning("could not write the threshold plot to %s", path, exc_info=True)
-        return None
 
 
 @router.get("/unanswered", response_model=UnansweredList)

@@ -1,0 +1,83 @@
+"""Threshold tuning against the live index: labelled questions → a recommended threshold.
+
+The examples are scored through the searcher (the same index and decision as /ask), so the
+recommendation holds for what the service actually answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.service import Service
+from app.tuning_errors import NothingToTune, UnknownFaqIds
+from training.threshold import Objective, ThresholdChoice, plot_threshold_curve, tune_threshold
+
+logger = logging.getLogger("samesay.app")
+
+# Used when objective=precision comes without a target: "answer when 95 % sure".
+DEFAULT_PRECISION_TARGET = 0.95
+
+
+@dataclass(frozen=True)
+class TuneOutcome:
+    threshold: float  # clamped to the store's [-1, 1]
+    choice: ThresholdChoice
+    applied: bool
+    plot_path: str | None
+
+
+def tune_from_examples(
+    service: Service,
+    examples: Sequence[tuple[str, int | None]],
+    objective: Objective,
+    target: float | None,
+    apply: bool,
+) -> TuneOutcome:
+    """(question, FAQ id it should get or None) pairs → the threshold for `objective`."""
+    wanted = {faq_id for _, faq_id in examples if faq_id is not None}
+    known = service.store.exists(wanted) if wanted else set()
+    unknown = [
+        {"field": f"examples[{i}].faq_id", "message": f"no FAQ entry with id {faq_id}",
+         "type": "unknown_faq_id"}
+        for i, (_, faq_id) in enumerate(examples)
+        if faq_id is not None and faq_id not in known
+    ]
+    if unknown:
+        raise UnknownFaqIds(unknown)
+    if service.searcher.count == 0:
+        raise NothingToTune("the store has no FAQ entries to tune against")
+    scores, predicted = _searched_best_matches(service, [question for question, _ in examples])
+    if objective == "precision" and target is None:
+        target = DEFAULT_PRECISION_TARGET
+    choice = tune_threshold(scores, predicted, [faq_id for _, faq_id in examples], objective,
+                            target)
+    # The store keeps thresholds in [-1, 1]; the extreme candidates may lie just outside.
+    threshold = min(max(choice.threshold, -1.0), 1.0)
+    if apply:
+        service.set_threshold(threshold)
+    return TuneOutcome(threshold, choice, apply, _plot(service, choice))
+
+
+def _searched_best_matches(
+    service: Service, questions: list[str]
+) -> tuple[list[float], list[int | None]]:
+    scores: list[float] = []
+    predicted: list[int | None] = []
+    for question in questions:
+        found = service.searcher.search(question, 1)
+        scores.append(float(found[0].score) if found else -1.0)
+        predicted.append(found[0].faq_id if found else None)
+    return scores, predicted
+
+
+def _plot(service: Service, choice: ThresholdChoice) -> str | None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = service.settings.data_dir / "plots" / f"threshold-{stamp}.png"
+    try:
+        return str(plot_threshold_curve(choice, path))
+    except Exception:  # a plot is a convenience: never fail the tuning because of it
+        logger.warning("could not write the threshold plot to %s", path, exc_info=True)
+        return None
