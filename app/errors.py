@@ -156,20 +156,13 @@ async def _on_ask_not_found(request: Request, error: AskNotFound) -> Response:
     return error_response(404, "ask_not_found", str(error))
 
 
-async def _on_swap_in_progress(request: Request, error: SwapInProgressError) -> Response:
-    return error_response(409, "conflict", str(error))
-
-
-async def _on_retrain_conflict(request: Request, error: RetrainConflict) -> Response:
+async def _on_conflict(request: Request, error: Exception) -> Response:
+    """A domain error that says the request cannot be served in the current state."""
     return error_response(409, "conflict", str(error))
 
 
 async def _on_unknown_faq_ids(request: Request, error: UnknownFaqIds) -> Response:
     return error_response(422, "unknown_faq_ids", str(error), details=error.details[:50])
-
-
-async def _on_nothing_to_tune(request: Request, error: NothingToTune) -> Response:
-    return error_response(409, "conflict", str(error))
 
 
 async def _on_index_input(request: Request, error: IndexInputError) -> Response:
@@ -195,11 +188,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreValidationError, _on_store_validation)  # type: ignore[arg-type]
     app.add_exception_handler(FaqNotFound, _on_faq_not_found)  # type: ignore[arg-type]
     app.add_exception_handler(AskNotFound, _on_ask_not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(SwapInProgressError, _on_swap_in_progress)  # type: ignore[arg-type]
     app.add_exception_handler(IndexInputError, _on_index_input)  # type: ignore[arg-type]
-    app.add_exception_handler(RetrainConflict, _on_retrain_conflict)  # type: ignore[arg-type]
     app.add_exception_handler(UnknownFaqIds, _on_unknown_faq_ids)  # type: ignore[arg-type]
-    app.add_exception_handler(NothingToTune, _on_nothing_to_tune)  # type: ignore[arg-type]
+    for conflict in (SwapInProgressError, RetrainConflict, NothingToTune):
+        app.add_exception_handler(conflict, _on_conflict)
     for unavailable in (OperationalError, InterfaceError, StoreError, FaqIndexError, ModelError):
         app.add_exception_handler(unavailable, _on_unavailable)
     # Starlette routes `Exception` handlers to ServerErrorMiddleware: the last line of defence.
