@@ -37,6 +37,7 @@ import numpy as np
 from app.config import Settings
 from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
 from app.model_files import checkpoint_dir, load_serving_encoder
+from model.base_model import shipped_base_path
 from model.checkpoint import META_FILE
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
@@ -118,7 +119,7 @@ def ensure_ready(
             report.model_path, report.train_seconds = _train_first_model(
                 settings, store, config, progress, say
             )
-            report.trained = True
+            report.trained = report.train_seconds is not None  # None: the base as it is
         if store.get_threshold() is None:
             _tune_demo_threshold(settings, store, config, report, say)
     return report
@@ -154,8 +155,11 @@ def _train_first_model(
     config: BootstrapConfig,
     progress: bool,
     say: Echo,
-) -> tuple[Path, float]:
+) -> tuple[Path, float | None]:
     groups = [list(entry.phrasings) for entry in store.iter_entries()]
+    base = shipped_base_path()
+    if len(groups) < 2 and base is not None:
+        return _serve_base_model(settings, base, say), None
     if len(groups) < 2:
         raise BootstrapError(
             f"no model at {settings.resolved_model_path} and the store has {len(groups)} FAQ "
@@ -182,6 +186,21 @@ def _train_first_model(
     seconds = time.perf_counter() - started
     say(f"model trained in {seconds:.0f} s and saved to {target}")
     return target, seconds
+
+
+def _serve_base_model(settings: Settings, base: Path, say: Echo) -> Path:
+    """Too few FAQs to fine-tune on: the shipped base model serves as it is (copied, so that
+    the data directory stays self-contained and a package upgrade never swaps it)."""
+    target = settings.resolved_model_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.parent / f".{target.name}.copying-{uuid.uuid4().hex}"
+    try:
+        shutil.copytree(base, scratch)
+        os.replace(scratch, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    say(f"fewer than 2 FAQ entries: serving the base model as it is ({target})")
+    return target
 
 
 def _tune_demo_threshold(

@@ -23,10 +23,12 @@ import numpy as np
 from app.bootstrap import BootstrapConfig, demo_tuning_examples, ensure_ready
 from app.config import Settings
 from app.demo import load_unanswerable
+from bench.new_topics import new_topic_hits
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
 from training.recipes import FaqRecipe, first_start_train_config
 from training.threshold import best_matches, rates_at, tune_threshold
+from training.trainer import TrainConfig
 
 
 def cross_validated_accuracy(
@@ -47,12 +49,12 @@ def cross_validated_accuracy(
     return float(np.mean(accuracies))
 
 
-def measure(data_dir: Path, threads: int) -> dict[str, object]:
+def measure(data_dir: Path, threads: int, train: TrainConfig | None = None) -> dict[str, object]:
+    """`train` replaces the first-start recipe's training config (experiments)."""
     settings = Settings(data_dir=data_dir, _env_file=None)
+    train = train or first_start_train_config()
     config = BootstrapConfig(
-        recipe=FaqRecipe(
-            train=dataclasses.replace(first_start_train_config(), num_threads=threads)
-        )
+        recipe=FaqRecipe(train=dataclasses.replace(train, num_threads=threads))
     )
     wall, cpu = time.perf_counter(), time.process_time()
     report = ensure_ready(settings, config)
@@ -89,6 +91,11 @@ def measure(data_dir: Path, threads: int) -> dict[str, object]:
             rows = [i for i, q in enumerate(unanswerable) if q.kind == kind]
             rate = float(np.mean(kind_scores[rows] < threshold))
             declined[f"{language}_{kind}"] = round(rate, 3)
+    store = FaqStore(settings.resolved_database_url)
+    try:  # last: it adds FAQs to the store
+        new_topics = new_topic_hits(store, encoder)
+    finally:
+        store.close()
     checkpoint = json.loads((settings.resolved_model_path / "checkpoint.json").read_text())
     return {
         "trained_now": report.trained,
@@ -104,6 +111,7 @@ def measure(data_dir: Path, threads: int) -> dict[str, object]:
         },
         "unanswerable_declined_by_kind": declined,
         "cross_validated_accuracy": round(cross_validated_accuracy(scores, predicted, gold), 3),
+        "new_topics_added_after_training": new_topics,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,6 +65,8 @@ def _config_from_args(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.recipe == "base":
+        return _train_base(args)
     from training.readers import merge_datasets, read_dataset
     from training.trainer import train_encoder
 
@@ -73,6 +76,26 @@ def _train(args: argparse.Namespace) -> int:
     groups = merged.groups(None if args.all_splits else _train_splits(merged))
     path = train_encoder(list(groups.values()), Path(args.out), _config_from_args(args))
     print(f"checkpoint written to {path}")
+    return 0
+
+
+def _train_base(args: argparse.Namespace) -> int:
+    from training.base_recipe import BaseRecipe, train_base
+    from training.model_card import write_model_card
+
+    if len(args.data) != 1:
+        raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
+    changes = {
+        name: getattr(args, name)
+        for name in ("epochs", "seed", "num_threads", "device", "max_train_seconds")
+        if getattr(args, name, None) is not None
+    }
+    for option, name in (("hidden_size", "hidden_size"), ("learning_rate", "learning_rate")):
+        if getattr(args, option, None) is not None:
+            changes[name] = getattr(args, option)
+    path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
+    card = write_model_card(path, "samesay " + " ".join(sys.argv[1:]))
+    print(f"base checkpoint written to {path} (model card: {card})")
     return 0
 
 
@@ -129,7 +152,19 @@ def _bench_margins(args: argparse.Namespace) -> int:
 def add_commands(commands, bench) -> None:
     """Register train / evaluate / bench quality on the `samesay` parser."""
     train = commands.add_parser("train", help="train an encoder checkpoint on paraphrase groups")
-    train.add_argument("--data", action="append", required=True, help="dataset (repeatable)")
+    train.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="dataset (repeatable); with --recipe base, the data root (../shared/data)",
+    )
+    train.add_argument(
+        "--recipe",
+        choices=["groups", "base"],
+        default="groups",
+        help="groups (default): AM-softmax on the --data groups; base: the shipped base "
+        "encoder (teacher distillation + licence-clean groups, training.base_recipe)",
+    )
     train.add_argument("--out", required=True, help="checkpoint directory to write")
     train.add_argument(
         "--all-splits", action="store_true", help="also train on the sources' val/test splits"

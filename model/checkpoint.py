@@ -52,19 +52,23 @@ def save_checkpoint(
     out_dir: Path,
     metrics: dict[str, Any] | None = None,
     class_weights: torch.Tensor | None = None,
+    half_precision: bool = False,
 ) -> str:
     """Write `out_dir` (created if needed) and return its content hash.
 
     `class_weights` (C, dim): the classifier's class vectors, kept so that a closed set of the
     training groups can be scored against them (see `load_class_weights`).
+    `half_precision` stores the network's tensors as float16 (half the file: the shipped base
+    model); loading converts them back to float32, which is what the encoder computes in.
 
     Files are written to temporaries and renamed, so a crash never leaves a half checkpoint
     that looks valid (the hash would catch it anyway).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half_precision else torch.float32
     tensors = {
-        name: t.detach().float().cpu().contiguous() for name, t in network.state_dict().items()
+        name: t.detach().to(dtype).cpu().contiguous() for name, t in network.state_dict().items()
     }
     if class_weights is not None:
         unit = torch.nn.functional.normalize(class_weights.detach().float().cpu(), dim=-1)
@@ -126,6 +130,7 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         network = build_network(config)
         state = load_file(str(weights_path))
         state.pop(CLASS_WEIGHTS, None)  # the classifier is not part of the encoder
+        state = {name: t.float() for name, t in state.items()}  # half-precision files
         network.load_state_dict(state)
     except _LOAD_ERRORS as error:
         raise CheckpointError(

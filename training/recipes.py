@@ -8,15 +8,46 @@ each measured on the demo set (app/demo) and explained beside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from model.base_model import shipped_base_path
 from model.tokenizer import TokenizerConfig
 from training.augment import AugmentConfig, augment_groups
 from training.trainer import TrainConfig
 
 
 def first_start_train_config() -> TrainConfig:
-    """The recipe for a model trained from a small FAQ set on first start (see docs in README).
+    """The recipe for an FAQ set's model (first start, POST /admin/retrain): fine-tune the
+    shipped base encoder when the package has it, else train from scratch."""
+    base = shipped_base_path()
+    return fine_tune_train_config(base) if base is not None else scratch_train_config()
+
+
+def fine_tune_train_config(base: Path) -> TrainConfig:
+    """Refine the base encoder on the FAQ groups, keeping what it knows of general language.
+
+    The network (one biGRU 128), its vocabulary and its n-gram range come from the base; the
+    FAQ set's new pieces are added (seen once is enough, as from scratch).
+    """
+    return replace(
+        scratch_train_config(),
+        init_from=str(base),
+        # Measured on the demo (docs/quality.md, "Fine-tuning"): a lower rate and fewer
+        # updates than from scratch keep the base's knowledge of words the FAQs never use.
+        learning_rate=FINE_TUNE_LEARNING_RATE,
+        epochs=FINE_TUNE_EPOCHS,
+        min_steps=FINE_TUNE_MIN_STEPS,
+    )
+
+
+FINE_TUNE_LEARNING_RATE = 1e-3
+FINE_TUNE_EPOCHS = 4
+FINE_TUNE_MIN_STEPS = 100
+
+
+def scratch_train_config() -> TrainConfig:
+    """The recipe for a model trained from a small FAQ set alone (no base model).
 
     Differs from the trainer's defaults, which target datasets of thousands of sentences:
     every group is trained on (no held-out groups: each one is an FAQ that must be answerable),

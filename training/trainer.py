@@ -348,7 +348,10 @@ def _warm_start(
     for base_member in member_networks(base.network):
         network = GruEncoder(replace(base_member.config, vocab_size=len(tokenizer)))
         state = base_member.state_dict()
-        extra_rows = torch.randn(len(added), base.config.embedding_dim)  # nn.Embedding's init
+        # New pieces start at the spread of the learned rows: nn.Embedding's N(0, 1) would
+        # be far larger than a trained base's rows and drown the known pieces they mix with.
+        spread = state["embedding.weight"][2:].std()
+        extra_rows = torch.randn(len(added), base.config.embedding_dim) * spread
         state["embedding.weight"] = torch.cat([state["embedding.weight"], extra_rows])
         network.load_state_dict(state)
         networks.append(network)

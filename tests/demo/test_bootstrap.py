@@ -23,21 +23,22 @@ from model.checkpoint import load_encoder
 from store.entries import FaqDraft
 from store.faq_store import FaqStore
 from training.augment import AugmentConfig
-from training.recipes import FaqRecipe, first_start_train_config
+from training.recipes import FaqRecipe, scratch_train_config
 from training.threshold import best_matches
 
-# The real recipe with fewer, smaller, faster passes: a first start takes ~7 s of one core.
+# The from-scratch recipe with fewer, smaller, faster passes: a first start takes ~7 s of one
+# core (tests/demo/test_base_start.py covers the fine-tune from the shipped base).
 REDUCED = BootstrapConfig(
     recipe=FaqRecipe(
         train=replace(
-        first_start_train_config(),
-        embedding_dim=48,
-        hidden_size=48,
-        epochs=4,
-        min_steps=0,  # exactly 4 epochs (the trainer adds epochs for small data)
-        learning_rate=0.01,
-        device="cpu",
-        num_threads=1,
+            scratch_train_config(),
+            embedding_dim=48,
+            hidden_size=48,
+            epochs=4,
+            min_steps=0,  # exactly 4 epochs (the trainer adds epochs for small data)
+            learning_rate=0.01,
+            device="cpu",
+            num_threads=1,
         ),
         augment=AugmentConfig(copies=1),
     )
@@ -63,8 +64,12 @@ def test_first_start_prepares_everything_and_the_second_start_does_nothing(
         entries = list(store.iter_entries())
         assert len(entries) == N_DEMO
         stored = {p for e in entries for p in e.phrasings}
-        heldout = {FaqDraft(h, "a").question for lang in ("en", "zh") for f in load_faqs(lang)
-                   for h in f.heldout}
+        heldout = {
+            FaqDraft(h, "a").question
+            for lang in ("en", "zh")
+            for f in load_faqs(lang)
+            for h in f.heldout
+        }
         assert stored.isdisjoint(heldout)  # held-out phrasings never reach the store
         assert {"account", "订单"} <= {t for e in entries for t in e.tags}
 
@@ -139,7 +144,10 @@ def test_a_given_model_and_an_empty_store_are_left_alone(
     assert report.imported_faqs == 0 and not report.trained and not report.threshold_tuned
 
 
-def test_one_entry_and_no_model_is_a_clear_error(tmp_path: Path) -> None:
+def test_one_entry_and_no_model_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.bootstrap.shipped_base_path", lambda: None)  # a build without it
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'one.db'}")
     settings.data_dir.mkdir()
     store = FaqStore(settings.resolved_database_url)
@@ -207,8 +215,12 @@ def test_best_matches_returns_the_best_phrasing_per_question(tiny_encoder_path: 
     questions = ["forgot password", "opening hours", "something else"]
     scores, ids = best_matches(encoder, entries, questions)
     # Independent reference: cosine of each question with each phrasing, max per question.
-    phrasings = ["how do I reset my password", "forgot password", "what time do you open",
-                 "opening hours"]
+    phrasings = [
+        "how do I reset my password",
+        "forgot password",
+        "what time do you open",
+        "opening hours",
+    ]
     owners = [7, 7, 9, 9]
     cosines = encoder.encode(questions) @ encoder.encode(phrasings).T
     assert ids.tolist()[:2] == [7, 9]

@@ -25,9 +25,7 @@ def test_same_seed_same_copies_and_originals_come_first() -> None:
 
 
 def test_no_noise_configured_means_no_new_phrasings() -> None:
-    quiet = AugmentConfig(
-        copies=3, typo_rate=0, drop_rate=0, punctuation_rate=0, synonym_rate=0
-    )
+    quiet = AugmentConfig(copies=3, typo_rate=0, drop_rate=0, punctuation_rate=0, synonym_rate=0)
     # English is lower-cased by the synonym pass, which is how the tokenizer sees it anyway.
     assert augment_groups([["cancel order", "查物流"]], quiet) == [["cancel order", "查物流"]]
 

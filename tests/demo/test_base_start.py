@@ -1,0 +1,90 @@
+"""First start with the shipped base encoder: an empty store is served by the base as it is
+(no training), and FAQs added later are answered; own FAQs are fine-tuned from it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.bootstrap import BootstrapConfig, ensure_ready
+from app.config import Settings
+from app.main import create_app
+from model.base_model import shipped_base_path
+from model.checkpoint import load_encoder, read_metadata
+from store.entries import FaqDraft
+from store.faq_store import FaqStore
+from training.augment import AugmentConfig
+from training.recipes import FaqRecipe, first_start_train_config
+
+KEY = "base-start-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+FAQS = [
+    ("How do I reset my password?", ["forgot my password", "change password"]),
+    ("Where is my order?", ["track my parcel", "order status"]),
+    ("Can I get a refund?", ["money back", "return an item for a refund"]),
+]
+ASKED = [("I can't remember my password", 0), ("when will my package arrive", 1)]
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'faq.db'}",
+        api_keys=[KEY],
+        default_threshold=0.0,  # ranking is under test here, not the threshold
+        _env_file=None,
+    )
+
+
+def test_an_empty_store_is_served_by_the_base_model_without_training(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    messages: list[str] = []
+    report = ensure_ready(
+        settings, BootstrapConfig(import_demo=False), progress=False, echo=messages.append
+    )
+    assert not report.trained and report.model_path == settings.resolved_model_path
+    base = shipped_base_path()
+    assert base is not None
+    assert (
+        load_encoder(settings.resolved_model_path).content_hash == load_encoder(base).content_hash
+    )
+    assert any("base model" in m for m in messages)
+
+    with TestClient(create_app(settings)) as client:
+        items = [
+            {"question": q, "answer": f"answer {i}", "alternates": alternates}
+            for i, (q, alternates) in enumerate(FAQS)
+        ]
+        response = client.post("/faq", json={"items": items}, headers=AUTH)
+        assert response.status_code == 201, response.text
+        ids = response.json()["ids"]
+        for question, expected in ASKED:
+            body = client.post(
+                "/ask", json={"question": question, "min_revision": response.json()["revision"]}
+            ).json()
+            assert body["faq_id"] == ids[expected], (question, body)
+
+
+def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        store.add([FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(FAQS)])
+    finally:
+        store.close()
+    fast = replace(first_start_train_config(), epochs=1, min_steps=0, num_threads=1)
+    config = BootstrapConfig(recipe=FaqRecipe(train=fast, augment=AugmentConfig(copies=1)))
+    report = ensure_ready(settings, config, progress=False, echo=lambda _: None)
+
+    assert report.trained
+    base = shipped_base_path()
+    assert base is not None
+    assert read_metadata(settings.resolved_model_path)["training"]["train_config"][
+        "init_from"
+    ] == str(base)
+    encoder = load_encoder(settings.resolved_model_path)
+    base_pieces = load_encoder(base).tokenizer.vocabulary
+    assert encoder.tokenizer.vocabulary[: len(base_pieces)] == base_pieces  # extended, not rebuilt

@@ -1,0 +1,131 @@
+"""The base recipe on a tiny data root: teacher files + one licence-clean group set."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from model.checkpoint import WEIGHTS_FILE, load_encoder, read_metadata
+from training.base_recipe import BaseRecipe, build_vocabulary, train_base
+from training.errors import TrainingError
+from training.model_card import write_model_card
+from training.teachers import read_teacher
+
+EN = [
+    ("book a table for two tonight", "sgd_user_en"),
+    ("reserve a table for dinner", "sgd_user_en"),
+    ("what is the weather tomorrow", "sgd_user_en"),
+    ("will it rain tomorrow", "sgd_user_en"),
+    ("play some jazz music", "hwu64_en"),
+    ("put on a song", "hwu64_en"),
+    ("a research only sentence", "clinc150"),
+]
+ZH = [
+    ("帮我订一张桌子", "crosswoz_user_zh"),
+    ("明天天气怎么样", "kdconv_zh"),
+    ("放一首歌", "kdconv_zh"),
+    ("明天会下雨吗", "kdconv_zh"),
+    ("来点音乐", "kdconv_zh"),
+    ("订两个人的位子", "crosswoz_user_zh"),
+]
+
+
+def _write_teacher(folder: Path, name: str, rows: list[tuple[str, str]], dim: int) -> None:
+    rng = np.random.default_rng(len(rows))
+    vectors = rng.normal(size=(len(rows), dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    scale = np.abs(vectors).max(1) / 127
+    np.save(folder / f"{name}_int8.npy", np.round(vectors / scale[:, None]).astype(np.int8))
+    np.save(folder / f"{name}_scale.npy", scale.astype(np.float32))
+    lines = "".join(f"{text}\t{source}\n" for text, source in rows)
+    (folder / f"{name}_sentences.tsv").write_text(lines, encoding="utf-8")
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "teacher_vectors").mkdir(parents=True)
+    _write_teacher(root / "teacher_vectors", "minilm_en", EN, 12)
+    _write_teacher(root / "teacher_vectors", "use_zh", ZH, 16)
+    (root / "hwu64_en").mkdir()
+    groups = "music\tplay some jazz music\nmusic\tput on a song\nalarm\twake me at six\n"
+    (root / "hwu64_en" / "groups.tsv").write_text(groups + "alarm\tset an alarm\n")
+    return root
+
+
+def _tiny(**changes) -> BaseRecipe:
+    return dataclasses.replace(
+        BaseRecipe(
+            embedding_dim=8,
+            hidden_size=8,
+            epochs=2,
+            batch_size=4,
+            holdout_rows=3,
+            teacher_vocabulary=False,  # the teacher packages: test_token_init covers the maths
+            token_init=False,
+        ),
+        **changes,
+    )
+
+
+def test_teacher_rows_are_unit_vectors_restricted_by_licence(data_root: Path) -> None:
+    teacher = read_teacher(data_root / "teacher_vectors", "minilm_en")
+    assert teacher.dim == 12 and len(teacher.sentences) == 7
+    np.testing.assert_allclose(np.linalg.norm(teacher.vectors, axis=1), 1.0, atol=1e-5)
+    clean = teacher.restricted({"sgd_user_en", "hwu64_en"})
+    assert "a research only sentence" not in clean.sentences and len(clean.sentences) == 6
+
+
+def test_teacher_files_that_disagree_are_refused(data_root: Path) -> None:
+    folder = data_root / "teacher_vectors"
+    (folder / "use_zh_sentences.tsv").write_text("只有一句\tkdconv_zh\n", encoding="utf-8")
+    with pytest.raises(TrainingError, match="must match"):
+        read_teacher(folder, "use_zh")
+    (folder / "use_zh_scale.npy").unlink()
+    with pytest.raises(TrainingError, match="missing"):
+        read_teacher(folder, "use_zh")
+
+
+def test_vocabulary_adds_the_extra_words_within_the_size_limit() -> None:
+    recipe = _tiny(
+        max_vocabulary=6, tokenizer=dataclasses.replace(BaseRecipe().tokenizer, min_count=1)
+    )
+    tokenizer = build_vocabulary(["the cat", "the dog", "the"], recipe, ["password", "the"])
+    assert len(tokenizer) == 6
+    assert tokenizer.piece_id("<password>") is not None  # extra words always get a row
+    assert tokenizer.piece_id("<the>") is not None  # the most frequent piece of the texts
+
+
+def test_vocabulary_keeps_the_most_frequent_pieces() -> None:
+    recipe = _tiny(
+        max_vocabulary=5, tokenizer=dataclasses.replace(BaseRecipe().tokenizer, min_count=1)
+    )
+    tokenizer = build_vocabulary(["the cat", "the dog", "the"], recipe)
+    assert len(tokenizer) == 5 and tokenizer.piece_id("<the>") is not None
+
+
+def test_base_training_writes_a_half_precision_checkpoint_and_card(
+    data_root: Path, tmp_path: Path
+) -> None:
+    out = train_base(data_root, tmp_path / "base", _tiny(), progress=False)
+    encoder = load_encoder(out)
+    vectors = encoder.encode(["book a table", "订桌子"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    with safe_open(str(out / WEIGHTS_FILE), framework="np") as handle:
+        assert handle.get_tensor("embedding.weight").dtype == np.float16
+    training = read_metadata(out)["training"]
+    assert training["recipe"] == "base" and len(training["history"]) == 2
+    assert "clinc150" not in training["sources"] and "hwu64_en" in training["sources"]
+    assert training["teachers"] == {"minilm_en": 6, "use_zh": 6}
+    assert {"minilm_en_cosine_corr", "use_zh_nn_agree"} <= set(training["history"][-1])
+    card = write_model_card(out, "samesay train --recipe base").read_text(encoding="utf-8")
+    assert encoder.content_hash in card and "CC BY-SA 4.0" in card
+
+
+def test_research_only_group_sets_are_refused(data_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="licence"):
+        train_base(data_root, tmp_path / "x", _tiny(group_sets=("lcqmc_zh",)), progress=False)

