@@ -35,9 +35,17 @@ def cross_validated_accuracy(
     scores: np.ndarray, predicted: np.ndarray, gold: list[int | None], seed: int = 0
 ) -> float:
     """Mean accuracy over 2 folds: threshold tuned on one random half, scored on the other."""
+    return cross_validated_rates(scores, predicted, gold, seed)["accuracy"]
+
+
+def cross_validated_rates(
+    scores: np.ndarray, predicted: np.ndarray, gold: list[int | None], seed: int = 0
+) -> dict[str, float]:
+    """Every `rates_at` metric, plus `threshold`, as the mean over 2 folds: the threshold
+    tuned (accuracy) on one random half of the examples, scored on the other half."""
     order = np.random.default_rng(seed).permutation(len(gold))
     halves = (order[: len(order) // 2], order[len(order) // 2 :])
-    accuracies = []
+    folds = []
     for tune_on, score_on in (halves, halves[::-1]):
         choice = tune_threshold(
             scores[tune_on], predicted[tune_on], [gold[i] for i in tune_on], "accuracy"
@@ -45,8 +53,8 @@ def cross_validated_accuracy(
         rates = rates_at(
             choice.threshold, scores[score_on], predicted[score_on], [gold[i] for i in score_on]
         )
-        accuracies.append(rates["accuracy"])
-    return float(np.mean(accuracies))
+        folds.append({**rates, "threshold": choice.threshold})
+    return {name: float(np.mean([fold[name] for fold in folds])) for name in folds[0]}
 
 
 def measure(data_dir: Path, threads: int, train: TrainConfig | None = None) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""`samesay bench service` (stdlib-only at import: cheap for `samesay --help`)."""
+"""`samesay bench service` and `samesay bench faq` (stdlib-only at import: cheap for
+`samesay --help`; bench.faq pulls in torch, so it is imported when the command runs)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,79 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     parser.add_argument("--start-timeout", type=float, default=defaults.start_timeout_s)
     parser.add_argument("--out", type=Path, default=Path("bench-out/service.json"))
     parser.set_defaults(func=_main)
+    _add_faq(bench)
+
+
+_FAQ_COLUMNS = ("shipped", "scratch", "minilm", "use", "bm25")  # bench.faq_columns.COLUMNS
+
+
+def _add_faq(bench: argparse._SubParsersAction) -> None:
+    parser = bench.add_parser(
+        "faq",
+        help="answer quality on a FAQ set you bring (paraphrase groups), Samesay vs baselines",
+        description="Split paraphrase groups into FAQs, answerable questions and no-answer "
+        "near misses (20 %% of the groups); import the FAQs and train as the first start "
+        "does; ask every question through the searcher. Reports top-1, answer-or-abstain "
+        "accuracy at a 2-fold cross-validated threshold, answered right/wrong, CPU ms per "
+        "ask and training seconds per column (docs/quality.md, 'FAQ sets').",
+    )
+    parser.add_argument(
+        "--data", action="append", required=True,
+        help="a folder with groups.tsv, or 'demo' (repeatable)",
+    )
+    parser.add_argument(
+        "--columns", default=",".join(_FAQ_COLUMNS),
+        help=f"comma-separated subset of {','.join(_FAQ_COLUMNS)} (default: all)",
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument(
+        "--max-groups", type=int, default=1500,
+        help="seeded sample of groups per set (0: all)",
+    )
+    parser.add_argument(
+        "--max-questions", type=int, default=0, help="seeded sample of questions (0: all)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
+    parser.add_argument(
+        "--base", type=Path, default=None,
+        help="base checkpoint directory for the `shipped` column (skipped without one)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the recipe's epochs (quick checks)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--out", type=Path, default=Path("bench-out/faq"), help="writes faq.json")
+    parser.set_defaults(func=_faq_main)
+
+
+def _faq_main(args: argparse.Namespace) -> int:
+    from bench.faq import FaqBenchConfig, run
+
+    columns = tuple(c.strip() for c in args.columns.split(",") if c.strip())
+    for name in ("max_groups", "max_questions"):
+        if getattr(args, name) < 0:
+            print(f"bench faq: --{name.replace('_', '-')} must be 0 or more", file=sys.stderr)
+            return 2
+    if args.threads < 1 or (args.epochs is not None and args.epochs < 1):
+        print("bench faq: --threads and --epochs must be at least 1", file=sys.stderr)
+        return 2
+    config = FaqBenchConfig(
+        data=tuple(args.data),
+        columns=columns,
+        seeds=tuple(args.seeds),
+        max_groups=args.max_groups or None,
+        max_questions=args.max_questions or None,
+        threads=args.threads,
+        base=args.base,
+        epochs=args.epochs,
+        progress=not args.no_progress,
+    )
+    try:
+        run(config, args.out)
+    except BenchError as error:
+        print(f"bench faq: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _config_from_args(args: argparse.Namespace) -> BenchConfig:

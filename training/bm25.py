@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from model.text import normalize
 
 _WORD = re.compile(r"\w+")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# One CJK ideograph a token, other words whole: a Chinese sentence is a single \w+ run.
+_CJK_OR_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 
 
 def bm25_tokens(text: str) -> list[str]:
     return _WORD.findall(normalize(text))
 
 
+def bm25_tokens_cjk(text: str) -> list[str]:
+    """Like bm25_tokens, but Chinese (CJK ideographs) split into characters."""
+    return _CJK_OR_WORD.findall(normalize(text))
+
+
 class BM25:
     """Inverted index of `documents`; `scores(queries)` gives a dense (Q, N) float32 matrix."""
 
-    def __init__(self, documents: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
-        tokenized = [bm25_tokens(d) for d in documents]
+    def __init__(
+        self,
+        documents: Sequence[str],
+        k1: float = 1.2,
+        b: float = 0.75,
+        tokenize: Callable[[str], list[str]] = bm25_tokens,
+    ) -> None:
+        self._tokenize = tokenize
+        tokenized = [tokenize(d) for d in documents]
         self.n_docs = len(tokenized)
         lengths = np.array([len(t) for t in tokenized], dtype=np.float32)
         average = float(lengths.mean()) if self.n_docs else 1.0
@@ -43,7 +58,7 @@ class BM25:
     def scores(self, queries: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(queries), self.n_docs), dtype=np.float32)
         for row, query in enumerate(queries):
-            for term in set(bm25_tokens(query)):
+            for term in set(self._tokenize(query)):
                 posting = self._postings.get(term)
                 if posting is not None:
                     out[row, posting[0]] += posting[1]

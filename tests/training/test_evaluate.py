@@ -18,7 +18,7 @@ from bench.quality import (
 )
 from model.checkpoint import load_encoder
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS, tiny_train_config
-from training.bm25 import BM25
+from training.bm25 import BM25, bm25_tokens, bm25_tokens_cjk
 from training.evaluate import (
     answer_or_abstain,
     class_mixed_similarity,
@@ -108,6 +108,18 @@ def test_bm25_matches_hand_computation():
         return idf * 1 * 2.2 / (1 + 1.2 * (1 - 0.75 + 0.75 * length / avg))
 
     np.testing.assert_allclose(scores[0], [term(2), term(4), 0.0], rtol=1e-6)
+
+
+def test_bm25_cjk_tokens_split_chinese_into_characters_and_keep_words():
+    assert bm25_tokens_cjk("花呗怎么还款？Reset my password2") == [
+        "花", "呗", "怎", "么", "还", "款", "reset", "my", "password2"
+    ]
+    assert bm25_tokens_cjk("reset my pass_word") == bm25_tokens("reset my pass_word")
+    # Word tokens see one Chinese clause as one token: no overlap between paraphrases.
+    docs = ["花呗怎么还款", "额度多少"]
+    assert BM25(docs).scores(["花呗还款"])[0].max() == 0.0
+    scores = BM25(docs, tokenize=bm25_tokens_cjk).scores(["花呗还款"])[0]
+    assert scores[0] > 0.0 and scores[1] == 0.0
 
 
 def test_quality_bench_writes_every_key(tmp_path):
