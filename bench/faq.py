@@ -36,8 +36,15 @@ from bench.faq_sets import FaqSet, cap_questions, demo_set, load_group_set
 DEMO = "demo"
 RESULT_FILE = "faq.json"
 # Shown in the table, in this order; all are rates except the last three.
-METRICS = ("top1", "accuracy", "answered_right", "answered_wrong", "threshold",
-           "cpu_ms_per_ask", "train_seconds")
+METRICS = (
+    "top1",
+    "accuracy",
+    "answered_right",
+    "answered_wrong",
+    "threshold",
+    "cpu_ms_per_ask",
+    "train_seconds",
+)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ import numpy as np
 
 from bench.faq_samesay import ColumnScores, samesay_scores
 from bench.faq_sets import FaqSet
+from model.base_model import shipped_base_path
 from training.bm25 import BM25, bm25_tokens_cjk
-from training.recipes import first_start_train_config
+from training.recipes import fine_tune_train_config, scratch_train_config
 from training.trainer import TrainConfig
 
 COLUMNS = ("shipped", "scratch", "minilm", "use", "bm25")
@@ -46,15 +47,16 @@ class ColumnContext:
 
 def skip_reason(column: str, context: ColumnContext) -> str | None:
     """Why a column cannot run here, or None."""
-    if column == "shipped" and context.base is None:
-        return "no base checkpoint: pass --base DIR (no base model is packaged yet)"
+    if column == "shipped" and (context.base or shipped_base_path()) is None:
+        return "no base checkpoint: pass --base DIR (this build has no packaged base model)"
     return None
 
 
 def column_scores(column: str, faq_set: FaqSet, seed: int, context: ColumnContext) -> ColumnScores:
     if column in ("shipped", "scratch"):
-        return samesay_scores(faq_set, _recipe(column, seed, context), context.threads,
-                              context.progress)
+        return samesay_scores(
+            faq_set, _recipe(column, seed, context), context.threads, context.progress
+        )
     if column == "bm25":
         return _bm25_scores(faq_set, context.latency_sample)
     if column in ("minilm", "use"):
@@ -63,14 +65,20 @@ def column_scores(column: str, faq_set: FaqSet, seed: int, context: ColumnContex
 
 
 def _recipe(column: str, seed: int, context: ColumnContext) -> TrainConfig:
-    """Today's first-start recipe; `shipped` starts it from the base checkpoint."""
-    train = dataclasses.replace(
-        first_start_train_config(), seed=seed, num_threads=context.threads,
+    """`scratch`: the first-start recipe without a base model; `shipped`: the first-start
+    recipe as shipped, fine-tuning the packaged base (or `--base`)."""
+    if column == "shipped":
+        base = context.base or shipped_base_path()
+        assert base is not None  # skip_reason said so
+        train = fine_tune_train_config(base)
+    else:
+        train = scratch_train_config()
+    return dataclasses.replace(
+        train,
+        seed=seed,
+        num_threads=context.threads,
         **context.train_overrides,  # type: ignore[arg-type]
     )
-    if column == "shipped":
-        train = dataclasses.replace(train, init_from=str(context.base))
-    return train
 
 
 # ---- vector baselines -------------------------------------------------------------------------
@@ -126,8 +134,9 @@ def _phrasings(faq_set: FaqSet) -> tuple[list[str], np.ndarray]:
     return texts, owners
 
 
-def _best(similarity: Callable[[list[str]], np.ndarray], questions: list[str],
-          owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _best(
+    similarity: Callable[[list[str]], np.ndarray], questions: list[str], owners: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Best phrasing's score and owner FAQ per question: the searcher's decision, in chunks."""
     scores, predicted = [], []
     for start in range(0, len(questions), _CHUNK):

@@ -74,7 +74,7 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
         "faq",
         help="answer quality on a FAQ set you bring (paraphrase groups), Samesay vs baselines",
         description="Split paraphrase groups into FAQs, answerable questions and no-answer "
-        "near misses (20 %% of the groups); import the FAQs and train as the first start "
+        "near misses (20 % of the groups); import the FAQs and train as the first start "
         "does; ask every question through the searcher. Reports top-1, answer-or-abstain "
         "accuracy at a 2-fold cross-validated threshold, answered right/wrong, CPU ms per "
         "ask and training seconds per column (docs/quality.md, 'FAQ sets').",
@@ -98,7 +98,7 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
     parser.add_argument(
         "--base", type=Path, default=None,
-        help="base checkpoint directory for the `shipped` column (skipped without one)",
+        help="base checkpoint for the `shipped` column (default: the packaged base model)",
     )
     parser.add_argument(
         "--epochs", type=int, default=None, help="override the recipe's epochs (quick checks)"

@@ -71,7 +71,7 @@ class BaseRecipe:
     embedding_dim: int = 128
     # One biGRU 128 (256-d vectors): the one-question encode budget is 0.5 ms of one core.
     hidden_size: int = 128
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 3e-3
     weight_decay: float = 0.01

@@ -98,6 +98,10 @@ class TrainConfig:
     # Start from this checkpoint (fine-tuning: e.g. a base model trained on the public
     # datasets, refined on an FAQ's own groups); None = train from scratch.
     init_from: str | None = None
+    # With init_from: the share of the base model in the final weights, interpolated after
+    # fine-tuning (WiSE-FT, Wortsman et al. 2022): θ = (1 − share)·θ_fine-tuned + share·θ_base.
+    # Keeps the base's general language for FAQs added after the fine-tune at no encode cost.
+    base_weight_share: float = 0.0
     # "auto" = CUDA when available (cuDNN GRU + mixed precision), else CPU.
     device: str = "auto"
     # Embedding rows updated lazily (SparseAdam): a batch touches ~10 % of the table, and the
@@ -332,7 +336,7 @@ def lr_factor(step: int, total_steps: int, config: TrainConfig) -> float:
 
 def _warm_start(
     base_path: Path, sentences: list[str], config: TrainConfig
-) -> tuple[list[GruEncoder], Tokenizer]:
+) -> tuple[list[GruEncoder], Tokenizer, int]:
     """The base checkpoint's member networks, their vocabulary extended with this data's new
     pieces (new embedding rows start random; known pieces keep what the base model learned)."""
     base = load_encoder(base_path)
@@ -355,7 +359,22 @@ def _warm_start(
         state["embedding.weight"] = torch.cat([state["embedding.weight"], extra_rows])
         network.load_state_dict(state)
         networks.append(network)
-    return networks, tokenizer
+    return networks, tokenizer, len(base.tokenizer)
+
+
+def _interpolate_with_base(
+    network: GruEncoder, base: GruEncoder, share: float, base_rows: int
+) -> None:
+    """network ← (1 − share)·network + share·base, in place. Embedding rows the base did not
+    have (the FAQ set's new pieces) keep their fine-tuned values: the base's are random."""
+    base_state = base.state_dict()
+    mixed = {}
+    for name, tuned in network.state_dict().items():
+        blend = (1.0 - share) * tuned + share * base_state[name]
+        if name == "embedding.weight":
+            blend[base_rows:] = tuned[base_rows:]
+        mixed[name] = blend
+    network.load_state_dict(mixed)
 
 
 def _member_seed(config: TrainConfig, member: int) -> int:
@@ -387,9 +406,12 @@ def _train(
     if config.members < 1:
         raise TrainingError(f"members must be at least 1, got {config.members}")
 
+    if not 0.0 <= config.base_weight_share < 1.0:
+        raise TrainingError(f"base_weight_share must be in [0, 1), got {config.base_weight_share}")
     base_members: list[GruEncoder] = []
+    base_rows = 0
     if config.init_from:
-        base_members, tokenizer = _warm_start(Path(config.init_from), sentences, config)
+        base_members, tokenizer, base_rows = _warm_start(Path(config.init_from), sentences, config)
     else:
         tokenizer = Tokenizer.build(sentences, config.tokenizer)
     batcher = _Batcher(tokenizer, sentences, labels)
@@ -425,6 +447,10 @@ def _train(
                 member_progress,
             )
         )
+    if base_members and config.base_weight_share > 0:
+        for member, run in enumerate(runs):
+            base = base_members[member % len(base_members)]
+            _interpolate_with_base(run.network, base, config.base_weight_share, base_rows)
     train_seconds = time.perf_counter() - started
 
     first = runs[0]

@@ -180,11 +180,11 @@ def test_the_command_runs_end_to_end_on_a_tiny_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _write_fixture(tmp_path / "tiny_en")
-    recipe = faq_columns.first_start_train_config
-    # The real first-start recipe, shrunk so that two trainings take seconds.
+    recipe = faq_columns.scratch_train_config
+    # The real from-scratch recipe, shrunk so that two trainings take seconds.
     monkeypatch.setattr(
         faq_columns,
-        "first_start_train_config",
+        "scratch_train_config",
         lambda: dataclasses.replace(recipe(), embedding_dim=32, hidden_size=32, min_steps=150),
     )
     code = samesay_main([
