@@ -11,7 +11,7 @@ and never a traceback. Codes (status):
     not_found (404)              no such route
     faq_not_found (404)          no FAQ entry with that id
     ask_not_found (404)          no logged ask with that id
-    method_not_allowed (405)
+    method_not_allowed (405)     `Allow` lists every method of the path
     conflict (409)               e.g. a retrain is already running
     cors_refused (400)           a CORS preflight from an origin/method not configured
     payload_too_large (413)      body over Settings.max_body_bytes
@@ -140,6 +140,13 @@ _HTTP_CODES = {
 async def _on_http_exception(request: Request, error: StarletteHTTPException) -> Response:
     code, message = _HTTP_CODES.get(error.status_code, ("http_error", str(error.detail)))
     headers = dict(error.headers) if error.headers else None
+    if error.status_code == 405:
+        # Starlette's Allow names only the route that matched first; list the whole path's.
+        route = request.scope.get("route")
+        allowed = getattr(request.app.state, "allowed_methods", {})
+        path = getattr(route, "path", None)
+        if path in allowed:
+            headers = {**(headers or {}), "Allow": allowed[path]}
     return error_response(error.status_code, code, message, headers=headers)
 
 

@@ -14,6 +14,7 @@ from app.errors import install_error_handlers
 from app.log import configure_logging
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, JsonCorsMiddleware, RequestContextMiddleware
+from app.openapi import allowed_methods, exact_openapi
 from app.service import Service
 from index.faq_index import set_threads
 from index.searcher import Encoder
@@ -64,6 +65,9 @@ def create_app(
     install_error_handlers(app)
     for module in (ask, faq, feedback, admin, health):
         app.include_router(module.router)
+    # Worked out once: a 405's Allow header and the schema are the same for every request.
+    app.openapi = exact_openapi(app)  # type: ignore[method-assign]
+    app.state.allowed_methods = allowed_methods(app.openapi())
     # Added innermost first: the request context wraps everything, so even a 413 or a CORS
     # refusal carries a request id and is counted.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -3,24 +3,46 @@
 Request models are strict (no "5" for 5, no 1 for true) and forbid unknown fields (no mass
 assignment); text fields reject NUL and lone surrogates; numbers are finite and bounded.
 The caps mirror the store's own limits (`store.entries.LIMITS`), which validate again.
+The published JSON schema states every one of these rules that JSON Schema can express
+(length, pattern, integer bounds), so a client generated from it sends nothing we refuse.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from store.entries import LIMITS, MAX_FAQ_ID, FaqEntry
 from training.threshold import Objective
 
+
+def _integral(value: object) -> object:
+    # JSON Schema counts 5.0 as an integer, so generated clients may send it; "5" and true
+    # stay refused by strict mode (bool is an int subclass: leave it to the strict check).
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+# After the bounds: pydantic publishes bounds given after a before-validator as "ge"/"le".
+_INTEGRAL = BeforeValidator(_integral)
 # Cosine scores lie in [-1, 1]; so do thresholds (the store refuses others).
 Threshold = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
-FaqId = Annotated[int, Field(ge=1, le=MAX_FAQ_ID)]
+FaqId = Annotated[int, Field(ge=1, le=MAX_FAQ_ID), _INTEGRAL]
+TopK = Annotated[int, Field(ge=1, le=50), _INTEGRAL]
+Revision = Annotated[int, Field(ge=0, le=1 << 62), _INTEGRAL]
 MAX_QUESTION_CHARS = 1_000
 MAX_BATCH = 1_000
 MAX_TUNE_EXAMPLES = 10_000
+
+# What str.strip() removes, spelled out: JSON Schema's \s is not Python's (\x1c-\x1f, \x85).
+_SPACE = "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace())
+# No NUL anywhere and at least one non-space character: what `_not_blank` enforces. Lone
+# surrogates are refused too, but cannot be written portably in a pattern.
+TEXT_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
 
 
 def _clean(value: str) -> str:
@@ -33,32 +55,43 @@ def _clean(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    value = _clean(value).strip()
+    if not value:
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
 def _text(max_chars: int) -> object:
-    """A string that is non-empty after trimming, at most max_chars, valid Unicode."""
-
-    def check(value: str) -> str:
-        value = _clean(value).strip()
-        if not value:
-            raise ValueError("must not be empty or only whitespace")
-        if len(value) > max_chars:
-            raise ValueError(f"must be at most {max_chars} characters after trimming")
-        return value
-
-    return AfterValidator(check)
+    """A string of 1..max_chars characters with a non-space one, no NUL, valid Unicode; the
+    value kept is trimmed. The pattern is published, not run: `_not_blank` gives clearer
+    messages than "should match pattern"."""
+    return Field(
+        min_length=1, max_length=max_chars, json_schema_extra={"pattern": TEXT_PATTERN}
+    )
 
 
-# The raw cap stops megabyte strings before any per-character work.
-QuestionText = Annotated[str, Field(max_length=4 * MAX_QUESTION_CHARS), _text(MAX_QUESTION_CHARS)]
-FaqQuestionText = Annotated[
-    str, Field(max_length=4 * LIMITS.question_chars), _text(LIMITS.question_chars)
-]
-AnswerText = Annotated[str, Field(max_length=4 * LIMITS.answer_chars), _text(LIMITS.answer_chars)]
-AlternateText = Annotated[
-    str, Field(max_length=4 * LIMITS.alternate_chars), _text(LIMITS.alternate_chars)
-]
-TagText = Annotated[str, Field(max_length=4 * LIMITS.tag_chars), _text(LIMITS.tag_chars)]
+QuestionText = Annotated[str, _text(MAX_QUESTION_CHARS), AfterValidator(_not_blank)]
+FaqQuestionText = Annotated[str, _text(LIMITS.question_chars), AfterValidator(_not_blank)]
+AnswerText = Annotated[str, _text(LIMITS.answer_chars), AfterValidator(_not_blank)]
+AlternateText = Annotated[str, _text(LIMITS.alternate_chars), AfterValidator(_not_blank)]
+TagText = Annotated[str, _text(LIMITS.tag_chars), AfterValidator(_not_blank)]
 Alternates = Annotated[list[AlternateText], Field(max_length=LIMITS.alternates)]
 Tags = Annotated[list[TagText], Field(max_length=LIMITS.tags)]
+
+_DATE_START = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_TIME_MESSAGE = "must be an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z"
+
+
+def _date_time(value: object) -> object:
+    # Pydantic reads a number ("0.5", "1700000000") as Unix time; the contract says date-time.
+    if not isinstance(value, str) or not _DATE_START.match(value):
+        raise ValueError(DATE_TIME_MESSAGE)
+    return value
+
+
+# A query-string date-time: always text, so anything not starting like a date is refused.
+DateTimeQuery = Annotated[datetime, BeforeValidator(_date_time)]
 
 
 class RequestModel(BaseModel):
@@ -135,14 +168,11 @@ class Deleted(BaseModel):
 
 class AskRequest(RequestModel):
     question: QuestionText
-    top_k: int = Field(5, ge=1, le=50)
+    top_k: TopK = 5
     tags: Tags | None = Field(None, description="only FAQs carrying at least one of these tags")
     threshold: Threshold | None = Field(None, description="override the global threshold")
-    min_revision: int | None = Field(
-        None,
-        ge=0,
-        le=(1 << 62),
-        description="read-your-writes token: the `revision` a write returned",
+    min_revision: Revision | None = Field(
+        None, description="read-your-writes token: the `revision` a write returned"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -13,6 +13,7 @@ from app.errors import ApiError
 from app.retrain import RetrainState
 from app.schemas import (
     CurvePoint,
+    DateTimeQuery,
     FeedbackPublic,
     RetrainStatus,
     ThresholdPublic,
@@ -33,7 +34,6 @@ router = APIRouter(
     responses=error_responses(400, 401, 403, 409, 413, 422, 503),
 )
 logger = logging.getLogger("samesay.app")
-
 
 
 @router.get("/threshold", response_model=ThresholdPublic)
@@ -87,7 +87,9 @@ def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
 def unanswered(
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    since: Annotated[datetime | None, Query(description="only asks at or after this time")] = None,
+    since: Annotated[
+        DateTimeQuery | None, Query(description="only asks at or after this time")
+    ] = None,
 ) -> UnansweredList:
     """Questions that fell below the threshold, most frequent first (for FAQ authors)."""
     service.ask_log.flush()
