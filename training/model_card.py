@@ -17,6 +17,20 @@ _TEACHERS = {
 }
 
 
+def _token_start(recipe: dict) -> str:
+    parts = []
+    if recipe.get("teacher_vocabulary"):
+        parts.append(
+            "the vocabulary adds MiniLM's whole-word wordpieces (words the requests never use)"
+        )
+    if recipe.get("token_init"):
+        parts.append(
+            "every embedding row starts from the teachers' vector of the token alone, PCA-reduced "
+            "(Model2Vec; n-grams: the mean of their words; training.token_init)"
+        )
+    return ("Start: " + "; ".join(parts) + ".\n\n") if parts else ""
+
+
 def write_model_card(checkpoint: Path, command: str) -> Path:
     """Render `checkpoint`/MODEL_CARD.md from its metadata; returns the card's path."""
     meta = read_metadata(checkpoint)
@@ -66,13 +80,13 @@ Their vectors were precomputed (`../shared/data/teacher_vectors`); serving never
 
 ## Recipe
 
-Sentence-level distillation (the student's vector, through a linear map dropped afterwards,
-regresses the teacher's by cosine; the student's own cosine matrix regresses the teacher's by
-MSE, weight {recipe["relation_weight"]}) on the unlabelled requests, with word dropout
-{recipe["word_dropout"]}, multi-tasked batch by batch with AM-softmax (s = 30, m = 0.35) on the
-paraphrase groups; {recipe["epochs"]} epochs, batch {recipe["batch_size"]}, AdamW/SparseAdam
-{recipe["learning_rate"]} with cosine decay, seed {recipe["seed"]}. Held-out agreement with the
-teachers after the last epoch: {agreement}.
+{_token_start(recipe)}Sentence-level distillation (the student's vector, through a linear
+map dropped afterwards, regresses the teacher's by cosine; the student's own cosine matrix
+regresses the teacher's by MSE, weight {recipe["relation_weight"]}) on the unlabelled
+requests, word dropout {recipe["word_dropout"]}, multi-tasked batch by batch with AM-softmax
+(s = 30, m = 0.35) on the paraphrase groups; {recipe["epochs"]} epochs, batch
+{recipe["batch_size"]}, AdamW/SparseAdam {recipe["learning_rate"]} with cosine decay, seed
+{recipe["seed"]}. Held-out agreement with the teachers after the last epoch: {agreement}.
 
 Command:
 

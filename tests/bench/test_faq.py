@@ -238,8 +238,12 @@ def test_shipped_starts_the_first_start_recipe_from_the_base(
         assert metrics["train_seconds"] > 0 and 0.0 <= metrics["accuracy"] <= 1.0
 
 
-def test_shipped_without_a_base_is_skipped_with_a_note(tmp_path: Path) -> None:
+def test_shipped_runs_on_the_packaged_base_and_without_one_is_skipped_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     context = faq_columns.ColumnContext()
+    assert faq_columns.skip_reason("shipped", context) is None  # the packaged base model
+    monkeypatch.setattr(faq_columns, "shipped_base_path", lambda: None)  # a build without it
     assert "--base" in (faq_columns.skip_reason("shipped", context) or "")
     context.base = tmp_path
     assert faq_columns.skip_reason("shipped", context) is None
