@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from training.metrics import group_scores
+
 if TYPE_CHECKING:  # type names only: tuning maths needs neither torch nor a database
     from model.sentence_encoder import SentenceEncoder
     from store.entries import FaqEntry
@@ -235,15 +237,17 @@ def best_matches(
     scores and predictions for tuning.
 
     The same decision the searcher makes (exact inner product over unit vectors, best
-    phrasing per FAQ), without building an index.
+    phrasing per FAQ), without building an index; the per-FAQ scores come from
+    `training.metrics.group_scores`, which the evaluation protocols use too. (The admin tune
+    route asks the live searcher instead: the index the service answers from.)
     """
     phrasings = [text for entry in entries for text in entry.phrasings]
-    owners = np.array([entry.id for entry in entries for _ in entry.phrasings], dtype=np.int64)
+    owners = np.array([i for i, entry in enumerate(entries) for _ in entry.phrasings])
+    ids = np.array([entry.id for entry in entries], dtype=np.int64)
     stored = encoder.encode(phrasings)  # (p, dim), unit rows
     asked = encoder.encode(list(questions))  # (q, dim), unit rows
-    cosines = asked @ stored.T  # (q, p)
-    best = cosines.argmax(axis=1)  # (q,)
-    return cosines.max(axis=1).astype(np.float64), owners[best]
+    per_faq = group_scores(stored, owners, asked, len(entries))  # (q, entries)
+    return per_faq.max(axis=1).astype(np.float64), ids[per_faq.argmax(axis=1)]
 
 
 def plot_threshold_curve(choice: ThresholdChoice, path: Path) -> Path:
