@@ -37,7 +37,9 @@ def run_margin_study(
     for loss in LOSSES:
         for seed in range(seeds):
             # One network per run, as in the paper (an ensemble's members would share seeds).
-            run_config = replace(config, loss=loss, seed=seed, members=1)
+            run_config = replace(
+                config, encoder=replace(config.encoder, members=1), loss=loss, seed=seed
+            )
             started = time.perf_counter()
             path = train_encoder(
                 train_groups, out_dir / f"{loss}_seed{seed}", run_config, progress=progress

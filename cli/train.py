@@ -42,14 +42,17 @@ def _config_from_args(args: argparse.Namespace):
     from training.trainer import TrainConfig
 
     config = TrainConfig()
-    fields = (
-        "pooling loss hidden_size embedding_dim num_layers epochs min_steps batch_size "
-        "learning_rate lr_schedule warmup_steps margin scale label_smoothing "
-        "word_dropout seed members max_train_seconds device num_threads init_from"
+    encoder_fields = "pooling hidden_size embedding_dim num_layers members".split()
+    train_fields = (
+        "loss epochs min_steps batch_size learning_rate lr_schedule warmup_steps margin scale "
+        "label_smoothing word_dropout seed max_train_seconds device num_threads init_from"
     ).split()
-    changes = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    changes = {f: getattr(args, f) for f in train_fields if getattr(args, f, None) is not None}
+    encoder_changes = {
+        f: getattr(args, f) for f in encoder_fields if getattr(args, f, None) is not None
+    }
     if args.unidirectional:
-        changes["bidirectional"] = False
+        encoder_changes["bidirectional"] = False
     tokenizer_changes = {
         name: value
         for name, value in (
@@ -60,8 +63,8 @@ def _config_from_args(args: argparse.Namespace):
         if value is not None
     }
     if tokenizer_changes:
-        changes["tokenizer"] = replace(config.tokenizer, **tokenizer_changes)
-    return replace(config, **changes)
+        encoder_changes["tokenizer"] = replace(config.encoder.tokenizer, **tokenizer_changes)
+    return replace(config, encoder=replace(config.encoder, **encoder_changes), **changes)
 
 
 def _train(args: argparse.Namespace) -> int:

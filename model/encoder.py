@@ -20,8 +20,9 @@ Pooling = Literal["last", "mean", "max"]
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    # Filled from the tokenizer at build time; the embedding table has one row per piece.
-    vocab_size: int
+    # Filled from the tokenizer at build time (0 = not yet, as in a training recipe); the
+    # embedding table has one row per piece.
+    vocab_size: int = 0
     # 128 as in the reference design: enough for FAQ phrasing, fast on one CPU thread.
     embedding_dim: int = 128
     hidden_size: int = 128

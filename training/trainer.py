@@ -7,7 +7,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +20,6 @@ from model.encoder import (
     EncoderConfig,
     EnsembleEncoder,
     GruEncoder,
-    Pooling,
     member_networks,
 )
 from model.losses import LossName, build_loss
@@ -35,29 +34,34 @@ MEMBER_SEED_STRIDE = 1000
 LrSchedule = Literal["constant", "linear", "cosine"]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """The default recipe; each default was chosen by measurement (docs/quality.md)."""
-
+DEFAULT_ENCODER = EncoderConfig(
     # Bilingual subword tokens: +20 pts unseen top-1 over characters on English intents.
-    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    tokenizer=TokenizerConfig(),
     # Embedding 128 as in the reference. Hidden 96 per member: two members of 96 matched two
     # of 128 on CLINC150 (val 0.925 vs 0.926) at 1.3x one 128's encode time, against 1.7x.
-    embedding_dim: int = 128
-    hidden_size: int = 96
-    num_layers: int = 1
+    embedding_dim=128,
+    hidden_size=96,
     # biGRU + max pooling: the best measured combination on unseen intents.
-    bidirectional: bool = True
-    pooling: Pooling = "max"
-    dropout: float = 0.0
+    bidirectional=True,
+    pooling="max",
     # Dropout on the piece embeddings while training (see docs/quality.md).
-    embedding_dropout: float = 0.0
+    embedding_dropout=0.0,
     # Networks trained one after the other on the same data (seeds: MEMBER_SEED_STRIDE)
     # and kept together as one ensemble encoder (vectors concatenated, cosine = their mean).
     # Three members: CLINC150 in-scope 92.6 → 93.1-93.2 %, closed-set 0.931 → 0.935 (members
     # make different mistakes, seeds 0 and 1); two were less steady across seeds
     # (docs/quality.md). Costs 3x the training time and ~1.6x the encode time of one biGRU 128.
-    members: int = 3
+    members=3,
+)
+_ENCODER_FIELDS = frozenset(f.name for f in fields(EncoderConfig)) - {"vocab_size"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The default recipe; each default was chosen by measurement (docs/quality.md)."""
+
+    # The network to train; vocab_size is filled from the tokenizer when it is built.
+    encoder: EncoderConfig = DEFAULT_ENCODER
     # AM-softmax (s=30, m=0.35): the margin beats plain softmax by ~4 pts (paper + ours).
     loss: LossName = "am_softmax"
     scale: float = 30.0
@@ -116,27 +120,20 @@ class TrainConfig:
 
     def encoder_config(self, vocab_size: int) -> EncoderConfig:
         """The config of one member network (an ensemble is assembled from trained members)."""
-        return EncoderConfig(
-            vocab_size=vocab_size,
-            embedding_dim=self.embedding_dim,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            bidirectional=self.bidirectional,
-            pooling=self.pooling,
-            dropout=self.dropout,
-            tokenizer=self.tokenizer,
-            embedding_dropout=self.embedding_dropout,
-        )
+        return replace(self.encoder, vocab_size=vocab_size, members=1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Reads both shapes: `encoder` nested, and the flat one of older checkpoints (the
+        encoder's fields beside the training ones). Missing encoder fields keep our defaults."""
         data = dict(data)
-        if isinstance(data.get("tokenizer"), dict):
-            data["tokenizer"] = TokenizerConfig(**data["tokenizer"])
-        return cls(**data)
+        encoder = DEFAULT_ENCODER.to_dict()
+        encoder.update({k: data.pop(k) for k in _ENCODER_FIELDS if k in data})
+        encoder.update(data.pop("encoder", {}))
+        return cls(encoder=EncoderConfig.from_dict(encoder), **data)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -341,7 +338,7 @@ def _warm_start(
     pieces (new embedding rows start random; known pieces keep what the base model learned)."""
     base = load_encoder(base_path)
     fresh = Tokenizer.build(
-        sentences, replace(base.tokenizer.config, min_count=config.tokenizer.min_count)
+        sentences, replace(base.tokenizer.config, min_count=config.encoder.tokenizer.min_count)
     )
     # Pieces only: the special slots' labels are not pieces (an old base labels its padding
     # slot "<pad>", which is also the word piece of "pad").
@@ -403,8 +400,9 @@ def _train(
     train_groups, holdout, trained = _split_holdout_indices(cleaned, config)
     sentences = [s for g in train_groups for s in g]
     labels = [i for i, g in enumerate(train_groups) for _ in g]
-    if config.members < 1:
-        raise TrainingError(f"members must be at least 1, got {config.members}")
+    members = config.encoder.members
+    if members < 1:
+        raise TrainingError(f"members must be at least 1, got {members}")
 
     if not 0.0 <= config.base_weight_share < 1.0:
         raise TrainingError(f"base_weight_share must be in [0, 1), got {config.base_weight_share}")
@@ -413,13 +411,13 @@ def _train(
     if config.init_from:
         base_members, tokenizer, base_rows = _warm_start(Path(config.init_from), sentences, config)
     else:
-        tokenizer = Tokenizer.build(sentences, config.tokenizer)
+        tokenizer = Tokenizer.build(sentences, config.encoder.tokenizer)
     batcher = _Batcher(tokenizer, sentences, labels)
     # A fixed sample of training sentences competes with the held-out paraphrases.
     distractors = random.Random(config.seed).sample(sentences, min(len(sentences), 3000))
     started = time.perf_counter()
     runs: list[_MemberRun] = []
-    for member in range(config.members):
+    for member in range(members):
         if member > 0:  # member 0 draws from the seed set by train_encoder, as a lone model
             torch.manual_seed(_member_seed(config, member))
         if base_members:
@@ -429,8 +427,8 @@ def _train(
 
         def member_progress(fraction: float, message: str, member: int = member) -> None:
             if on_progress is not None:
-                label = f"member {member + 1}/{config.members}, " if config.members > 1 else ""
-                on_progress((member + fraction) / config.members, label + message)
+                label = f"member {member + 1}/{members}, " if members > 1 else ""
+                on_progress((member + fraction) / members, label + message)
 
         runs.append(
             _fit_member(
@@ -522,9 +520,10 @@ def _fit_member(
         for optimizer in optimizers
     ]
     rng = np.random.default_rng(_member_seed(config, member))
+    members = config.encoder.members
     # The time limit is for the whole run: each member gets its share.
     time_limit = (
-        config.max_train_seconds / config.members if config.max_train_seconds is not None else None
+        config.max_train_seconds / members if config.max_train_seconds is not None else None
     )
 
     history: list[dict[str, float]] = []
@@ -532,7 +531,7 @@ def _fit_member(
     best_head = loss_fn.head.weight.detach().clone()
     best_score, best_epoch, stale = -math.inf, 0, 0
     started = time.perf_counter()
-    desc = f"training {member + 1}/{config.members}" if config.members > 1 else "training"
+    desc = f"training {member + 1}/{members}" if members > 1 else "training"
     bar = tqdm(total=total_steps, disable=not progress, desc=desc, unit="batch")
     network.train()
     step = 0

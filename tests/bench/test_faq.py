@@ -185,7 +185,11 @@ def test_the_command_runs_end_to_end_on_a_tiny_set(
     monkeypatch.setattr(
         faq_columns,
         "scratch_train_config",
-        lambda: dataclasses.replace(recipe(), embedding_dim=32, hidden_size=32, min_steps=150),
+        lambda: dataclasses.replace(
+            recipe(),
+            encoder=dataclasses.replace(recipe().encoder, embedding_dim=32, hidden_size=32),
+            min_steps=150,
+        ),
     )
     code = samesay_main([
         "bench", "faq", "--data", str(tmp_path / "tiny_en"), "--columns", "scratch,bm25",

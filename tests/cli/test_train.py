@@ -13,8 +13,8 @@ def test_recipe_options_override_the_default_config():
         + ["--unidirectional", "--epochs", "3", "--min-count", "1", "--threads", "1"]
     )
     config = _config_from_args(args)
-    assert config.tokenizer.kind == "char" and config.tokenizer.min_count == 1
-    assert config.pooling == "last" and not config.bidirectional
+    assert config.encoder.tokenizer.kind == "char" and config.encoder.tokenizer.min_count == 1
+    assert config.encoder.pooling == "last" and not config.encoder.bidirectional
     assert config.epochs == 3 and config.num_threads == 1
     assert config.loss == "am_softmax"  # untouched defaults stay the default recipe
 
@@ -29,3 +29,15 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert main(["evaluate", "--model", str(out), "--data", str(FIXTURE_GROUPS)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"unseen", "unseen_ranking", "closed"}
+
+
+def test_network_options_reach_the_encoder_config():
+    args = build_parser().parse_args(
+        ["train", "--data", "x.tsv", "--out", "o", "--hidden-size", "32", "--members", "1"]
+        + ["--embedding-dim", "16", "--layers", "2", "--max-tokens", "20", "--seed", "4"]
+    )
+    config = _config_from_args(args)
+    encoder = config.encoder
+    assert (encoder.hidden_size, encoder.embedding_dim, encoder.num_layers) == (32, 16, 2)
+    assert encoder.members == 1 and encoder.tokenizer.max_tokens == 20
+    assert encoder.pooling == "max" and config.seed == 4

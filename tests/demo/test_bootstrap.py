@@ -32,8 +32,7 @@ REDUCED = BootstrapConfig(
     recipe=FaqRecipe(
         train=replace(
             scratch_train_config(),
-            embedding_dim=48,
-            hidden_size=48,
+            encoder=replace(scratch_train_config().encoder, embedding_dim=48, hidden_size=48),
             epochs=4,
             min_steps=0,  # exactly 4 epochs (the trainer adds epochs for small data)
             learning_rate=0.01,

@@ -70,7 +70,7 @@ def test_holdout_split_and_progress_callback(tmp_path, fixture_groups):
 def test_tiny_input_five_groups_of_three(tmp_path):
     groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
     path = train_encoder(groups, tmp_path / "m", tiny_train_config(epochs=2), progress=False)
-    members = tiny_train_config().members
+    members = tiny_train_config().encoder.members
     assert load_encoder(path).encode_one("question 1").shape == (96 * members,)  # biGRU: 2 × 48
 
 
