@@ -65,10 +65,6 @@ class TokenizerConfig:
     max_n: int = 5
     # Pieces seen fewer times are unknown; 2 drops one-off typos without losing FAQ words.
     min_count: int = 2
-    # Chinese words are mostly two characters: each CJK position also holds the pieces of
-    # the two character bigrams it is part of (as n-grams do for Latin words). Off in
-    # vocabularies built before it existed.
-    cjk_bigrams: bool = False
 
 
 class Tokenizer:
@@ -108,16 +104,12 @@ class Tokenizer:
         config = config or TokenizerConfig()
         probe = cls(config, [PAD, UNK])
         token_counts: Counter[str] = Counter()
-        texts_seen = list(texts)
-        for text in texts_seen:
+        for text in texts:
             token_counts.update(probe.split(text))
         counts: Counter[str] = Counter()
         for token, n in token_counts.items():  # pieces once per distinct token: 10x faster
             for piece in probe.pieces(token):
                 counts[piece] += n
-        if config.cjk_bigrams:
-            for text in texts_seen:
-                counts.update(_cjk_bigrams(probe.split(text)))
         kept = sorted(
             (piece for piece, n in counts.items() if n >= config.min_count),
             key=lambda piece: (-counts[piece], piece),  # frequent first, deterministic
@@ -189,30 +181,7 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[tuple[int, ...]]:
         """One text → piece ids per position; never empty (empty text = one unknown)."""
-        tokens = self.split(text)
-        positions = [self.token_ids(token) for token in tokens]
-        if self.config.cjk_bigrams and len(tokens) > 1:
-            positions = self._add_bigrams(tokens, positions)
-        return positions or [(UNK_ID,)]
-
-    def _add_bigrams(
-        self, tokens: list[str], positions: list[tuple[int, ...]]
-    ) -> list[tuple[int, ...]]:
-        cjk = [bool(_CJK_CHAR.fullmatch(token)) for token in tokens]
-        out = list(positions)
-        for i in range(len(tokens)):
-            if not cjk[i]:
-                continue
-            neighbours = []
-            if i > 0 and cjk[i - 1]:
-                neighbours.append(tokens[i - 1] + tokens[i])
-            if i + 1 < len(tokens) and cjk[i + 1]:
-                neighbours.append(tokens[i] + tokens[i + 1])
-            extra = [b for b in map(self._ids.get, neighbours) if b is not None]
-            if extra:
-                known = [] if positions[i] == (UNK_ID,) else list(positions[i])
-                out[i] = tuple((known + extra)[: self.config.max_pieces])
-        return out
+        return [self.token_ids(token) for token in self.split(text)] or [(UNK_ID,)]
 
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Texts → (ids int64 (B, T, P) zero-padded, lengths int64 (B,))."""
@@ -224,12 +193,3 @@ class Tokenizer:
             for col, piece_ids in enumerate(positions):
                 ids[row, col, : len(piece_ids)] = piece_ids
         return ids, lengths
-
-
-def _cjk_bigrams(tokens: list[str]) -> list[str]:
-    """Adjacent CJK character pairs of a split text (the pieces `cjk_bigrams` adds)."""
-    return [
-        a + b
-        for a, b in zip(tokens, tokens[1:], strict=False)
-        if _CJK_CHAR.fullmatch(a) and _CJK_CHAR.fullmatch(b)
-    ]

@@ -59,9 +59,7 @@ class BaseRecipe:
     # Labelled paraphrase groups trained with AM-softmax beside the distillation.
     group_sets: tuple[str, ...] = ("hwu64_en",)
     # fastText n-grams 3-5 as the FAQ default; pieces seen 3+ times across ~160k requests.
-    tokenizer: TokenizerConfig = field(
-        default_factory=lambda: TokenizerConfig(min_count=3, cjk_bigrams=True)
-    )
+    tokenizer: TokenizerConfig = field(default_factory=lambda: TokenizerConfig(min_count=3))
     # The most frequent pieces kept: the embedding table is most of the shipped file
     # (60k x 128 half floats = 15.4 MB of the 16 MB allowed).
     max_vocabulary: int = 60_000

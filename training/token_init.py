@@ -3,8 +3,7 @@ alone by a teacher, reduced by PCA, so that the GRU starts from words that alrea
 their synonyms (Model2Vec needs no corpus for this and keeps 91 % of MiniLM's MTEB score).
 
 - whole-word pieces `<word>` (Latin script): all-MiniLM-L6-v2;
-- CJK characters and character bigrams: USE multilingual v3 (MiniLM's vocabulary barely
-  covers Chinese);
+- CJK characters: USE multilingual v3 (MiniLM's vocabulary barely covers Chinese);
 - n-gram pieces: the count-weighted mean of the words that contain them, as fastText's
   sub-word vectors are the shared part of their words;
 - everything else (punctuation, symbols): small random rows.
@@ -27,8 +26,7 @@ from model.tokenizer import Tokenizer
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 _WORD_PIECE = re.compile(r"^<([^\W\d_][^\W_]*)>$")
-# CJK characters and, with TokenizerConfig.cjk_bigrams, character pairs.
-_CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}$")
+_CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$")
 
 
 def teacher_words(limit: int | None = None) -> list[str]:

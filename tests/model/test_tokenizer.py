@@ -147,25 +147,3 @@ def test_invalid_descriptions_raise_tokenizer_error():
         Tokenizer.from_dict({"config": {"kind": "nope"}, "vocabulary": ["<pad>", "<unk>"]})
     with pytest.raises(TokenizerError):
         Tokenizer.from_dict({"vocabulary": []})
-
-
-def test_cjk_bigrams_join_each_character_position() -> None:
-    config = TokenizerConfig(min_count=1, cjk_bigrams=True)
-    tok = Tokenizer.build(["明天天气怎么样", "天气不错"], config)
-    ids = {piece: tok.piece_id(piece) for piece in ("明", "天", "气", "明天", "天天", "天气")}
-    assert None not in ids.values()
-    assert tok.encode("明天天气") == [
-        (ids["明"], ids["明天"]),
-        (ids["天"], ids["明天"], ids["天天"]),
-        (ids["天"], ids["天天"], ids["天气"]),
-        (ids["气"], ids["天气"]),
-    ]
-    assert tok.encode("天") == [(ids["天"],)]  # a lone character has no bigram
-    again = Tokenizer.from_dict(tok.to_dict())
-    assert again.config.cjk_bigrams and again.encode("明天天气") == tok.encode("明天天气")
-
-
-def test_without_cjk_bigrams_nothing_changes() -> None:
-    tok = Tokenizer.build(["明天天气怎么样"], TokenizerConfig(min_count=1))
-    assert tok.piece_id("天气") is None
-    assert all(len(position) == 1 for position in tok.encode("明天天气"))
