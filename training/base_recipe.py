@@ -80,8 +80,8 @@ class BaseRecipe:
     word_dropout: float = 0.1
     relation_weight: float = 5.0
     group_weight: float = 1.0
-    # Passes over each source per epoch: the Chinese requests (25k) are a fifth of the
-    # English ones, so they are seen twice.
+    # Passes over each source per epoch (teacher names, "groups" for the labelled groups):
+    # the Chinese requests (25k) are a fifth of the English ones, so they are seen twice.
     passes: dict[str, int] = field(default_factory=lambda: {"use_zh": 2})
     # Teacher rows held out to measure the student's agreement each epoch.
     holdout_rows: int = 2000
@@ -215,7 +215,15 @@ def _train(
         sentences = [s for g in groups for s in g]
         labels = [i for i, g in enumerate(groups) for _ in g]
         loss = build_loss("am_softmax", config.dim, len(groups)).to(device)
-        tasks.append(_Task("groups", _Batcher(tokenizer, sentences, labels), loss, None, 1))
+        tasks.append(
+            _Task(
+                "groups",
+                _Batcher(tokenizer, sentences, labels),
+                loss,
+                None,
+                recipe.passes.get("groups", 1),
+            )
+        )
 
     network.embedding.sparse = True
     dense = [p for n, p in network.named_parameters() if not n.startswith("embedding.")]
