@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,16 +87,24 @@ def _train_base(args: argparse.Namespace) -> int:
 
     if len(args.data) != 1:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
-    changes = {
-        name: getattr(args, name)
-        for name in ("epochs", "seed", "num_threads", "device", "max_train_seconds")
-        if getattr(args, name, None) is not None
-    }
-    for option, name in (("hidden_size", "hidden_size"), ("learning_rate", "learning_rate")):
-        if getattr(args, option, None) is not None:
-            changes[name] = getattr(args, option)
+    names = (
+        "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
+        "learning_rate batch_size"
+    ).split()
+    changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    if args.no_teacher_start:
+        changes.update(teacher_vocabulary=False, token_init=False)
     path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
-    card = write_model_card(path, "samesay " + " ".join(sys.argv[1:]))
+    flags = [
+        f"--{'threads' if n == 'num_threads' else n.replace('_', '-')} {v}"
+        for n, v in changes.items()
+        if n not in ("teacher_vocabulary", "token_init")
+    ]
+    flags += ["--no-teacher-start"] if args.no_teacher_start else []
+    command = " ".join(
+        ["samesay train --recipe base --data", args.data[0], "--out", args.out, *flags]
+    )
+    card = write_model_card(path, command)
     print(f"base checkpoint written to {path} (model card: {card})")
     return 0
 
@@ -171,6 +178,12 @@ def add_commands(commands, bench) -> None:
     train.add_argument("--out", required=True, help="checkpoint directory to write")
     train.add_argument(
         "--all-splits", action="store_true", help="also train on the sources' val/test splits"
+    )
+    train.add_argument(
+        "--no-teacher-start",
+        action="store_true",
+        help="--recipe base without the teacher packages: no teacher vocabulary, random "
+        "embedding start (worse; docs/quality.md)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_train)

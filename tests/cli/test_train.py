@@ -4,6 +4,7 @@ import json
 
 from cli.main import build_parser, main
 from cli.train import _config_from_args
+from tests.fixtures.base_data import write_tiny_data_root
 from tests.fixtures.model_fixtures import FIXTURE_GROUPS
 
 
@@ -41,3 +42,17 @@ def test_network_options_reach_the_encoder_config():
     assert (encoder.hidden_size, encoder.embedding_dim, encoder.num_layers) == (32, 16, 2)
     assert encoder.members == 1 and encoder.tokenizer.max_tokens == 20
     assert encoder.pooling == "max" and config.seed == 4
+
+
+def test_the_base_recipe_command_writes_a_checkpoint_and_its_model_card(tmp_path, capsys):
+    root = write_tiny_data_root(tmp_path / "data")
+    out = tmp_path / "base"
+    argv = ["train", "--recipe", "base", "--data", str(root), "--out", str(out)]
+    argv += ["--no-teacher-start", "--epochs", "1", "--hidden-size", "8", "--embedding-dim", "8"]
+    assert main([*argv, "--batch-size", "4", "--threads", "1"]) == 0
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "samesay train --recipe base" in card and "hwu64_en" in card
+    meta = json.loads((out / "checkpoint.json").read_text(encoding="utf-8"))
+    assert meta["encoder"]["hidden_size"] == 8 and meta["content_hash"] in card
+    assert not meta["training"]["base_recipe"]["token_init"]
+    assert "model card" in capsys.readouterr().out

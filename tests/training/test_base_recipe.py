@@ -10,51 +10,16 @@ import pytest
 from safetensors import safe_open
 
 from model.checkpoint import WEIGHTS_FILE, load_encoder, read_metadata
+from tests.fixtures.base_data import write_tiny_data_root
 from training.base_recipe import BaseRecipe, build_vocabulary, train_base
 from training.errors import TrainingError
 from training.model_card import write_model_card
 from training.teachers import read_teacher
 
-EN = [
-    ("book a table for two tonight", "sgd_user_en"),
-    ("reserve a table for dinner", "sgd_user_en"),
-    ("what is the weather tomorrow", "sgd_user_en"),
-    ("will it rain tomorrow", "sgd_user_en"),
-    ("play some jazz music", "hwu64_en"),
-    ("put on a song", "hwu64_en"),
-    ("a research only sentence", "clinc150"),
-]
-ZH = [
-    ("帮我订一张桌子", "crosswoz_user_zh"),
-    ("明天天气怎么样", "kdconv_zh"),
-    ("放一首歌", "kdconv_zh"),
-    ("明天会下雨吗", "kdconv_zh"),
-    ("来点音乐", "kdconv_zh"),
-    ("订两个人的位子", "crosswoz_user_zh"),
-]
-
-
-def _write_teacher(folder: Path, name: str, rows: list[tuple[str, str]], dim: int) -> None:
-    rng = np.random.default_rng(len(rows))
-    vectors = rng.normal(size=(len(rows), dim))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    scale = np.abs(vectors).max(1) / 127
-    np.save(folder / f"{name}_int8.npy", np.round(vectors / scale[:, None]).astype(np.int8))
-    np.save(folder / f"{name}_scale.npy", scale.astype(np.float32))
-    lines = "".join(f"{text}\t{source}\n" for text, source in rows)
-    (folder / f"{name}_sentences.tsv").write_text(lines, encoding="utf-8")
-
 
 @pytest.fixture
 def data_root(tmp_path: Path) -> Path:
-    root = tmp_path / "data"
-    (root / "teacher_vectors").mkdir(parents=True)
-    _write_teacher(root / "teacher_vectors", "minilm_en", EN, 12)
-    _write_teacher(root / "teacher_vectors", "use_zh", ZH, 16)
-    (root / "hwu64_en").mkdir()
-    groups = "music\tplay some jazz music\nmusic\tput on a song\nalarm\twake me at six\n"
-    (root / "hwu64_en" / "groups.tsv").write_text(groups + "alarm\tset an alarm\n")
-    return root
+    return write_tiny_data_root(tmp_path / "data")
 
 
 def _tiny(**changes) -> BaseRecipe:
