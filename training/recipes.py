@@ -31,8 +31,8 @@ def fine_tune_train_config(base: Path) -> TrainConfig:
     FAQ set's new pieces are added (seen once is enough, as from scratch). The from-scratch
     schedule (2e-3, 10 epochs, >= 300 updates) measured best on the demo (docs/quality.md,
     "Fine-tuning the base"): 1e-3 x 4 epochs and 4e-3 kept less of the FAQ set, and
-    interpolating the weights back towards the base (WiSE-FT, `base_weight_share` 0.3 / 0.5)
-    answered more questions wrongly without helping FAQs added later.
+    interpolating the weights back towards the base afterwards (WiSE-FT, 0.3 / 0.5 of the
+    base) answered more questions wrongly without helping FAQs added later.
     """
     return replace(scratch_train_config(), init_from=str(base))
 

@@ -102,10 +102,6 @@ class TrainConfig:
     # Start from this checkpoint (fine-tuning: e.g. a base model trained on the public
     # datasets, refined on an FAQ's own groups); None = train from scratch.
     init_from: str | None = None
-    # With init_from: the share of the base model in the final weights, interpolated after
-    # fine-tuning (WiSE-FT, Wortsman et al. 2022): θ = (1 − share)·θ_fine-tuned + share·θ_base.
-    # Keeps the base's general language for FAQs added after the fine-tune at no encode cost.
-    base_weight_share: float = 0.0
     # "auto" = CUDA when available (cuDNN GRU + mixed precision), else CPU.
     device: str = "auto"
     # Embedding rows updated lazily (SparseAdam): a batch touches ~10 % of the table, and the
@@ -198,7 +194,7 @@ def _drop_words(
     return [p for p, k in zip(positions, keep, strict=True) if k]
 
 
-class _Batcher:
+class Batcher:
     """Pre-tokenised sentences → padded (ids, lengths, labels) batches."""
 
     def __init__(self, tokenizer: Tokenizer, sentences: list[str], labels: list[int]) -> None:
@@ -276,38 +272,47 @@ def train_encoder(
         torch.set_num_threads(previous_threads)
 
 
-def _batches(batcher: _Batcher, config: TrainConfig, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of similar-length sentences (random pools, sorted inside)."""
-    order = rng.permutation(len(batcher))
-    pool = config.batch_size * max(config.bucket_batches, 1)
+def length_batches(
+    lengths: np.ndarray,
+    batch_size: int,
+    bucket_batches: int,
+    rng: np.random.Generator,
+    shuffle_batches: bool = True,
+) -> list[np.ndarray]:
+    """Row indices in batches of similar-length sentences (random pools of `bucket_batches`
+    batches, sorted by length inside): less padding, no fixed order. `shuffle_batches=False`
+    leaves the batch order to a caller that interleaves several sources itself."""
+    order = rng.permutation(len(lengths))
+    pool = batch_size * max(bucket_batches, 1)
     batches = []
     for start in range(0, len(order), pool):
         chunk = order[start : start + pool]
-        chunk = chunk[np.argsort(batcher.lengths[chunk], kind="stable")]
-        batches += [
-            chunk[i : i + config.batch_size] for i in range(0, len(chunk), config.batch_size)
-        ]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    if not shuffle_batches:
+        return batches
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _optimizers(
-    network: GruEncoder, loss_fn: torch.nn.Module, config: TrainConfig
+def build_optimizers(
+    network: GruEncoder,
+    heads: torch.nn.Module,
+    learning_rate: float,
+    weight_decay: float,
+    sparse_embeddings: bool = True,
 ) -> list[torch.optim.Optimizer]:
-    """AdamW for the GRU and the head; with sparse_embeddings, lazy (sparse) Adam for the
-    embedding table, which then updates only the rows a batch used (no weight decay there)."""
+    """AdamW for the GRU and the training heads; with sparse_embeddings, lazy (sparse) Adam
+    for the embedding table, which then updates only the rows a batch used (no weight decay
+    there)."""
     dense = [p for name, p in network.named_parameters() if not name.startswith("embedding.")]
-    dense += list(loss_fn.parameters())
+    dense += list(heads.parameters())
     optimizers: list[torch.optim.Optimizer] = []
-    if config.sparse_embeddings:
+    if sparse_embeddings:
         network.embedding.sparse = True
-        optimizers.append(
-            torch.optim.SparseAdam(network.embedding.parameters(), lr=config.learning_rate)
-        )
+        optimizers.append(torch.optim.SparseAdam(network.embedding.parameters(), lr=learning_rate))
     else:
         dense += list(network.embedding.parameters())
-    optimizers.append(
-        torch.optim.AdamW(dense, lr=config.learning_rate, weight_decay=config.weight_decay)
-    )
+    optimizers.append(torch.optim.AdamW(dense, lr=learning_rate, weight_decay=weight_decay))
     return optimizers
 
 
@@ -333,7 +338,7 @@ def lr_factor(step: int, total_steps: int, config: TrainConfig) -> float:
 
 def _warm_start(
     base_path: Path, sentences: list[str], config: TrainConfig
-) -> tuple[list[GruEncoder], Tokenizer, int]:
+) -> tuple[list[GruEncoder], Tokenizer]:
     """The base checkpoint's member networks, their vocabulary extended with this data's new
     pieces (new embedding rows start random; known pieces keep what the base model learned)."""
     base = load_encoder(base_path)
@@ -356,22 +361,7 @@ def _warm_start(
         state["embedding.weight"] = torch.cat([state["embedding.weight"], extra_rows])
         network.load_state_dict(state)
         networks.append(network)
-    return networks, tokenizer, len(base.tokenizer)
-
-
-def _interpolate_with_base(
-    network: GruEncoder, base: GruEncoder, share: float, base_rows: int
-) -> None:
-    """network ← (1 − share)·network + share·base, in place. Embedding rows the base did not
-    have (the FAQ set's new pieces) keep their fine-tuned values: the base's are random."""
-    base_state = base.state_dict()
-    mixed = {}
-    for name, tuned in network.state_dict().items():
-        blend = (1.0 - share) * tuned + share * base_state[name]
-        if name == "embedding.weight":
-            blend[base_rows:] = tuned[base_rows:]
-        mixed[name] = blend
-    network.load_state_dict(mixed)
+    return networks, tokenizer
 
 
 def _member_seed(config: TrainConfig, member: int) -> int:
@@ -404,15 +394,12 @@ def _train(
     if members < 1:
         raise TrainingError(f"members must be at least 1, got {members}")
 
-    if not 0.0 <= config.base_weight_share < 1.0:
-        raise TrainingError(f"base_weight_share must be in [0, 1), got {config.base_weight_share}")
     base_members: list[GruEncoder] = []
-    base_rows = 0
     if config.init_from:
-        base_members, tokenizer, base_rows = _warm_start(Path(config.init_from), sentences, config)
+        base_members, tokenizer = _warm_start(Path(config.init_from), sentences, config)
     else:
         tokenizer = Tokenizer.build(sentences, config.encoder.tokenizer)
-    batcher = _Batcher(tokenizer, sentences, labels)
+    batcher = Batcher(tokenizer, sentences, labels)
     # A fixed sample of training sentences competes with the held-out paraphrases.
     distractors = random.Random(config.seed).sample(sentences, min(len(sentences), 3000))
     started = time.perf_counter()
@@ -445,10 +432,6 @@ def _train(
                 member_progress,
             )
         )
-    if base_members and config.base_weight_share > 0:
-        for member, run in enumerate(runs):
-            base = base_members[member % len(base_members)]
-            _interpolate_with_base(run.network, base, config.base_weight_share, base_rows)
     train_seconds = time.perf_counter() - started
 
     first = runs[0]
@@ -485,7 +468,7 @@ def _train(
 
 def _fit_member(
     network: GruEncoder,
-    batcher: _Batcher,
+    batcher: Batcher,
     n_classes: int,
     holdout: list[list[str]],
     distractors: list[str],
@@ -505,7 +488,9 @@ def _fit_member(
         config.margin,
         config.label_smoothing,
     ).to(device)
-    optimizers = _optimizers(network, loss_fn, config)
+    optimizers = build_optimizers(
+        network, loss_fn, config.learning_rate, config.weight_decay, config.sparse_embeddings
+    )
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     steps_per_epoch = math.ceil(len(batcher) / config.batch_size)
@@ -538,7 +523,7 @@ def _fit_member(
     stop_reason = "epochs"
     for epoch in range(1, epochs + 1):
         loss_sum, correct, seen = 0.0, 0, 0
-        for rows in _batches(batcher, config, rng):
+        for rows in length_batches(batcher.lengths, config.batch_size, config.bucket_batches, rng):
             ids, lengths, target = batcher.collate(rows, config.word_dropout, rng)
             ids, target = ids.to(device), target.to(device)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):

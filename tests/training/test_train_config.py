@@ -18,7 +18,7 @@ FLAT = json.loads(
     '"learning_rate": 0.002, "weight_decay": 0.01, "lr_schedule": "constant", "warmup_steps": 0, '
     '"min_lr_fraction": 0.0, "seed": 0, "holdout_fraction": 0.0, '
     '"min_groups_for_holdout": 1000000000, "patience": 3, "max_train_seconds": 300.0, '
-    '"init_from": null, "base_weight_share": 0.0, "device": "auto", "sparse_embeddings": true, '
+    '"init_from": null, "device": "auto", "sparse_embeddings": true, '
     '"num_threads": 1, "bucket_batches": 50}'
 )
 
