@@ -183,6 +183,7 @@ class _CachedEncoder:
 
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
+        self.lexical = encoder.lexical
         self._vectors: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

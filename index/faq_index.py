@@ -60,6 +60,10 @@ class IndexConfig:
     overfetch: int = 4
 
 
+# New scores for fetched phrasings: (scores (n,) float32, vector ids (n,) int64) -> (n,).
+Rescore = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 class Hit(NamedTuple):
     faq_id: int
     phrasing_no: int
@@ -207,12 +211,19 @@ class FaqIndex:
         return self._use_gpu
 
     def search(
-        self, vector: np.ndarray, k: int, accept: Callable[[int], bool] | None = None
+        self,
+        vector: np.ndarray,
+        k: int,
+        accept: Callable[[int], bool] | None = None,
+        rescore: Rescore | None = None,
+        min_fetch: int = 0,
     ) -> list[Hit]:
         """The best `k` FAQs for a unit query vector (d,): one hit per FAQ, best first.
 
         `accept(faq_id)` filters FAQs (e.g. by tag); the fetch widens until `k` accepted FAQs
-        are found or the index has nothing more to give.
+        are found or the index has nothing more to give. `rescore(scores, vector_ids)` gives
+        the fetched phrasings new scores (the lexical fusion) before the best per FAQ is
+        kept; `min_fetch` phrasings are fetched at least, so that it has candidates to reorder.
         """
         if k < 1:
             raise IndexInputError(f"k must be at least 1, got {k}")
@@ -222,10 +233,17 @@ class FaqIndex:
         total = self._cpu.ntotal
         if total == 0:
             return []
-        fetch = min(total, k * self._config.overfetch)
+        fetch = min(total, max(k * self._config.overfetch, min_fetch))
         while True:
             scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each
-            hits, returned = _best_per_faq(scores[0].tolist(), ids[0].tolist(), k, accept)
+            found_scores, found_ids = scores[0], ids[0]
+            if rescore is not None:
+                valid = found_ids >= 0  # FAISS pads with -1
+                found_ids = found_ids[valid]
+                found_scores = rescore(found_scores[valid], found_ids)
+                order = np.argsort(-found_scores, kind="stable")
+                found_scores, found_ids = found_scores[order], found_ids[order]
+            hits, returned = _best_per_faq(found_scores.tolist(), found_ids.tolist(), k, accept)
             # Done when enough FAQs, or the index gave fewer than asked (IVF's probed lists
             # exhausted), or it already gave everything.
             if len(hits) >= k or returned < fetch or fetch >= total:

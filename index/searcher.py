@@ -30,6 +30,7 @@ from index.errors import (
 )
 from index.faq_index import (
     PHRASING_BITS,
+    PHRASING_SLOTS,
     FaqIndex,
     IndexConfig,
     choose_nlist,
@@ -38,12 +39,16 @@ from index.faq_index import (
 )
 from index.persistence import IndexMeta, load_index, save_index_bytes
 from index.rwlock import ReadWriteLock
+from model.lexical import LexicalModel, PackedQuery, PackedVectors
 from store.entries import FaqEntry
 from store.faq_store import FaqStore
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, str], None]
+# Phrasings the FAISS search hands to the lexical fusion at least: the fused best is among
+# the 16 best cosines for every question of bench faq's sets (docs/quality.md).
+LEXICAL_CANDIDATES = 16
 
 
 class Encoder(Protocol):
@@ -51,6 +56,8 @@ class Encoder(Protocol):
 
     dim: int
     content_hash: str
+    # The TF-IDF half of the fused score, or None for plain cosine (model.lexical).
+    lexical: LexicalModel | None
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray: ...
 
@@ -107,6 +114,23 @@ class _Live:
     revision: int
     saved_revision: int = -1
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
+    # faq_id -> its phrasings' TF-IDF vectors, when the encoder has a lexical model.
+    packed: dict[int, PackedVectors] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.packed:
+            for entry in self.entries.values():
+                self.put_entry(entry)
+
+    def put_entry(self, entry: FaqEntry) -> None:
+        self.entries[entry.id] = entry
+        lexical = self.encoder.lexical
+        if lexical is not None:
+            self.packed[entry.id] = PackedVectors.pack([lexical.vector(t) for t in entry.phrasings])
+
+    def drop_entry(self, faq_id: int) -> None:
+        self.entries.pop(faq_id, None)
+        self.packed.pop(faq_id, None)
 
 
 class FaqSearcher:
@@ -319,9 +343,9 @@ class FaqSearcher:
             live.index.remove_faqs(np.asarray(touched, dtype=np.int64))
             live.index.add(vectors, ids)
             for faq_id in changes.deleted:
-                live.entries.pop(faq_id, None)
+                live.drop_entry(faq_id)
             for entry in changes.upserted:
-                live.entries[entry.id] = entry
+                live.put_entry(entry)
             live.revision = changes.revision
         return len(touched)
 
@@ -344,8 +368,11 @@ class FaqSearcher:
                 entry = entries.get(faq_id)
                 return entry is not None and not wanted.isdisjoint(entry.tags)
 
+        rescore = _lexical_rescore(live, text)
         with live.lock.read():
-            hits = live.index.search(vector, k, accept)
+            hits = live.index.search(
+                vector, k, accept, rescore, LEXICAL_CANDIDATES if rescore else 0
+            )
             matches = []
             for hit in hits:
                 entry = live.entries[hit.faq_id]  # map and index change under the same lock
@@ -472,6 +499,24 @@ class FaqSearcher:
         live = self._require_live()
         with live.lock.read():
             return _expected_ids(live.entries.values())
+
+
+def _lexical_rescore(
+    live: _Live, text: str
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """The fused scores of fetched phrasings (model.lexical), or None for plain cosine.
+    Called by the index under the read lock, which keeps `live.packed` still."""
+    lexical = live.encoder.lexical
+    if lexical is None:
+        return None
+    query = PackedQuery(lexical.vector(text))
+    weight = lexical.weight(text)
+
+    def rescore(cosines: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        rows = [(live.packed[i >> PHRASING_BITS], i & (PHRASING_SLOTS - 1)) for i in ids.tolist()]
+        return (1.0 - weight) * cosines + weight * query.dots(rows)
+
+    return rescore
 
 
 class _StoreRewound(Exception):

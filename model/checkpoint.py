@@ -4,8 +4,10 @@ Layout of a checkpoint directory:
     weights.safetensors   the encoder's tensors (no pickle: safe to load from anywhere), plus
                           optionally the trained classifier's unit class vectors
                           (`class_weights`, one row per training group: `load_class_weights`)
-    checkpoint.json       format, encoder config, tokenizer vocabulary, training metrics and
-                          `content_hash` = sha256 over the weights file and the rest of the JSON
+    checkpoint.json       format, encoder config, tokenizer vocabulary, training metrics,
+                          optionally the lexical model (IDF table and fusion weights,
+                          model.lexical) and `content_hash` = sha256 over the weights file
+                          and the rest of the JSON
 
 Loading needs nothing else, and a changed byte anywhere is caught by the hash.
 """
@@ -26,6 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from model.encoder import EncoderConfig, EncoderNetwork, build_network
 from model.errors import CheckpointError, TokenizerError
+from model.lexical import LexicalModel
 from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer
 
@@ -35,7 +38,9 @@ FORMAT = "samesay-encoder/1"
 # Tensor name of the optional (C, dim) unit class vectors; not part of the encoder network.
 CLASS_WEIGHTS = "class_weights"
 # What a corrupt-but-hash-valid description can raise while the network is rebuilt.
-_LOAD_ERRORS = (KeyError, TypeError, ValueError, RuntimeError, SafetensorError, TokenizerError)
+_LOAD_ERRORS = (
+    KeyError, AttributeError, TypeError, ValueError, RuntimeError, SafetensorError, TokenizerError
+)
 _RETRAIN_HINT = "retrain it with `samesay train` (or point model_path at a valid checkpoint)"
 
 
@@ -53,6 +58,7 @@ def save_checkpoint(
     metrics: dict[str, Any] | None = None,
     class_weights: torch.Tensor | None = None,
     half_precision: bool = False,
+    lexical: LexicalModel | None = None,
 ) -> str:
     """Write `out_dir` (created if needed) and return its content hash.
 
@@ -60,6 +66,7 @@ def save_checkpoint(
     training groups can be scored against them (see `load_class_weights`).
     `half_precision` stores the network's tensors as float16 (half the file: the shipped base
     model); loading converts them back to float32, which is what the encoder computes in.
+    `lexical`: the fitted TF-IDF half of the fused score (None: scores are plain cosines).
 
     Files are written to temporaries and renamed, so a crash never leaves a half checkpoint
     that looks valid (the hash would catch it anyway).
@@ -83,6 +90,8 @@ def save_checkpoint(
             "tokenizer": tokenizer.to_dict(),
             "training": metrics or {},
         }
+        if lexical is not None:
+            meta["lexical"] = lexical.to_dict()
         meta["content_hash"] = _content_hash(weights, meta)
         tmp_meta = Path(tmp) / META_FILE
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -132,6 +141,7 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         state.pop(CLASS_WEIGHTS, None)  # the classifier is not part of the encoder
         state = {name: t.float() for name, t in state.items()}  # half-precision files
         network.load_state_dict(state)
+        lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
     except _LOAD_ERRORS as error:
         raise CheckpointError(
             f"checkpoint {path} is inconsistent ({error}); {_RETRAIN_HINT}"
@@ -141,7 +151,7 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
             f"checkpoint {path}: vocab_size {config.vocab_size} != vocabulary "
             f"{len(tokenizer)}; {_RETRAIN_HINT}"
         )
-    return SentenceEncoder(network.to(device), tokenizer, expected)
+    return SentenceEncoder(network.to(device), tokenizer, expected, lexical)
 
 
 def load_class_weights(path: Path) -> np.ndarray | None:

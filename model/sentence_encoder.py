@@ -12,6 +12,7 @@ import torch
 
 from model.encoder import EncoderConfig, EncoderNetwork
 from model.fast_path import NumpyGru
+from model.lexical import LexicalModel
 from model.tokenizer import Tokenizer
 
 # `SentenceEncoder.encode` hands batches up to this size to the NumPy fast path (measured).
@@ -21,8 +22,16 @@ FAST_PATH_MAX_TEXTS = 128
 class SentenceEncoder:
     """Tokenizer + network in eval mode: texts → float32 unit vectors."""
 
-    def __init__(self, network: EncoderNetwork, tokenizer: Tokenizer, content_hash: str) -> None:
+    def __init__(
+        self,
+        network: EncoderNetwork,
+        tokenizer: Tokenizer,
+        content_hash: str,
+        lexical: LexicalModel | None = None,
+    ) -> None:
         self.network = network.eval()
+        # The TF-IDF half of the fused score (model.lexical); None: scores are cosines.
+        self.lexical = lexical
         self.tokenizer = tokenizer
         self.content_hash = content_hash
         self.config: EncoderConfig = network.config

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from model.lexical import LexicalMatrix
 from model.sentence_encoder import SentenceEncoder
 from training.bm25 import BM25
 from training.metrics import auroc, topk_from_scores
@@ -25,9 +26,14 @@ _CHUNK = 512
 
 
 def encoder_similarity(encoder: SentenceEncoder) -> SimilarityFactory:
+    """Cosine, or the fused score when the model has a lexical half: what the searcher ranks by."""
+
     def fit(documents: Sequence[str]) -> Callable[[Sequence[str]], np.ndarray]:
         doc_vectors = encoder.encode(documents)  # (N, dim)
-        return lambda queries: encoder.encode(queries) @ doc_vectors.T
+        if encoder.lexical is None:
+            return lambda queries: encoder.encode(queries) @ doc_vectors.T
+        lexical = LexicalMatrix(encoder.lexical, documents)
+        return lambda queries: lexical.fused(queries, encoder.encode(queries) @ doc_vectors.T)
 
     return fit
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 _CHUNK = 1024  # query rows per similarity block: bounds memory to CHUNK × N floats
+# (first query row, end row, (rows, N) cosines) -> (rows, N) fused scores
+Fuse = Callable[[int, int, np.ndarray], np.ndarray]
 
 
 def ranking_topk(
@@ -34,17 +36,28 @@ def ranking_topk(
 
 
 def group_scores(
-    index_vectors: np.ndarray, index_labels: np.ndarray, query_vectors: np.ndarray, n_groups: int
+    index_vectors: np.ndarray,
+    index_labels: np.ndarray,
+    query_vectors: np.ndarray,
+    n_groups: int,
+    fuse: Fuse | None = None,
 ) -> np.ndarray:
-    """(Q, G) best cosine of each query with any indexed sentence of each group (FAQ dedup)."""
+    """(Q, G) best score of each query with any indexed sentence of each group (FAQ dedup).
+
+    Scores are cosines, or `fuse(first, end, cosines)` of them: the (end - first, N) fused
+    scores of queries first..end-1 (model.lexical), as the searcher scores them.
+    """
     order = np.argsort(index_labels, kind="stable")
     sorted_labels = index_labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     present = sorted_labels[starts]
     scores = np.full((len(query_vectors), n_groups), -np.inf, dtype=np.float32)
     for start in range(0, len(query_vectors), _CHUNK):
-        sims = query_vectors[start : start + _CHUNK] @ index_vectors[order].T  # (q, N)
-        scores[start : start + _CHUNK, present] = np.maximum.reduceat(sims, starts, axis=1)
+        end = min(start + _CHUNK, len(query_vectors))
+        sims = query_vectors[start:end] @ index_vectors.T  # (q, N)
+        if fuse is not None:
+            sims = fuse(start, end, sims)
+        scores[start:end, present] = np.maximum.reduceat(sims[:, order], starts, axis=1)
     return scores
 
 

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from training.metrics import group_scores
+from model.lexical import LexicalMatrix
+from training.metrics import Fuse, group_scores
 
 if TYPE_CHECKING:  # type names only: tuning maths needs neither torch nor a database
     from model.sentence_encoder import SentenceEncoder
@@ -233,11 +234,12 @@ def rates_at(
 def best_matches(
     encoder: SentenceEncoder, entries: Sequence[FaqEntry], questions: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Best cosine and its FAQ id per question, over every stored phrasing: the examples'
+    """Best score and its FAQ id per question, over every stored phrasing: the examples'
     scores and predictions for tuning.
 
-    The same decision the searcher makes (exact inner product over unit vectors, best
-    phrasing per FAQ), without building an index; the per-FAQ scores come from
+    The same decision the searcher makes (exact inner product over unit vectors, fused with
+    the TF-IDF cosine when the model has a lexical half, best phrasing per FAQ), without
+    building an index; the per-FAQ scores come from
     `training.metrics.group_scores`, which the evaluation protocols use too. (The admin tune
     route asks the live searcher instead: the index the service answers from.)
     """
@@ -246,8 +248,18 @@ def best_matches(
     ids = np.array([entry.id for entry in entries], dtype=np.int64)
     stored = encoder.encode(phrasings)  # (p, dim), unit rows
     asked = encoder.encode(list(questions))  # (q, dim), unit rows
-    per_faq = group_scores(stored, owners, asked, len(entries))  # (q, entries)
+    fuse = _lexical_fuse(encoder, phrasings, list(questions))
+    per_faq = group_scores(stored, owners, asked, len(entries), fuse)  # (q, entries)
     return per_faq.max(axis=1).astype(np.float64), ids[per_faq.argmax(axis=1)]
+
+
+def _lexical_fuse(
+    encoder: SentenceEncoder, phrasings: list[str], questions: list[str]
+) -> Fuse | None:
+    if encoder.lexical is None:
+        return None
+    lexical = LexicalMatrix(encoder.lexical, phrasings)
+    return lambda first, end, cosines: lexical.fused(questions[first:end], cosines)
 
 
 def plot_threshold_curve(choice: ThresholdChoice, path: Path) -> Path:

@@ -20,6 +20,7 @@ from app.bootstrap import (
 from app.config import Settings
 from app.demo import load_faqs, load_unanswerable
 from model.checkpoint import load_encoder
+from model.lexical import sparse_dot
 from store.entries import FaqDraft
 from store.faq_store import FaqStore
 from training.augment import AugmentConfig
@@ -213,7 +214,8 @@ def test_best_matches_returns_the_best_phrasing_per_question(tiny_encoder_path: 
     ]
     questions = ["forgot password", "opening hours", "something else"]
     scores, ids = best_matches(encoder, entries, questions)
-    # Independent reference: cosine of each question with each phrasing, max per question.
+    # Independent reference: the fused score (cosine and TF-IDF cosine, weighted by the
+    # question's script) of each question with each phrasing, max per question.
     phrasings = [
         "how do I reset my password",
         "forgot password",
@@ -222,7 +224,14 @@ def test_best_matches_returns_the_best_phrasing_per_question(tiny_encoder_path: 
     ]
     owners = [7, 7, 9, 9]
     cosines = encoder.encode(questions) @ encoder.encode(phrasings).T
+    lexical = encoder.lexical
+    assert lexical is not None
+    tfidf = np.array(
+        [[sparse_dot(lexical.vector(q), lexical.vector(p)) for p in phrasings] for q in questions]
+    )
+    weights = np.array([lexical.weight(q) for q in questions])[:, None]
+    fused = (1 - weights) * cosines + weights * tfidf
     assert ids.tolist()[:2] == [7, 9]
     for row in range(3):
-        assert scores[row] == pytest.approx(float(cosines[row].max()), abs=1e-5)
-        assert ids[row] == owners[int(cosines[row].argmax())]
+        assert scores[row] == pytest.approx(float(fused[row].max()), abs=1e-5)
+        assert ids[row] == owners[int(fused[row].argmax())]

@@ -46,6 +46,7 @@ class RotatedEncoder:
         self._rotation = rotation.astype(np.float32)  # (dim, dim) orthogonal: keeps unit norm
         self._base = base
         self.dim = base.dim
+        self.lexical = base.lexical  # the same lexical half: only the vectors rotate
         tag = f"{base.content_hash}:rotated:{seed}".encode()
         self.content_hash = hashlib.sha256(tag).hexdigest()
 

@@ -1,0 +1,70 @@
+"""The searcher's fused scores (model.lexical): the same numbers as the offline scoring that
+tunes the threshold, and the lexical half at work on words the encoder never saw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from store.entries import FaqDraft
+from store.faq_store import FaqStore
+from tests.index.conftest import drafts_from_groups, held_out_queries
+from training.threshold import best_matches
+
+
+@pytest.fixture
+def stocked_store(faq_store: FaqStore, fixture_groups) -> FaqStore:
+    faq_store.add(drafts_from_groups(fixture_groups))
+    return faq_store
+
+
+def test_searcher_scores_equal_the_offline_fused_scores(
+    stocked_store: FaqStore, make_searcher, tiny_encoder, fixture_groups
+) -> None:
+    assert tiny_encoder.lexical is not None
+    searcher = make_searcher(stocked_store)
+    searcher.start()
+    questions = [q for qs in held_out_queries(fixture_groups).values() for q in qs][:40]
+    questions += ["完全无关的问题", "something nobody ever asked"]
+    entries = list(stocked_store.iter_entries())
+    scores, predicted = best_matches(tiny_encoder, entries, questions)
+    found = [searcher.search(q, 1)[0] for q in questions]
+    np.testing.assert_allclose([m.score for m in found], scores, atol=1e-5)
+    assert [m.faq_id for m in found] == predicted.tolist()
+
+
+def test_a_match_scores_the_weighted_cosine_and_tfidf_cosine(
+    faq_store: FaqStore, make_searcher, tiny_encoder
+) -> None:
+    lexical = tiny_encoder.lexical
+    faq_store.add([FaqDraft("where is my parcel", "Tracking page."),
+                   FaqDraft("怎么重置密码", "用重置链接。")])
+    searcher = make_searcher(faq_store)
+    searcher.start()
+    for question, stored in (("where is the parcel now", "where is my parcel"),
+                             ("密码怎么重置", "怎么重置密码")):
+        [match] = searcher.search(question, 1)
+        cosine = float(tiny_encoder.encode_one(question) @ tiny_encoder.encode_one(stored))
+        tfidf = sum(w * lexical.vector(stored).get(t, 0.0)
+                    for t, w in lexical.vector(question).items())
+        weight = lexical.weight(question)
+        assert match.question == stored
+        assert match.score == pytest.approx((1 - weight) * cosine + weight * tfidf, abs=1e-5)
+        assert tfidf > 0.2  # shared words really count
+
+
+def test_new_faq_words_the_encoder_never_saw_still_match(
+    stocked_store: FaqStore, make_searcher
+) -> None:
+    """A FAQ added after training, about a product name unknown to the model: its name in a
+    question finds it (the TF-IDF half gives unseen terms the highest IDF)."""
+    searcher = make_searcher(stocked_store)
+    searcher.start()
+    [entry] = stocked_store.add([FaqDraft("does the Zorblax 3000 support qwixel sync",
+                                          "Yes, since firmware 2.")])
+    searcher.catch_up()
+    [match] = searcher.search("zorblax qwixel", 1)
+    assert match.faq_id == entry.id
+    stocked_store.delete(entry.id)
+    searcher.catch_up()
+    assert all(m.faq_id != entry.id for m in searcher.search("zorblax qwixel", 5))
