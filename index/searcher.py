@@ -39,7 +39,7 @@ from index.faq_index import (
 )
 from index.persistence import IndexMeta, load_index, save_index_bytes
 from index.rwlock import ReadWriteLock
-from model.lexical import LexicalModel, PackedQuery, PackedVectors
+from model.lexical import LexicalModel, LexicalRows, PackedQuery
 from store.entries import FaqEntry
 from store.faq_store import FaqStore
 
@@ -114,23 +114,22 @@ class _Live:
     revision: int
     saved_revision: int = -1
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
-    # faq_id -> its phrasings' TF-IDF vectors, when the encoder has a lexical model.
-    packed: dict[int, PackedVectors] = field(default_factory=dict)
+    # The phrasings' TF-IDF vectors, filled when the encoder has a lexical model.
+    lexical_rows: LexicalRows = field(default_factory=LexicalRows)
 
     def __post_init__(self) -> None:
-        if not self.packed:
-            for entry in self.entries.values():
-                self.put_entry(entry)
+        for entry in self.entries.values():
+            self.put_entry(entry)
 
     def put_entry(self, entry: FaqEntry) -> None:
         self.entries[entry.id] = entry
         lexical = self.encoder.lexical
         if lexical is not None:
-            self.packed[entry.id] = PackedVectors.pack([lexical.vector(t) for t in entry.phrasings])
+            self.lexical_rows.put(entry.id, [lexical.vector(t) for t in entry.phrasings])
 
     def drop_entry(self, faq_id: int) -> None:
         self.entries.pop(faq_id, None)
-        self.packed.pop(faq_id, None)
+        self.lexical_rows.remove(faq_id)
 
 
 class FaqSearcher:
@@ -505,7 +504,7 @@ def _lexical_rescore(
     live: _Live, text: str
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """The fused scores of fetched phrasings (model.lexical), or None for plain cosine.
-    Called by the index under the read lock, which keeps `live.packed` still."""
+    Called by the index under the read lock, which keeps `live.lexical_rows` still."""
     lexical = live.encoder.lexical
     if lexical is None:
         return None
@@ -513,8 +512,8 @@ def _lexical_rescore(
     weight = lexical.weight(text)
 
     def rescore(cosines: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        rows = [(live.packed[i >> PHRASING_BITS], i & (PHRASING_SLOTS - 1)) for i in ids.tolist()]
-        return (1.0 - weight) * cosines + weight * query.dots(rows)
+        tfidf = live.lexical_rows.dots(query, ids >> PHRASING_BITS, ids & (PHRASING_SLOTS - 1))
+        return (1.0 - weight) * cosines + weight * tfidf
 
     return rescore
 

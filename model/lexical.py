@@ -163,51 +163,112 @@ def _hashes(vector: SparseVector) -> np.ndarray:
     return np.fromiter((hash(term) for term in vector), dtype=np.int64, count=len(vector))
 
 
-@dataclass(frozen=True)
-class PackedVectors:
-    """One FAQ's phrasings as TF-IDF vectors in three flat arrays (term hashes, weights and
-    row offsets): a tenth of the memory of one dict per phrasing, which matters at 10^5
-    phrasings."""
+class LexicalRows:
+    """TF-IDF vectors of stored phrasings, addressed by (faq_id, phrasing number), in flat
+    append-only arrays: a question's dots with its candidates are a handful of NumPy
+    operations whatever their number (a slice per candidate cost ~10 us each), and the
+    memory is a tenth of one dict per phrasing. Replaced FAQs leave garbage, compacted away
+    once it outweighs the live rows. Not thread-safe: the searcher writes under its lock."""
 
-    terms: np.ndarray  # (total,) int64 term hashes, row after row
-    weights: np.ndarray  # (total,) float32
-    offsets: np.ndarray  # (rows + 1,) int64: row r is [offsets[r], offsets[r + 1])
+    def __init__(self) -> None:
+        self._reset()
 
-    @classmethod
-    def pack(cls, vectors: Sequence[SparseVector]) -> PackedVectors:
-        terms = [_hashes(v) for v in vectors]
-        weights = [np.fromiter(v.values(), dtype=np.float32, count=len(v)) for v in vectors]
-        offsets = np.zeros(len(vectors) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum([len(v) for v in vectors])
-        empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float32)
-        return cls(
-            np.concatenate(terms) if terms else empty_i,
-            np.concatenate(weights) if weights else empty_f,
-            offsets,
+    def _reset(self) -> None:
+        self._terms = np.empty(0, dtype=np.int64)  # term hashes, row after row
+        self._weights = np.empty(0, dtype=np.float32)
+        self._used = 0  # filled length of _terms / _weights
+        self._starts = np.empty(0, dtype=np.int64)  # per row slot: its run in _terms
+        self._ends = np.empty(0, dtype=np.int64)
+        self._rows = 0  # filled length of _starts / _ends
+        self._faqs: dict[int, tuple[int, int]] = {}  # faq_id -> (first row slot, rows)
+        self._live_terms = 0
+
+    def __len__(self) -> int:
+        return len(self._faqs)
+
+    def put(self, faq_id: int, vectors: Sequence[SparseVector]) -> None:
+        """Store (or replace) the phrasing vectors of one FAQ."""
+        self.remove(faq_id)
+        self._append(
+            faq_id,
+            [(_hashes(v), np.fromiter(v.values(), np.float32, len(v))) for v in vectors],
         )
+
+    def remove(self, faq_id: int) -> None:
+        placed = self._faqs.pop(faq_id, None)
+        if placed is None:
+            return
+        rows = slice(placed[0], placed[0] + placed[1])
+        self._live_terms -= int((self._ends[rows] - self._starts[rows]).sum())
+        if self._used > 4096 and self._live_terms < self._used // 2:
+            self._compact()
+
+    def dots(self, query: PackedQuery, faq_ids: np.ndarray, phrasing_nos: np.ndarray) -> np.ndarray:
+        """(n,) TF-IDF cosines of the query with the given stored phrasings."""
+        out = np.zeros(len(faq_ids), dtype=np.float32)
+        if not len(query.terms) or not len(faq_ids):
+            return out
+        first = np.fromiter((self._faqs[i][0] for i in faq_ids.tolist()), np.int64, len(faq_ids))
+        rows = first + phrasing_nos
+        starts = self._starts[rows]
+        lengths = self._ends[rows] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return out
+        row_of = np.repeat(np.arange(len(rows)), lengths)  # (total,) candidate of each term
+        run_start = np.cumsum(lengths) - lengths  # where each candidate's run starts
+        positions = starts[row_of] + np.arange(total) - run_start[row_of]
+        terms = self._terms[positions]
+        where = np.searchsorted(query.terms, terms).clip(max=len(query.terms) - 1)
+        products = np.where(
+            query.terms[where] == terms, query.weights[where] * self._weights[positions], 0.0
+        )
+        return np.bincount(row_of, weights=products, minlength=len(rows)).astype(np.float32)
+
+    def _append(self, faq_id: int, rows: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        total = sum(len(terms) for terms, _ in rows)
+        if self._used + total > len(self._terms):
+            size = max(2 * len(self._terms), self._used + total, 1024)
+            self._terms = _grown(self._terms, size, self._used)
+            self._weights = _grown(self._weights, size, self._used)
+        if self._rows + len(rows) > len(self._starts):
+            size = max(2 * len(self._starts), self._rows + len(rows), 256)
+            self._starts = _grown(self._starts, size, self._rows)
+            self._ends = _grown(self._ends, size, self._rows)
+        self._faqs[faq_id] = (self._rows, len(rows))
+        for terms, weights in rows:
+            end = self._used + len(terms)
+            self._terms[self._used : end] = terms
+            self._weights[self._used : end] = weights
+            self._starts[self._rows], self._ends[self._rows] = self._used, end
+            self._used = end
+            self._rows += 1
+        self._live_terms += total
+
+    def _compact(self) -> None:
+        """Copy the live rows into fresh arrays, FAQ by FAQ."""
+        terms, weights, starts, ends = self._terms, self._weights, self._starts, self._ends
+        placed = self._faqs
+        self._reset()
+        for faq_id, (first, n) in placed.items():
+            rows = range(first, first + n)
+            self._append(
+                faq_id,
+                [(terms[starts[r] : ends[r]], weights[starts[r] : ends[r]]) for r in rows],
+            )
+
+
+def _grown(array: np.ndarray, size: int, used: int) -> np.ndarray:
+    grown = np.empty(size, dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
 
 
 class PackedQuery:
-    """A question's TF-IDF vector, ready to be dotted with packed phrasings."""
+    """A question's TF-IDF vector as sorted term hashes and their weights."""
 
     def __init__(self, vector: SparseVector) -> None:
         hashes = _hashes(vector)
         order = np.argsort(hashes)
-        self._terms = hashes[order]  # sorted, for searchsorted
-        self._weights = np.fromiter(vector.values(), np.float32, len(vector))[order]
-
-    def dots(self, rows: Sequence[tuple[PackedVectors, int]]) -> np.ndarray:
-        """(len(rows),) TF-IDF cosines with the given (packed FAQ, phrasing number) rows."""
-        out = np.zeros(len(rows), dtype=np.float32)
-        if not len(self._terms) or not rows:
-            return out
-        spans = [(p, p.offsets[no], p.offsets[no + 1]) for p, no in rows]
-        terms = np.concatenate([p.terms[start:end] for p, start, end in spans])
-        weights = np.concatenate([p.weights[start:end] for p, start, end in spans])
-        if not len(terms):
-            return out
-        where = np.searchsorted(self._terms, terms).clip(max=len(self._terms) - 1)
-        products = np.where(self._terms[where] == terms, self._weights[where] * weights, 0.0)
-        row_of = np.repeat(np.arange(len(rows)), [end - start for _, start, end in spans])
-        np.add.at(out, row_of, products)
-        return out
+        self.terms = hashes[order]  # sorted, for searchsorted
+        self.weights = np.fromiter(vector.values(), np.float32, len(vector))[order]

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from model.lexical import (
     LexicalMatrix,
     LexicalModel,
+    LexicalRows,
     PackedQuery,
-    PackedVectors,
     is_cjk_text,
     lexical_terms,
     sparse_dot,
@@ -66,15 +66,43 @@ def test_vectors_are_unit_and_identical_texts_score_one(model: LexicalModel) -> 
 def test_packed_and_matrix_dots_equal_the_dict_dot(model: LexicalModel) -> None:
     questions = ["reset password please", "包裹在哪", "mouse pads", "zzz unseen words", ""]
     vectors = [model.vector(text) for text in PHRASINGS]
-    packed = PackedVectors.pack(vectors)
+    rows = LexicalRows()
+    rows.put(7, vectors[:2])  # FAQ 7: phrasings 0-1; FAQ 9: phrasings 0-3
+    rows.put(9, vectors[2:])
+    faq_ids = np.array([7, 7, 9, 9, 9, 9])
+    nos = np.array([0, 1, 0, 1, 2, 3])
     expected = np.array([[sparse_dot(model.vector(q), v) for v in vectors] for q in questions])
-    rows = [(packed, no) for no in range(len(PHRASINGS))]
     for row, question in enumerate(questions):
-        np.testing.assert_allclose(PackedQuery(model.vector(question)).dots(rows), expected[row],
-                                   atol=1e-6)
+        dots = rows.dots(PackedQuery(model.vector(question)), faq_ids, nos)
+        np.testing.assert_allclose(dots, expected[row], atol=1e-6)
+        reordered = rows.dots(PackedQuery(model.vector(question)), faq_ids[::-1], nos[::-1])
+        np.testing.assert_allclose(reordered, expected[row][::-1], atol=1e-6)
     matrix = LexicalMatrix(model, PHRASINGS)
     np.testing.assert_allclose(matrix.scores(questions), expected, atol=1e-6)
     assert expected[0, 0] > expected[0, 2] and expected[1, 4] > expected[1, 3] == 0
+
+
+def test_rows_replaced_and_removed_many_times_stay_exact(model: LexicalModel) -> None:
+    """Replacing FAQs leaves garbage that compaction removes; the dots must not change."""
+    rows = LexicalRows()
+    query = PackedQuery(model.vector("reset my password"))
+    live: dict[int, list[str]] = {}
+    for step in range(3000):
+        faq_id = step % 50
+        texts = [PHRASINGS[(step + j) % len(PHRASINGS)] for j in range(1 + step % 3)]
+        if step % 7 == 0:
+            rows.remove(faq_id)
+            live.pop(faq_id, None)
+        else:
+            rows.put(faq_id, [model.vector(t) for t in texts])
+            live[faq_id] = texts
+    assert len(rows) == len(live)
+    faq_ids = np.array([f for f, texts in live.items() for _ in texts])
+    nos = np.array([n for texts in live.values() for n in range(len(texts))])
+    want = [sparse_dot(model.vector("reset my password"), model.vector(t))
+            for texts in live.values() for t in texts]
+    np.testing.assert_allclose(rows.dots(query, faq_ids, nos), want, atol=1e-6)
+    assert rows._used < 4 * sum(len(model.vector(t)) for texts in live.values() for t in texts)
 
 
 def test_fused_is_the_weighted_mean_by_script(model: LexicalModel) -> None:
@@ -95,8 +123,9 @@ def test_any_text_gives_a_vector_of_norm_at_most_one(text: str) -> None:
     model = LexicalModel.fit([text, "plain words"], 0.4, 0.25)
     vector = model.vector(text)
     assert math.fsum(w * w for w in vector.values()) <= 1.0 + 1e-9
-    packed = PackedVectors.pack([vector, model.vector("plain words")])
-    dots = PackedQuery(vector).dots([(packed, 0), (packed, 1)])
+    rows = LexicalRows()
+    rows.put(1, [vector, model.vector("plain words")])
+    dots = rows.dots(PackedQuery(vector), np.array([1, 1]), np.array([0, 1]))
     assert dots[0] == pytest.approx(1.0 if vector else 0.0, abs=1e-5)
 
 
