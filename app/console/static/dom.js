@@ -1,4 +1,4 @@
-// DOM helpers. Text always goes in through textContent (never innerHTML), so FAQ text and
+// DOM helpers. Text always goes in as text nodes or textContent (never parsed as HTML), so FAQ text and
 // questions can hold any characters, markup included, and show as written.
 
 const SVG = "http://www.w3.org/2000/svg";
