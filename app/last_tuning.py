@@ -59,7 +59,7 @@ def load_last_tuning(store: FaqStore, data_dir: Path) -> dict[str, Any] | None:
             "n_examples": first["examples"],
             "n_in_scope": None,
             "n_out_of_scope": None,
-            "source": "first start (demo held-out and unanswerable questions)",
+            "source": "demo held-out and unanswerable questions (first start)",
             "tuned_at": datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
         }
     except FileNotFoundError:

@@ -43,7 +43,7 @@ def tune_from_examples(
     objective: Objective,
     target: float | None,
     apply: bool,
-    source: str = "labelled examples",
+    source: str = "labelled questions",
 ) -> TuneOutcome:
     """(question, FAQ id it should get or None) pairs → the threshold for `objective`; the
     curve is kept as the last tuning (app.last_tuning) for the console to draw."""
@@ -83,7 +83,9 @@ def tune_from_feedback(
             "wrong with POST /feedback (a wrong one naming the right FAQ, or one that should "
             "not have been answered)"
         )
-    return tune_from_examples(service, examples, objective, target, apply, "stored feedback")
+    return tune_from_examples(
+        service, examples, objective, target, apply, "questions with feedback"
+    )
 
 
 @dataclass(frozen=True)

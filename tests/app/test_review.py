@@ -128,7 +128,7 @@ def test_tuning_from_feedback_is_kept_as_the_curve_and_scored(
     assert (tuned["n_examples"], tuned["n_out_of_scope"]) == (len(expected), 4)
     assert not tuned["applied"]
     curve = client.get("/admin/threshold/curve", headers=AUTH).json()
-    assert curve["source"] == "stored feedback" and curve["objective"] == "f1"
+    assert curve["source"] == "questions with feedback" and curve["objective"] == "f1"
     assert curve["curve"] == tuned["curve"] and curve["threshold"] == tuned["threshold"]
     assert curve["current_threshold"] == THRESHOLD  # recommended, not applied
 
@@ -145,7 +145,7 @@ def test_curve_falls_back_to_the_first_start_tuning(client, settings) -> None:
         "objective": "accuracy", "target": None, "threshold": 0.4, "examples": 12,
         "metrics": {"all": rows[1], "en": rows[1]}, "curve": rows}), encoding="utf-8")
     curve = client.get("/admin/threshold/curve", headers=AUTH).json()
-    assert curve["source"].startswith("first start")
+    assert curve["source"].endswith("(first start)")
     assert [p["threshold"] for p in curve["curve"]] == [0.2, 0.4, 0.6]
     assert curve["n_examples"] == 12 and curve["metrics"] == rows[1]
 

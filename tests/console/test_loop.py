@@ -51,7 +51,7 @@ def test_declined_question_becomes_an_alternate_then_retrain_and_curve(
     button = item.locator(".add-alternate").first
     faq_id = int(button.get_attribute("data-faq"))
     button.click()
-    page.wait_for_selector("#status.ok")
+    page.locator("#status.ok", has_text="as an alternate").wait_for()
     assert re.search(rf"alternate of FAQ #{faq_id}: revision \d+", page.text_content("#status"))
     assert page.locator(".queue-item", has_text=DECLINED).count() == 0
     assert DECLINED in server.api("GET", f"/faq/{faq_id}").json()["alternates"]

@@ -3,7 +3,7 @@
 
 import {svg} from "./dom.js";
 
-const W = 640, H = 300, L = 44, R = 12, T = 12, B = 34;
+const W = 640, H = 300, L = 52, R = 24, T = 14, B = 36;
 export const SERIES = [
   ["right", "answered right"],
   ["wrong", "answered wrong"],
@@ -40,7 +40,9 @@ export function thresholdChart(curve, current, onPick) {
   const lines = SERIES.map(([key]) => svg("polyline", {class: `series ${key}`,
     points: curve.map((p) => `${x(p.threshold).toFixed(1)},${y(outcome(p)[key]).toFixed(1)}`).join(" ")}));
   const currentLine = svg("line", {class: "current", x1: x(current), x2: x(current), y1: T, y2: H - B});
-  const chosen = svg("line", {class: "chosen", x1: x(current), x2: x(current), y1: T, y2: H - B});
+  // The value being looked at: drawn once it differs from the current one.
+  const chosen = svg("line", {class: "chosen", x1: x(current), x2: x(current), y1: T, y2: H - B,
+                              visibility: "hidden"});
   const plot = svg("rect", {class: "hit", x: L, y: T, width: W - L - R, height: H - T - B});
   const node = svg("svg", {class: "chart", id: "threshold-chart", viewBox: `0 0 ${W} ${H}`, role: "img",
                            "aria-label": "answered right, answered wrong and declined against the threshold"},
@@ -60,6 +62,7 @@ export function thresholdChart(curve, current, onPick) {
     mark(t) {
       chosen.setAttribute("x1", x(t));
       chosen.setAttribute("x2", x(t));
+      chosen.setAttribute("visibility", Math.abs(t - current) > 1e-9 ? "visible" : "hidden");
     },
   };
 }

@@ -30,7 +30,7 @@ function splitTags(text) {
 }
 
 export function render(root, params, alive) {
-  const text = el("input", {id: "faq-filter", type: "search", placeholder: "text in question, alternates or answer"});
+  const text = el("input", {id: "faq-filter", type: "search", placeholder: "words in any phrasing or answer"});
   const tags = el("input", {id: "faq-tags", type: "search", placeholder: "tags, comma-separated"});
   const list = el("ol", {class: "faq-list", id: "faq-list"});
   const pager = el("div", {class: "row pager"});
@@ -40,11 +40,11 @@ export function render(root, params, alive) {
 
   root.append(el("h2", {}, "FAQs"),
     el("form", {class: "row filters", onsubmit: (e) => { e.preventDefault(); load(); }},
-      el("label", {for: "faq-filter", class: "inline"}, "Filter"), text,
-      el("label", {for: "faq-tags", class: "inline"}, "Tags"), tags,
+      el("span", {class: "group grow"}, el("label", {for: "faq-filter", class: "inline"}, "Filter"), text),
+      el("span", {class: "group grow"}, el("label", {for: "faq-tags", class: "inline"}, "Tags"), tags),
       el("button", {type: "submit"}, "Apply"),
       el("button", {type: "button", id: "faq-new", onclick: () => edit(null, "")}, "New FAQ")),
-    editor, list, pager, transfer());
+    transfer(), editor, list, pager);
 
   async function load() {
     const got = await attempt(() => allEntries(splitTags(tags.value)));
@@ -117,8 +117,9 @@ export function render(root, params, alive) {
     const format = el("select", {id: "export-format", "aria-label": "export format"},
       ["jsonl", "csv", "tsv"].map((f) => el("option", {value: f}, f)));
     const link = el("a", {id: "export-link", hidden: true}, "");
-    return el("section", {class: "transfer"},
-      el("h3", {}, "Import and export"),
+    // Folded by default, but above the list: found without scrolling past every FAQ.
+    return el("details", {class: "transfer", id: "transfer"},
+      el("summary", {}, "Import or export a file"),
       el("p", {class: "help"}, "The formats of `samesay import` / `samesay export`: JSONL, " +
          "or CSV/TSV with a question,answer,alternates,tags header (list cells as JSON lists or |-separated)."),
       el("div", {class: "row"}, file,

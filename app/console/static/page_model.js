@@ -17,7 +17,7 @@ export async function render(root, _params, alive) {
   if (!ready || !alive()) return;
   const fact = (name, value, id) => [el("dt", {}, name), el("dd", {id}, String(value ?? "–"))];
   info.append(...fact("model version", ready.model_version, "model-version"),
-    ...fact("index", `${ready.index_size} phrasings, ${ready.index_kind}${ready.index_rebuilding ? " (rebuilding)" : ""}`, "index-size"),
+    ...fact("index", `${ready.index_size} FAQ entries, ${ready.index_kind === "flat" ? "exact (flat)" : ready.index_kind} search${ready.index_rebuilding ? " (rebuilding)" : ""}`, "index-size"),
     ...fact("store revision", ready.revision, "model-revision"));
   if (!apiKey.get()) {
     root.append(el("p", {class: "notice", id: "needs-key"}, "Retraining is an admin action: enter the API key at the top."));
@@ -38,6 +38,7 @@ export async function render(root, _params, alive) {
   if (!status || !alive()) return;
   show(status);
   if (status.state === "running") poll();
+  else if (status.state === "succeeded") compare();  // the last run's figure, on a reload too
 
   async function start() {
     const before = await attempt(() => api("GET", "/admin/feedback/score"));
@@ -71,15 +72,21 @@ export async function render(root, _params, alive) {
     if (now.state === "failed") { say(`Retrain failed: ${now.error}`, "error"); return; }
     say(`Retrain finished: serving model ${now.new_model_version}.`);
     document.getElementById("model-version").textContent = now.model_version;
-    const after = await attempt(() => api("GET", "/admin/feedback/score"));
+    await compare();
+  }
+
+  // "before" was taken in this tab just before the start; "after" is the serving model now.
+  async function compare() {
     const before = JSON.parse(sessionStorage.getItem(BEFORE) || "null");
-    if (after && before) figure.replaceChildren(...comparison(before, after));
+    if (!before) return;
+    const after = await attempt(() => api("GET", "/admin/feedback/score"));
+    if (after && alive()) figure.replaceChildren(...comparison(before, after));
   }
 }
 
 // Two stacked bars (before, after): shares of the feedback questions right / wrong / declined.
 function comparison(before, after) {
-  if (!after.n_examples) {
+  if (!after.n_examples || !before.n_examples) {
     return [el("p", {class: "notice", id: "no-feedback"}, "No stored feedback to compare on: " +
       "mark answers right or wrong on the Try page, and the next retrain shows before and after.")];
   }

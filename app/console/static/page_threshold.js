@@ -51,9 +51,9 @@ export async function render(root, _params, alive) {
     el("div", {class: "row legend-row"},
       ...SERIES.map(([key, label]) => el("span", {class: `legend ${key}`}, label)),
       el("span", {class: "legend current"}, `current ${fmt(current.threshold)}`),
-      el("span", {class: "legend chosen"}, "inspected")),
+      el("span", {class: "legend chosen"}, "the value you picked")),
     chart.node, slider, readout,
-    el("p", {class: "help", id: "curve-source"}, `Tuned on ${tuning.n_examples} questions (${tuning.source}), ` +
+    el("p", {class: "help", id: "curve-source"}, `Tuned on ${tuning.n_examples} ${tuning.source}, ` +
       `${new Date(tuning.tuned_at).toLocaleString()}; it recommended ${fmt(tuning.threshold)} for ${tuning.objective}.`),
     set.node, tuneBox);
   show(current.threshold);

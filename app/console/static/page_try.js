@@ -13,7 +13,8 @@ export function render(root, params) {
   const form = el("form", {class: "ask", onsubmit: (e) => { e.preventDefault(); ask(); }},
     el("label", {for: "ask-question"}, "Question"),
     el("div", {class: "row"}, question,
-      el("label", {for: "ask-topk", class: "inline"}, "top"), topK,
+      el("span", {class: "group"}, el("label", {for: "ask-topk", class: "inline"}, "show"), topK,
+         el("span", {}, "matches")),
       el("button", {type: "submit", id: "ask-button"}, "Ask")));
   root.append(el("h2", {}, "Try a question"),
     el("p", {class: "help"}, "Asks /ask exactly as a user would (it is logged: a declined " +
@@ -37,7 +38,7 @@ function showAnswer(result, asked, data) {
          "No answer: the best match is below the threshold, so Samesay declines.");
   const scoreLine = el("div", {class: "score-line"},
     scoreBar(data.score, data.threshold, "best score against the threshold"),
-    el("span", {id: "answer-score"}, `best score ${fmt(data.score)} · threshold ${fmt(data.threshold)}`),
+    el("span", {id: "answer-score"}, `best score ${fmt(data.score)} · threshold ${fmt(data.threshold)} (the black line)`),
     data.answered ? el("span", {class: "badge pass"}, `FAQ #${data.faq_id}`)
                   : el("span", {class: "badge fail"}, "declined"));
   const matches = el("ol", {class: "matches", id: "matches"},

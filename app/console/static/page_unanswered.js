@@ -10,7 +10,9 @@ export async function render(root, _params, alive) {
   root.append(el("h2", {}, "Unanswered questions"),
     el("p", {class: "help"}, "Questions Samesay declined, most frequent first, then answers " +
        "marked wrong with a better FAQ named. Adding one as an alternate makes it answerable " +
-       "at once (no retrain needed); retrain later so similar wordings match too."));
+       "at once (no retrain needed); retrain later so similar wordings match too."),
+    el("p", {class: "help"}, "The suggestions are only the nearest FAQs by score: add the " +
+       "question where that FAQ's answer really answers it, or start a new FAQ."));
   if (!apiKey.get()) {
     root.append(el("p", {class: "notice", id: "needs-key"},
       "The queue is admin data: enter the API key at the top to see it."));
