@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -79,7 +80,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def open_page(browser) -> Iterator[Callable[..., object]]:
     """open_page(viewport=DESKTOP) -> a fresh page (own sessionStorage); every page records
-    the dialogs it opened in `page.dialogs` (dismissing them) and its console errors."""
+    the dialogs it opened in `page.dialogs` (dismissing them), and in `page.errors` its
+    script errors and any console file it failed to load. (API refusals are not errors
+    here: tests assert on how the page shows them.)"""
     contexts = []
 
     def opener(viewport: dict[str, int] = DESKTOP) -> object:
@@ -95,7 +98,13 @@ def open_page(browser) -> Iterator[Callable[..., object]]:
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        def on_response(response) -> None:
+            path = urlsplit(response.url).path
+            if response.status >= 400 and (path.startswith("/console") or path == "/favicon.ico"):
+                page.errors.append(f"{response.status} {path}")
+
+        page.on("response", on_response)
+        page.on("requestfailed", lambda r: page.errors.append(f"failed {r.url}"))
         page.set_default_timeout(15_000)
         return page
 

@@ -35,7 +35,8 @@ export function render(root, params, alive) {
   const list = el("ol", {class: "faq-list", id: "faq-list"});
   const pager = el("div", {class: "row pager"});
   const editor = el("section", {class: "editor", id: "faq-editor"});
-  let entries = [];
+  let fetched = []; // every entry with the tags asked for
+  let entries = []; // those also containing the filter text
   let page = 0;
 
   root.append(el("h2", {}, "FAQs"),
@@ -44,14 +45,21 @@ export function render(root, params, alive) {
       el("span", {class: "group grow"}, el("label", {for: "faq-tags", class: "inline"}, "Tags"), tags),
       el("button", {type: "submit"}, "Apply"),
       el("button", {type: "button", id: "faq-new", onclick: () => edit(null, "")}, "New FAQ")),
-    transfer(), editor, list, pager);
+    transfer(), editor, pager, list);
+  text.addEventListener("input", () => { page = 0; refilter(); });
 
   async function load() {
     const got = await attempt(() => allEntries(splitTags(tags.value)));
     if (!got || !alive()) return;
+    fetched = got;
+    refilter();
+  }
+
+  // Text filtering runs here as you type (the API filters by tag, not by text).
+  function refilter() {
     const needle = text.value.trim().toLowerCase();
-    entries = needle ? got.filter((f) => [f.question, f.answer, ...f.alternates]
-      .some((t) => t.toLowerCase().includes(needle))) : got;
+    entries = needle ? fetched.filter((f) => [f.question, f.answer, ...f.alternates]
+      .some((t) => t.toLowerCase().includes(needle))) : fetched;
     page = Math.min(page, Math.max(0, Math.ceil(entries.length / PER_PAGE) - 1));
     draw();
   }
