@@ -71,7 +71,7 @@ def test_threshold_picked_on_the_chart_is_applied_and_feedback_retunes(
     page.mouse.click(box["x"] + box["width"] * 0.85, box["y"] + box["height"] / 2)
     picked = float(page.input_value("#threshold-input"))
     assert picked > current + 0.05
-    assert page.text_content("#chart-readout").startswith(f"at {picked:.3f}:")
+    assert page.text_content("#chart-readout").startswith(f"at {picked:.3f}, of 372 questions:")
     assert page.get_attribute("#threshold-chart line.chosen", "visibility") == "visible"
     page.click("#threshold-apply")
     page.locator("#status.ok", has_text="Threshold set").wait_for()

@@ -33,16 +33,17 @@ export async function render(root, _params, alive) {
     return;
   }
   const readout = el("div", {class: "readout", id: "chart-readout"});
-  const slider = el("input", {type: "range", id: "threshold-slider", min: tuning.curve[0].threshold,
-                              max: tuning.curve.at(-1).threshold, step: 0.001, value: current.threshold,
-                              "aria-label": "threshold to inspect"});
+  const slider = el("input", {type: "range", id: "threshold-slider",
+                              min: Math.min(tuning.curve[0].threshold, current.threshold),
+                              max: Math.max(tuning.curve.at(-1).threshold, current.threshold),
+                              step: 0.001, value: current.threshold, "aria-label": "threshold to inspect"});
   const set = setter(current.threshold, slider);
   const chart = thresholdChart(tuning.curve, current.threshold, (t) => show(t));
   function show(t) {
     slider.value = t;
     chart.mark(t);
     const p = outcome(nearest(tuning.curve, t));
-    readout.replaceChildren(el("strong", {}, `at ${fmt(t)}: `),
+    readout.replaceChildren(el("strong", {}, `at ${fmt(t)}, of ${tuning.n_examples} questions: `),
       ...SERIES.map(([key, label]) => el("span", {class: `legend ${key}`}, `${label} ${pct(p[key])}`)));
     set.input.value = t.toFixed(3);
   }
@@ -56,6 +57,9 @@ export async function render(root, _params, alive) {
     el("p", {class: "help", id: "curve-source"}, `Tuned on ${tuning.n_examples} ${tuning.source}, ` +
       `${new Date(tuning.tuned_at).toLocaleString()}; it recommended ${fmt(tuning.threshold)} for ${tuning.objective}.`),
     set.node, tuneBox);
+  set.node.append(el("button", {type: "button", id: "use-recommended",
+                                onclick: () => show(tuning.threshold)},
+                     `Pick the recommended ${fmt(tuning.threshold)}`));
   show(current.threshold);
 }
 
