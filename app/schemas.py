@@ -301,6 +301,8 @@ class UnansweredPublic(BaseModel):
     question: str
     count: int
     last_asked_at: datetime
+    ask_id: str = Field(description="its latest ask: POST /feedback on it (correct: true "
+                        "says declining was right)")
 
 
 class UnansweredList(BaseModel):
@@ -317,6 +319,8 @@ class ReviewSuggestion(BaseModel):
 class ReviewItem(BaseModel):
     kind: Literal["unanswered", "wrong_answer"]
     question: str
+    ask_id: str = Field(description="unanswered: its latest ask; wrong_answer: the ask the "
+                        "feedback is on")
     count: int
     last_asked_at: datetime
     named_faq_id: int | None = Field(description="wrong_answer: the FAQ feedback named")

@@ -79,6 +79,27 @@ def test_review_lists_declined_questions_until_one_is_a_stored_phrasing(
     assert none[0]["suggestions"] == []
 
 
+def test_feedback_that_declining_was_right_clears_a_question(
+    client, loaded, unrelated_questions
+) -> None:
+    question = unrelated_questions[0]
+    first, latest = (_ask(client, question) for _ in range(2))
+    listed = client.get("/admin/unanswered", headers=AUTH).json()["items"]
+    assert [(i["question"], i["ask_id"]) for i in listed] == [(question, latest["ask_id"])]
+    [item] = _review(client)
+    assert item["ask_id"] == latest["ask_id"] and first["ask_id"] != latest["ask_id"]
+
+    _feedback(client, item["ask_id"], correct=True)
+    assert _review(client) == []
+    # ... and it is a "should not answer" example for tuning from feedback.
+    tuned = client.post("/admin/threshold/tune/feedback", json={}, headers=AUTH).json()
+    assert (tuned["n_examples"], tuned["n_out_of_scope"]) == (1, 1)
+    # Feedback that declining was wrong (no FAQ named) keeps it queued.
+    other = unrelated_questions[1]
+    _feedback(client, _ask(client, other)["ask_id"], correct=False)
+    assert [i["question"] for i in _review(client)] == [other]
+
+
 def test_review_lists_wrong_answers_naming_a_better_faq(client, loaded, faq_groups) -> None:
     names = list(faq_groups)
     question = faq_groups[names[0]][3]  # a held-back paraphrase of the first FAQ

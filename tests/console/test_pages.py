@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 ANSWERED = "How do I reset my password?"  # a demo FAQ's own question
 # Not a stored phrasing (one would count as handled and never be queued).
 ASKED = "help, i forgot my password"
+OFF_TOPIC = "Do you sell wine or beer?"  # declined by the fast first start (0.45 < 0.62)
 
 
 def test_wrong_answer_naming_a_better_faq_is_queued_and_a_new_faq_clears_a_question(
@@ -32,6 +33,8 @@ def test_wrong_answer_naming_a_better_faq_is_queued_and_a_new_faq_clears_a_quest
     page.locator("#status.ok", has_text="Feedback #").wait_for()
     assert f"marked wrong, FAQ #{better} would have been right" in page.text_content("#status")
     ask(page, DECLINED)
+    ask(page, OFF_TOPIC)
+    assert page.text_content("#answer-text").startswith("No answer")
 
     page.click("nav a[data-page=unanswered]")
     wrong = page.locator(".queue-item", has_text=ASKED)
@@ -40,6 +43,14 @@ def test_wrong_answer_naming_a_better_faq_is_queued_and_a_new_faq_clears_a_quest
     wrong.locator(f".add-alternate[data-faq='{better}']").click()
     page.locator("#status.ok", has_text="as an alternate").wait_for()
     assert ASKED in server.api("GET", f"/faq/{better}").json()["alternates"]
+
+    off_topic = page.locator(".queue-item", has_text=OFF_TOPIC)
+    off_topic.locator("button.decline").click()
+    page.locator("#status.ok", has_text="rightly declined").wait_for()
+    assert page.locator(".queue-item", has_text=OFF_TOPIC).count() == 0
+    [stored] = server.api("GET", "/admin/feedback").json()[-1:]
+    assert (stored["question"], stored["correct"], stored["answered_faq_id"]) == (
+        OFF_TOPIC, True, None)
 
     page.locator(".queue-item", has_text=DECLINED).locator("a.button").click()
     page.wait_for_selector("#edit-question")

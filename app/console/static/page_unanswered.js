@@ -12,7 +12,8 @@ export async function render(root, _params, alive) {
        "marked wrong with a better FAQ named. Adding one as an alternate makes it answerable " +
        "at once (no retrain needed); retrain later so similar wordings match too."),
     el("p", {class: "help"}, "The suggestions are only the nearest FAQs by score: add the " +
-       "question where that FAQ's answer really answers it, or start a new FAQ."));
+       "question where that FAQ's answer really answers it, start a new FAQ, or mark it " +
+       "right not to answer (off-topic questions)."));
   if (!apiKey.get()) {
     root.append(el("p", {class: "notice", id: "needs-key"},
       "The queue is admin data: enter the API key at the top to see it."));
@@ -52,8 +53,28 @@ function queueItem(item) {
         if (otherId.value) addAlternate(node, item.question, Number(otherId.value));
       }}, "Add to this FAQ"),
       el("a", {class: "button", href: `#faqs?new=${encodeURIComponent(item.question)}`},
-         "Start a new FAQ with it")));
+         "Start a new FAQ with it"),
+      item.kind === "unanswered" ? el("button", {type: "button", class: "decline",
+        onclick: () => rightlyDeclined(node, item)}, "Right not to answer") : null));
   return node;
+}
+
+// Feedback "declining was right" on its latest ask: it leaves the queue and becomes a
+// "should not be answered" example for tuning from feedback.
+async function rightlyDeclined(node, item) {
+  const stored = await attempt(() => api("POST", "/feedback", {ask_id: item.ask_id, correct: true}));
+  if (!stored) return;
+  removeItem(node);
+  say(`“${item.question}” marked as rightly declined (feedback #${stored.id}): it counts as ` +
+      "a question not to answer when you tune from feedback.");
+}
+
+function removeItem(node) {
+  node.remove();
+  if (!document.querySelector("#queue li")) {
+    document.getElementById("queue")?.replaceWith(el("p", {class: "notice", id: "queue-empty"},
+      "Nothing waiting: every declined question has been handled."));
+  }
 }
 
 async function addAlternate(node, question, faqId) {
@@ -62,10 +83,6 @@ async function addAlternate(node, question, faqId) {
     return api("PATCH", `/faq/${faqId}`, {alternates: [...entry.alternates, question]});
   });
   if (!done) return;
-  node.remove();
+  removeItem(node);
   say(`Added “${question}” as an alternate of FAQ #${faqId}: revision ${done.revision}.`);
-  if (!document.querySelector("#queue li")) {
-    document.getElementById("queue")?.replaceWith(el("p", {class: "notice", id: "queue-empty"},
-      "Nothing waiting: every declined question has been handled."));
-  }
 }
