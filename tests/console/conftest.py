@@ -52,15 +52,18 @@ FAST_FIRST_START = BootstrapConfig(
 )
 
 
-def _chromium_or_skip() -> str:
-    found = shutil.which(CHROMIUM) or (CHROMIUM if os.path.isfile(CHROMIUM) else None)
+def chromium_or_skip(path: str = CHROMIUM, ci: bool | None = None) -> str:
+    """The browser to launch; without it (or Playwright) skip, except under CI (env CI set,
+    as .ci/run does): fail."""
+    ci = bool(os.environ.get("CI")) if ci is None else ci
+    found = shutil.which(path) or (path if os.path.isfile(path) else None)
     try:
         import playwright  # noqa: F401
     except ImportError:
         found = None
     if found is None:
-        why = f"no chromium at {CHROMIUM} or no playwright (run scripts/ensure-chromium.sh)"
-        if os.environ.get("CI"):
+        why = f"no chromium at {path} or no playwright (run scripts/ensure-chromium.sh)"
+        if ci:
             pytest.fail(f"browser tests must run in CI: {why}")
         pytest.skip(why)
     return found
@@ -68,7 +71,7 @@ def _chromium_or_skip() -> str:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    executable = _chromium_or_skip()
+    executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
