@@ -29,5 +29,6 @@ lint: install-dev
 
 test: install-dev
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.routes import admin, ask, faq, feedback, health
 from app.config import Settings
+from app.console.router import console_router
 from app.errors import install_error_handlers
 from app.log import configure_logging
 from app.metrics import ServiceMetrics
@@ -65,6 +66,7 @@ def create_app(
     install_error_handlers(app)
     for module in (ask, faq, feedback, admin, health):
         app.include_router(module.router)
+    app.include_router(console_router())
     # Worked out once: a 405's Allow header and the schema are the same for every request.
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     app.state.allowed_methods = allowed_methods(app.openapi())

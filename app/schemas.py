@@ -247,6 +247,37 @@ class TuneResponse(BaseModel):
     plot_path: str | None = Field(description="PNG of the curve, in the data directory")
 
 
+class FeedbackTuneRequest(RequestModel):
+    """Tune on the labelled questions stored feedback gives (see app/feedback_examples.py)."""
+
+    objective: Objective = "accuracy"
+    target: float | None = Field(
+        None, gt=0.0, le=1.0, allow_inf_nan=False, description="precision target (0.95)"
+    )
+    apply: bool = False
+
+
+class LastTuning(BaseModel):
+    threshold: float = Field(description="the threshold that tuning recommended")
+    current_threshold: float = Field(description="the threshold serving now")
+    objective: str
+    target: float | None
+    metrics: dict[str, float]
+    curve: list[CurvePoint]
+    n_examples: int
+    n_in_scope: int | None
+    n_out_of_scope: int | None
+    source: str = Field(description="what the examples were (labelled examples, feedback, ...)")
+    tuned_at: datetime
+
+
+class FeedbackScore(BaseModel):
+    n_examples: int = Field(description="feedback rows usable as labelled questions")
+    threshold: float
+    model_version: str
+    metrics: dict[str, float] = Field(description="curve metrics at the threshold; {} if none")
+
+
 # ---- feedback and ask log --------------------------------------------------------------
 
 
@@ -270,10 +301,35 @@ class UnansweredPublic(BaseModel):
     question: str
     count: int
     last_asked_at: datetime
+    ask_id: str = Field(description="its latest ask: POST /feedback on it (correct: true "
+                        "says declining was right)")
 
 
 class UnansweredList(BaseModel):
     items: list[UnansweredPublic]
+
+
+class ReviewSuggestion(BaseModel):
+    faq_id: int
+    question: str = Field(description="the FAQ's question")
+    matched: str = Field(description="the phrasing of it that matched best")
+    score: float | None = Field(description="cosine; null for a FAQ named by feedback only")
+
+
+class ReviewItem(BaseModel):
+    kind: Literal["unanswered", "wrong_answer"]
+    question: str
+    ask_id: str = Field(description="unanswered: its latest ask; wrong_answer: the ask the "
+                        "feedback is on")
+    count: int
+    last_asked_at: datetime
+    named_faq_id: int | None = Field(description="wrong_answer: the FAQ feedback named")
+    answered_faq_id: int | None = Field(description="wrong_answer: the FAQ it got")
+    suggestions: list[ReviewSuggestion]
+
+
+class ReviewQueue(BaseModel):
+    items: list[ReviewItem]
 
 
 # ---- errors ----------------------------------------------------------------------------

@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.feedback_examples import feedback_examples
+from app.last_tuning import save_last_tuning
 from app.service import Service
 from app.tuning_errors import NothingToTune, UnknownFaqIds
-from training.threshold import Objective, ThresholdChoice, plot_threshold_curve, tune_threshold
+from training.threshold import (
+    Objective,
+    ThresholdChoice,
+    plot_threshold_curve,
+    rates_at,
+    tune_threshold,
+)
 
 logger = logging.getLogger("samesay.app")
 
@@ -35,8 +43,10 @@ def tune_from_examples(
     objective: Objective,
     target: float | None,
     apply: bool,
+    source: str = "labelled questions",
 ) -> TuneOutcome:
-    """(question, FAQ id it should get or None) pairs → the threshold for `objective`."""
+    """(question, FAQ id it should get or None) pairs → the threshold for `objective`; the
+    curve is kept as the last tuning (app.last_tuning) for the console to draw."""
     wanted = {faq_id for _, faq_id in examples if faq_id is not None}
     known = service.store.exists(wanted) if wanted else set()
     unknown = [
@@ -58,7 +68,43 @@ def tune_from_examples(
     threshold = min(max(choice.threshold, -1.0), 1.0)
     if apply:
         service.set_threshold(threshold)
+    save_last_tuning(service.store, choice, threshold, source)
     return TuneOutcome(threshold, choice, apply, _plot(service, choice))
+
+
+def tune_from_feedback(
+    service: Service, objective: Objective, target: float | None, apply: bool
+) -> TuneOutcome:
+    """The same tuning, on the labelled questions stored feedback gives."""
+    examples = feedback_examples(service.store)
+    if not examples:
+        raise NothingToTune(
+            "no stored feedback can be used as a tuning example yet: mark answers right or "
+            "wrong with POST /feedback (a wrong one naming the right FAQ, or one that should "
+            "not have been answered)"
+        )
+    return tune_from_examples(
+        service, examples, objective, target, apply, "questions with feedback"
+    )
+
+
+@dataclass(frozen=True)
+class FeedbackScore:
+    n_examples: int
+    threshold: float
+    metrics: dict[str, float]
+
+
+def score_on_feedback(service: Service) -> FeedbackScore:
+    """How the serving model and threshold do on the stored feedback now (the before/after
+    figure of a retrain is two of these)."""
+    examples = feedback_examples(service.store)
+    threshold = service.threshold.value
+    if not examples or service.searcher.count == 0:
+        return FeedbackScore(len(examples), threshold, {})
+    scores, predicted = _searched_best_matches(service, [question for question, _ in examples])
+    metrics = rates_at(threshold, scores, predicted, [faq_id for _, faq_id in examples])
+    return FeedbackScore(len(examples), threshold, metrics)
 
 
 def _searched_best_matches(

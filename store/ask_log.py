@@ -130,15 +130,15 @@ class AskLog:
             groups = connection.execute(grouped).all()
             result = []
             for group in groups:
-                wording = connection.execute(
-                    select(t.asks.c.question)
+                latest = connection.execute(
+                    select(t.asks.c.question, t.asks.c.ask_id)
                     .where(*filters, t.asks.c.question_key == group.question_key)
-                    .order_by(t.asks.c.asked_at.desc())
+                    .order_by(t.asks.c.asked_at.desc(), t.asks.c.ask_id)
                     .limit(1)
-                ).scalar_one()
-                result.append(
-                    UnansweredQuestion(wording, group.n, as_utc(group.last_asked_at))
-                )
+                ).one()
+                result.append(UnansweredQuestion(
+                    latest.question, group.n, as_utc(group.last_asked_at), latest.ask_id
+                ))
         return result
 
     def prune_asks(self, before: datetime) -> int:

@@ -65,3 +65,4 @@ class UnansweredQuestion:
     question: str  # the most recent raw wording of this normalised question
     count: int
     last_asked_at: datetime
+    ask_id: str  # the most recent ask of it: what feedback on the question refers to

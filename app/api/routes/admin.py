@@ -10,12 +10,19 @@ from fastapi import APIRouter, Query, status
 
 from app.api.deps import ApiKey, ServiceDep
 from app.errors import ApiError
+from app.last_tuning import load_last_tuning
 from app.retrain import RetrainState
+from app.review_queue import review_queue
 from app.schemas import (
     CurvePoint,
     DateTimeQuery,
     FeedbackPublic,
+    FeedbackScore,
+    FeedbackTuneRequest,
+    LastTuning,
     RetrainStatus,
+    ReviewItem,
+    ReviewQueue,
     ThresholdPublic,
     ThresholdUpdate,
     TuneRequest,
@@ -25,7 +32,7 @@ from app.schemas import (
     error_responses,
 )
 from app.service import Service
-from app.tuning import tune_from_examples
+from app.tuning import TuneOutcome, score_on_feedback, tune_from_examples, tune_from_feedback
 
 router = APIRouter(
     prefix="/admin",
@@ -67,6 +74,27 @@ def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
         body.target,
         body.apply,
     )
+    return _tuned(outcome)
+
+
+@router.post("/threshold/tune/feedback", response_model=TuneResponse)
+def tune_on_feedback(body: FeedbackTuneRequest, service: ServiceDep) -> TuneResponse:
+    """Tune as above on the stored feedback: a right answer expects its FAQ, a wrong one the
+    FAQ it names, or no answer when it names none; 409 when no feedback is usable."""
+    return _tuned(tune_from_feedback(service, body.objective, body.target, body.apply))
+
+
+@router.get("/threshold/curve", response_model=LastTuning, responses=error_responses(404))
+def last_tuning(service: ServiceDep) -> LastTuning:
+    """The curve of the last tuning (or of the first start's, on the demo); 404 before any."""
+    record = load_last_tuning(service.store, service.settings.data_dir)
+    if record is None:
+        raise ApiError(404, "not_found", "no threshold tuning has run yet: POST "
+                       "/admin/threshold/tune or /admin/threshold/tune/feedback")
+    return LastTuning(**record, current_threshold=service.threshold.value)
+
+
+def _tuned(outcome: TuneOutcome) -> TuneResponse:
     choice, curve = outcome.choice, outcome.choice.curve
     return TuneResponse(
         threshold=outcome.threshold,
@@ -111,6 +139,31 @@ def list_feedback(
     """Stored feedback by id (page with `after_id`): tuning examples and alternate candidates."""
     rows = service.store.list_feedback(limit=limit, after_id=after_id)
     return [FeedbackPublic(**vars(row)) for row in rows]
+
+
+@router.get("/feedback/score", response_model=FeedbackScore)
+def feedback_score(service: ServiceDep) -> FeedbackScore:
+    """The serving model and threshold scored on the stored feedback (as labelled questions):
+    taken before and after a retrain, the console's before/after figure."""
+    score = score_on_feedback(service)
+    return FeedbackScore(n_examples=score.n_examples, threshold=score.threshold,
+                         model_version=service.model_version, metrics=score.metrics)
+
+
+@router.get("/review", response_model=ReviewQueue)
+def review(
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    suggestions: Annotated[int, Query(ge=0, le=10)] = 3,
+) -> ReviewQueue:
+    """Questions waiting for an FAQ author: unanswered ones (most frequent first), then
+    feedback naming a better FAQ; each with its nearest FAQs. A question leaves the queue
+    once it is stored as a FAQ question or alternate."""
+    items = review_queue(service, limit, suggestions)
+    return ReviewQueue(items=[
+        ReviewItem(**{**vars(item), "suggestions": [vars(s) for s in item.suggestions]})
+        for item in items
+    ])
 
 
 def _status(service: Service, state: RetrainState) -> RetrainStatus:

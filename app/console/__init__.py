@@ -1,0 +1,1 @@
+"""The web console (GET /console): static HTML, CSS and plain JS modules served by the app."""

@@ -1,0 +1,42 @@
+// The JSON API, with the API key from this tab's sessionStorage (never a URL or a cookie, so
+// no other site can make the browser send it).
+
+const KEY = "samesay.apiKey";
+
+export class ApiFailure extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const apiKey = {
+  get: () => sessionStorage.getItem(KEY) || "",
+  set: (value) => sessionStorage.setItem(KEY, value),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+export async function api(method, path, body) {
+  const headers = {"Accept": "application/json"};
+  const key = apiKey.get();
+  if (key) headers["Authorization"] = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {method, headers, credentials: "omit", cache: "no-store",
+                                  body: body === undefined ? undefined : JSON.stringify(body)});
+  } catch (error) {
+    throw new ApiFailure(0, "network", `the service did not answer (${error.message})`);
+  }
+  const payload = await response.json().catch(() => null);
+  if (!response.ok) {
+    const info = payload && payload.error;
+    if (info && info.message) {
+      const details = (info.details || []).map((d) => `${d.field}: ${d.message}`).join("; ");
+      throw new ApiFailure(response.status, info.code, details ? `${info.message} (${details})` : info.message);
+    }
+    throw new ApiFailure(response.status, "http", `HTTP ${response.status}`);
+  }
+  return payload;
+}

@@ -1,0 +1,88 @@
+// Unanswered: the review queue (GET /admin/review). One click makes a question an alternate
+// of the suggested FAQ (PATCH /faq/{id}), or starts a new FAQ with it; either way it is then
+// a stored phrasing and leaves the queue.
+
+import {api, apiKey} from "./api.js";
+import {el, fmt} from "./dom.js";
+import {attempt, say} from "./status.js";
+
+export async function render(root, _params, alive) {
+  root.append(el("h2", {}, "Unanswered questions"),
+    el("p", {class: "help"}, "Questions Samesay declined, most frequent first, then answers " +
+       "marked wrong with a better FAQ named. Adding one as an alternate makes it answerable " +
+       "at once (no retrain needed); retrain later so similar wordings match too."),
+    el("p", {class: "help"}, "The suggestions are only the nearest FAQs by score: add the " +
+       "question where that FAQ's answer really answers it, start a new FAQ, or mark it " +
+       "right not to answer (off-topic questions)."));
+  if (!apiKey.get()) {
+    root.append(el("p", {class: "notice", id: "needs-key"},
+      "The queue is admin data: enter the API key at the top to see it."));
+    return;
+  }
+  const list = el("ol", {class: "queue", id: "queue"});
+  root.append(list);
+  const data = await attempt(() => api("GET", "/admin/review?limit=50&suggestions=3"));
+  if (!data || !alive()) return;
+  if (!data.items.length) {
+    list.replaceWith(el("p", {class: "notice", id: "queue-empty"},
+      "Nothing waiting: every declined question has been handled."));
+    return;
+  }
+  list.append(...data.items.map((item) => queueItem(item)));
+}
+
+function queueItem(item) {
+  const node = el("li", {class: "queue-item"});
+  const title = item.kind === "unanswered"
+    ? `asked ${item.count}× · last ${new Date(item.last_asked_at).toLocaleString()}`
+    : `marked wrong (answered #${item.answered_faq_id ?? "–"}), FAQ #${item.named_faq_id} named as right`;
+  const otherId = el("input", {type: "number", min: 1, class: "faq-id-input",
+                               "aria-label": "another FAQ id", placeholder: "FAQ id"});
+  node.append(
+    el("div", {class: "queue-question"}, el("q", {}, item.question)),
+    el("div", {class: "help"}, title),
+    el("ul", {class: "suggestions"}, item.suggestions.map((s) => el("li", {},
+      el("button", {type: "button", class: "add-alternate primary", "data-faq": s.faq_id,
+                    onclick: () => addAlternate(node, item.question, s.faq_id)},
+         `Add as alternate of #${s.faq_id}`),
+      el("span", {class: "suggested"}, s.question),
+      el("span", {class: "num"}, s.score === null ? "named" : fmt(s.score))))),
+    el("div", {class: "row actions"},
+      otherId,
+      el("button", {type: "button", onclick: () => {
+        if (otherId.value) addAlternate(node, item.question, Number(otherId.value));
+      }}, "Add to this FAQ"),
+      el("a", {class: "button", href: `#faqs?new=${encodeURIComponent(item.question)}`},
+         "Start a new FAQ with it"),
+      item.kind === "unanswered" ? el("button", {type: "button", class: "decline",
+        onclick: () => rightlyDeclined(node, item)}, "Right not to answer") : null));
+  return node;
+}
+
+// Feedback "declining was right" on its latest ask: it leaves the queue and becomes a
+// "should not be answered" example for tuning from feedback.
+async function rightlyDeclined(node, item) {
+  const stored = await attempt(() => api("POST", "/feedback", {ask_id: item.ask_id, correct: true}));
+  if (!stored) return;
+  removeItem(node);
+  say(`“${item.question}” marked as rightly declined (feedback #${stored.id}): it counts as ` +
+      "a question not to answer when you tune from feedback.");
+}
+
+function removeItem(node) {
+  node.remove();
+  if (!document.querySelector("#queue li")) {
+    document.getElementById("queue")?.replaceWith(el("p", {class: "notice", id: "queue-empty"},
+      "Nothing waiting: every declined question has been handled."));
+  }
+}
+
+async function addAlternate(node, question, faqId) {
+  const done = await attempt(async () => {
+    const entry = await api("GET", `/faq/${faqId}`);
+    return api("PATCH", `/faq/${faqId}`, {alternates: [...entry.alternates, question]});
+  });
+  if (!done) return;
+  removeItem(node);
+  say(`Added “${question}” as an alternate of FAQ #${faqId}: revision ${done.revision}.`);
+}

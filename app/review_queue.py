@@ -1,0 +1,102 @@
+"""The review queue of the console's Unanswered page: questions that need an FAQ author.
+
+Two sources, one list: questions asked below the threshold (most frequent first), then
+feedback that marked an answer wrong and named a better FAQ. A question is handled, and
+leaves the queue, once it is one of the stored phrasings (a FAQ question or alternate,
+compared as the ask log groups questions), which is what "add as alternate" and "new FAQ"
+do, or once feedback said that declining it was right ("should not be answered", which is
+also a tuning example). So handling needs no state of its own: any other way of adding the
+phrasing (PATCH /faq, an import) or of giving that feedback also clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.service import Service
+from store.ask_log import question_key
+
+# Unanswered groups read before the handled ones are filtered out: enough that a queue of
+# `limit` survives a busy day of already-handled questions.
+_SCAN = 1000
+_FEEDBACK_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    faq_id: int
+    question: str  # the FAQ's own question (what an author recognises)
+    matched: str  # the phrasing that matched
+    score: float | None  # None: the FAQ a user named, which the model did not rank near
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    kind: str  # "unanswered" | "wrong_answer"
+    question: str
+    ask_id: str
+    count: int
+    last_asked_at: datetime
+    named_faq_id: int | None  # wrong_answer: the FAQ the feedback said was right
+    answered_faq_id: int | None  # wrong_answer: what the service answered
+    suggestions: list[Suggestion]
+
+
+def review_queue(service: Service, limit: int, suggestions: int) -> list[QueueItem]:
+    """Up to `limit` unhandled questions, each with its `suggestions` nearest FAQs."""
+    handled = {question_key(text) for entry in service.store.iter_entries()
+               for text in entry.phrasings}
+    service.ask_log.flush()
+    rightly_declined, wrong = _feedback(service)
+    handled |= rightly_declined
+    items: list[QueueItem] = []
+    for row in service.store.unanswered(limit=_SCAN):
+        if question_key(row.question) not in handled:
+            handled.add(question_key(row.question))
+            items.append(QueueItem("unanswered", row.question, row.ask_id, row.count,
+                                   row.last_asked_at, None, None, []))
+    items += [item for key, item in wrong if key not in handled]
+    return [_with_suggestions(service, item, suggestions) for item in items[:limit]]
+
+
+def _feedback(service: Service) -> tuple[set[str], list[tuple[str, QueueItem]]]:
+    """(questions whose declining feedback called right, feedback "wrong, FAQ n was right"
+    as (question key, item) newest first, one per question)."""
+    declined: set[str] = set()
+    found: dict[str, QueueItem] = {}
+    after: int | None = None
+    while True:
+        rows = service.store.list_feedback(limit=_FEEDBACK_PAGE, after_id=after)
+        for row in rows:
+            key = question_key(row.question)
+            if row.correct and row.answered_faq_id is None:
+                declined.add(key)
+            if row.correct or row.faq_id is None:
+                continue
+            earlier = found.pop(key, None)
+            found[key] = QueueItem("wrong_answer", row.question, row.ask_id,
+                                   1 + (earlier.count if earlier else 0), row.created_at,
+                                   row.faq_id, row.answered_faq_id, [])
+        if len(rows) < _FEEDBACK_PAGE:
+            break
+        after = rows[-1].id
+    return declined, list(reversed(found.items()))
+
+
+def _with_suggestions(service: Service, item: QueueItem, k: int) -> QueueItem:
+    matches = service.searcher.search(item.question, k) if k else []
+    entries = service.store.get_many(
+        [m.faq_id for m in matches] + ([item.named_faq_id] if item.named_faq_id else [])
+    )
+    suggested = [
+        Suggestion(m.faq_id, entries[m.faq_id].question, m.question, float(m.score))
+        for m in matches if m.faq_id in entries
+    ]
+    named = item.named_faq_id
+    if named is not None and named in entries and all(s.faq_id != named for s in suggested):
+        # The FAQ the user named comes first even when the model does not rank it near.
+        suggested.insert(0, Suggestion(named, entries[named].question, entries[named].question,
+                                       None))
+    return QueueItem(item.kind, item.question, item.ask_id, item.count, item.last_asked_at,
+                     item.named_faq_id, item.answered_faq_id, suggested)
