@@ -65,8 +65,9 @@ def test_asks_are_logged_in_batches_not_one_write_each(client, loaded) -> None:
     original = service.store.record_asks
 
     def counting(records):
-        calls.append(len(records))
-        return original(records)
+        result = original(records)
+        calls.append(len(records))  # after the write: the test then reads what is stored
+        return result
 
     service.store.record_asks = counting
     ask_ids = []
