@@ -95,11 +95,6 @@ class LexicalModel:
         norm = math.sqrt(sum(w * w for w in weights.values()))
         return {term: w / norm for term, w in weights.items()} if norm > 0 else {}
 
-    def fuse(self, question: str, cosines: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-        """Fused scores of one question from its cosines and TF-IDF cosines (same shape)."""
-        w = self.weight(question)
-        return (1.0 - w) * cosines + w * lexical
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "weight_cjk": self.weight_cjk,
