@@ -56,7 +56,10 @@ step "built in $((SECONDS - t0)) s; image size $(podman image inspect "$image" -
   | awk '{printf "%.0f MB", $1 / 1e6}')"
 
 # Each rebuild leaves the previous, now untagged image behind (~1.5 GB of layers each).
-podman image prune -f >/dev/null
+# Pruning is housekeeping, not a check: an image still held by a container another run left
+# behind (an interrupted build's) makes prune fail, and that must not fail the checks.
+podman image prune -f >/dev/null 2>/tmp/samesay-prune.log \
+  || echo "note: podman image prune skipped: $(tail -n 1 /tmp/samesay-prune.log)"
 step "image config: non-root user, healthcheck, entrypoint, /data volume"
 podman image inspect "$image" --format '{{.Config.User}} {{json .Config.Entrypoint}} {{json .Config.Cmd}}'
 user=$(podman image inspect "$image" --format '{{.Config.User}}')
