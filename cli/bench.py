@@ -1,4 +1,4 @@
-"""`samesay bench service` and `samesay bench faq` (stdlib-only at import: cheap for
+"""`samesay bench service`, `bench faq` and `bench compare` (stdlib-only at import: cheap for
 `samesay --help`; bench.faq pulls in torch, so it is imported when the command runs)."""
 
 from __future__ import annotations
@@ -64,6 +64,50 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     parser.add_argument("--out", type=Path, default=Path("bench-out/service.json"))
     parser.set_defaults(func=_main)
     _add_faq(bench)
+    _add_compare(bench)
+
+
+def _add_compare(bench: argparse._SubParsersAction) -> None:
+    from bench import compare  # stdlib only
+
+    parser = bench.add_parser(
+        "compare",
+        help="`bench service` at two or more commits side by side: medians and ratios",
+        description=compare.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("revisions", nargs="+", help="commits (first = the baseline)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per commit, alternating")
+    parser.add_argument(
+        "--service-args", default="--no-minilm --workers 2",
+        help="arguments for each `bench service` run (one shell-quoted string)",
+    )
+    parser.add_argument(
+        "--data-root", type=Path, default=BenchConfig().data_root,
+        help="the shared data folder, the same for every commit",
+    )
+    parser.add_argument("--repo", type=Path, default=Path("."), help="the git checkout")
+    parser.add_argument("--out", type=Path, default=Path("bench-out/compare.json"))
+    parser.set_defaults(func=_compare_main)
+
+
+def _compare_main(args: argparse.Namespace) -> int:
+    import shlex
+
+    from bench.compare import compare
+
+    if args.rounds < 1:
+        print("bench compare: --rounds must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        compare(
+            args.repo.resolve(), args.revisions, args.rounds, shlex.split(args.service_args),
+            args.data_root.resolve(), args.out,
+        )
+    except BenchError as error:
+        print(f"bench compare: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 _FAQ_COLUMNS = ("shipped", "scratch", "minilm", "use", "bm25")  # bench.faq_columns.COLUMNS
