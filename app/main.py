@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from app.api.fast_ask import AskFastLane, find_ask_route
 from app.api.routes import admin, ask, faq, feedback, health
 from app.config import Settings
 from app.console.router import console_router
@@ -71,7 +72,9 @@ def create_app(
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     app.state.allowed_methods = allowed_methods(app.openapi())
     # Added innermost first: the request context wraps everything, so even a 413 or a CORS
-    # refusal carries a request id and is counted.
+    # refusal carries a request id and is counted. The /ask fast lane is innermost: inside
+    # the body limit, and replaying to the routes all it does not answer itself.
+    app.add_middleware(AskFastLane, route=find_ask_route(ask.router.routes))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,11 +1,15 @@
-"""POST /ask: the hot path. Validate → search (encode + FAISS) → threshold → log in memory."""
+"""POST /ask: the hot path. Validate → search (encode + FAISS) → threshold → log in memory.
+
+The route below is the documented contract and handles every request the fast lane
+(app/api/fast_ask.py) passes on; both answer through `reach_revision` and `answer`.
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 
+import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import ReadKey, ServiceDep
 from app.errors import ApiError
 from app.schemas import AskRequest, AskResponse, error_responses
+from app.service import Service
 from store.records import AskRecord
 
 router = APIRouter(tags=["ask"], responses=error_responses(400, 401, 409, 413, 422, 503))
@@ -29,36 +34,38 @@ async def ask(body: AskRequest, service: ServiceDep) -> Response:
     carrying at least one of the tags. `min_revision` (the `revision` a write returned)
     makes this worker catch up with the store first: read-your-writes on any worker.
     """
+    if not await reach_revision(service, body.min_revision):
+        searcher = service.searcher
+        raise ApiError(
+            409,
+            "revision_not_available",
+            f"the store is at revision {searcher.revision}, below min_revision "
+            f"{body.min_revision}",
+        )
+    return Response(answer(service, body), media_type="application/json")
+
+
+async def reach_revision(service: Service, min_revision: int | None) -> bool:
+    """Whether this worker's index is at `min_revision` (catching up with the store first)."""
     searcher = service.searcher
-    if body.min_revision is not None and searcher.revision < body.min_revision:
-        await run_in_threadpool(searcher.catch_up)
-        if searcher.revision < body.min_revision:
-            raise ApiError(
-                409,
-                "revision_not_available",
-                f"the store is at revision {searcher.revision}, below min_revision "
-                f"{body.min_revision}",
-            )
+    if min_revision is None or searcher.revision >= min_revision:
+        return True
+    await run_in_threadpool(searcher.catch_up)
+    return searcher.revision >= min_revision
+
+
+def answer(service: Service, body: AskRequest) -> bytes:
+    """Search, apply the threshold, log the ask in memory: the response body as JSON bytes."""
+    searcher = service.searcher
     threshold = service.threshold.value if body.threshold is None else body.threshold
     found = searcher.search(body.question, body.top_k, body.tags)
     best = found[0] if found else None
     answered = best is not None and best.score >= threshold
     ask_id = uuid.uuid4().hex
-    service.ask_log.append(
-        AskRecord(
-            ask_id=ask_id,
-            question=body.question,
-            answered=answered,
-            faq_id=best.faq_id if answered and best else None,
-            score=float(best.score) if best else None,
-            threshold=threshold,
-            asked_at=datetime.now(UTC),
-        )
-    )
-    service.metrics.asks.labels("true" if answered else "false").inc()
     # Serialised by hand: the body is built from validated data, and skipping FastAPI's
     # response-model validation saves a noticeable share of a sub-millisecond request.
-    # `response_model` above still documents it in OpenAPI.
+    # `response_model` above still documents it in OpenAPI. orjson: ~3 us against ~35 us
+    # for json.dumps on a five-match body; UTF-8 out, like ensure_ascii=False.
     payload = {
         "answered": answered,
         "answer": best.answer if answered and best else None,
@@ -74,5 +81,19 @@ async def ask(body: AskRequest, service: ServiceDep) -> Response:
         "revision": searcher.revision,
         "model_version": service.model_version,
     }
-    return Response(json.dumps(payload, ensure_ascii=False, allow_nan=False).encode(),
-                    media_type="application/json")
+    encoded = orjson.dumps(payload)
+    # Logged and counted only once the body exists: nothing after this can fail, so a caller
+    # that replays a failed request to the route never logs one ask twice.
+    service.ask_log.append(
+        AskRecord(
+            ask_id=ask_id,
+            question=body.question,
+            answered=answered,
+            faq_id=best.faq_id if answered and best else None,
+            score=float(best.score) if best else None,
+            threshold=threshold,
+            asked_at=datetime.now(UTC),
+        )
+    )
+    service.metrics.asks.labels("true" if answered else "false").inc()
+    return encoded
