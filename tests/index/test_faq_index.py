@@ -127,10 +127,13 @@ def test_ivf_recall_against_exact_is_high_and_falls_back_to_flat_when_small() ->
     ids = np.arange(5000, dtype=np.int64) * 128
     vectors = unit_rows(5000, 32, seed=4)
     assert FaqIndex.build(vectors[:500], ids[:500], IndexConfig(kind="ivf")).kind == "flat"
-    assert choose_nlist(5000, IndexConfig(kind="ivf")) == 71  # round(sqrt(5000))
+    # round(4 sqrt(5000)) = 283, capped at 5000 // 39 = 128 (k-means needs ~39 points a list)
+    assert choose_nlist(5000, IndexConfig(kind="ivf")) == 128
+    assert choose_nlist(10**6, IndexConfig(kind="ivf")) == 1024  # max_auto_nlist
+    assert choose_nlist(5000, IndexConfig(kind="ivf", nlist=71)) == 71
     exact = FaqIndex.build(vectors, ids)
-    approx = FaqIndex.build(vectors, ids, IndexConfig(kind="ivf", nprobe=32))
-    assert approx.kind == "ivf" and approx.nlist == 71
+    approx = FaqIndex.build(vectors, ids, IndexConfig(kind="ivf", nprobe=64))
+    assert approx.kind == "ivf" and approx.nlist == 128
     queries = unit_rows(50, 32, seed=9)
     recall = np.mean(
         [
@@ -139,7 +142,7 @@ def test_ivf_recall_against_exact_is_high_and_falls_back_to_flat_when_small() ->
             for q in queries
         ]
     )
-    assert recall > 0.6  # random (unclustered) data is IVF's worst case; 32/71 lists probed
+    assert recall > 0.6  # random (unclustered) data is IVF's worst case; 64/128 lists probed
 
 
 def test_accept_filter_widens_the_fetch_until_k_accepted() -> None:
