@@ -297,24 +297,32 @@ class FaqSearcher:
         return outcome.changes_applied
 
     def _grow_into_ivf(self, live: _Live) -> None:
-        """Rebuild as IVF in the background once a flat fallback has grown big enough.
+        """Rebuild as IVF in the background once a flat fallback has grown big enough, or an
+        IVF index whose list count is off by more than 2x from what its size calls for.
 
         IVF needs enough vectors to train, so a small FAQ set starts flat even when IVF is
         configured; without this, FAQs added later through the API would stay in a flat index
         until a restart. Twice the minimum so an index near the boundary does not thrash.
+        An IVF index built at a fraction of today's size (or saved under an older list-count
+        rule) scans lists several times longer than intended at the same nprobe.
         """
         config = self._config.index
-        if config.kind != "ivf" or live.index.kind != "flat":
+        if config.kind != "ivf":
             return
         total = live.index.ntotal
-        if total < 2 * config.min_ivf_vectors or choose_nlist(total, config) == 0:
-            return
+        if live.index.kind == "flat":
+            if total < 2 * config.min_ivf_vectors or choose_nlist(total, config) == 0:
+                return
+        else:
+            wanted = choose_nlist(total, config)
+            if not wanted or 0.5 <= live.index.nlist / wanted <= 2.0:
+                return
         try:
             self.swap_encoder(live.encoder)
         except SwapInProgressError:
             return  # a swap is already rebuilding with the configured kind
-        log.info("index grew to %d vectors: rebuilding it as IVF in the background",
-                 live.index.ntotal)
+        log.info("index at %d vectors (%s, %d lists): rebuilding it as IVF in the background",
+                 total, live.index.kind, live.index.nlist)
 
     def _catch_up_live(self, live: _Live) -> int:
         """Bring `live` to the store's revision (caller holds the sync lock or owns `live`)."""

@@ -217,6 +217,28 @@ def test_flat_fallback_grows_into_ivf_once_enough_faqs_arrive(
     assert_index_matches_store(searcher, faq_store)
 
 
+def test_ivf_with_lists_far_off_its_size_is_rebuilt(faq_store: FaqStore, make_searcher) -> None:
+    from index.faq_index import IndexConfig
+
+    faq_store.add([FaqDraft(f"question {i} on topic {i % 37}", f"answer {i}") for i in range(2000)])
+    few_lists = IndexConfig(kind="ivf", min_ivf_vectors=100, max_auto_nlist=10)
+    old = make_searcher(faq_store, config=SearcherConfig(index=few_lists))
+    old.start()
+    assert old._live.index.nlist == 10  # saved with 10 lists (an older rule, or a smaller set)
+    searcher = make_searcher(
+        faq_store, config=SearcherConfig(index=IndexConfig(kind="ivf", min_ivf_vectors=100))
+    )
+    assert searcher.start().action == "loaded"
+    searcher.catch_up()
+    future = searcher._swap_future
+    assert future is not None, "catch_up did not start the rebuild"
+    future.result(timeout=120)
+    assert searcher._live.index.nlist == 51  # 2000 // 39: k-means' floor of points per list
+    searcher.catch_up()
+    assert searcher._swap_future is future  # in step now: no second rebuild
+    assert_index_matches_store(searcher, faq_store)
+
+
 def test_swap_encoder_reembeds_and_keeps_serving(
     stocked_store, make_searcher, second_encoder, fixture_groups
 ) -> None:
