@@ -17,6 +17,7 @@ it. A term never seen in fitting gets the highest IDF, that of a term seen once.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -41,14 +42,18 @@ def lexical_terms(text: str) -> list[str]:
     """Every term of `text` (with repeats): CJK characters and bigrams, words and trigrams."""
     terms: list[str] = []
     for run in _RUN.findall(normalize(text)):
-        if _CJK_CHAR.match(run):
-            terms.extend(run)
-            terms.extend(run[i : i + 2] for i in range(len(run) - 1))
-        else:
-            terms.append(run)
-            marked = f"<{run}>"
-            terms.extend(_TRIGRAM + marked[i : i + 3] for i in range(len(marked) - 2))
+        terms.extend(_run_terms(run))
     return terms
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _run_terms(run: str) -> tuple[str, ...]:
+    """The terms of one run of word characters. Cached: a question's words mostly repeat, and
+    building their trigrams was a third of `LexicalModel.vector`."""
+    if _CJK_CHAR.match(run):
+        return (*run, *(run[i : i + 2] for i in range(len(run) - 1)))
+    marked = f"<{run}>"
+    return (run, *(_TRIGRAM + marked[i : i + 3] for i in range(len(marked) - 2)))
 
 
 def is_cjk_text(text: str) -> bool:
@@ -88,8 +93,12 @@ class LexicalModel:
     def vector(self, text: str) -> SparseVector:
         """Unit TF-IDF vector of `text` (sublinear term frequency); {} when it has no term."""
         counts = Counter(lexical_terms(text))
+        idf, unknown = self.idf, self.unknown_idf
+        # Most terms occur once, where 1 + log(1) is exactly 1.0: skip the log.
         weights = {
-            term: (1.0 + math.log(count)) * self.idf.get(term, self.unknown_idf)
+            term: idf.get(term, unknown)
+            if count == 1
+            else (1.0 + math.log(count)) * idf.get(term, unknown)
             for term, count in counts.items()
         }
         norm = math.sqrt(sum(w * w for w in weights.values()))
@@ -199,26 +208,25 @@ class LexicalRows:
             self._compact()
 
     def dots(self, query: PackedQuery, faq_ids: np.ndarray, phrasing_nos: np.ndarray) -> np.ndarray:
-        """(n,) TF-IDF cosines of the query with the given stored phrasings."""
-        out = np.zeros(len(faq_ids), dtype=np.float32)
-        if not len(query.terms) or not len(faq_ids):
-            return out
-        first = np.fromiter((self._faqs[i][0] for i in faq_ids.tolist()), np.int64, len(faq_ids))
-        rows = first + phrasing_nos
+        """(n,) TF-IDF cosines of the query with the given stored phrasings: ~20 NumPy calls
+        whatever n (with PackedQuery ~80 us for an /ask's 16 candidates on one core)."""
+        n = len(faq_ids)
+        if len(query.terms) == 1 or not n:  # only the sentinel: the query has no term
+            return np.zeros(n, dtype=np.float32)
+        faqs = self._faqs
+        rows = np.fromiter((faqs[i][0] for i in faq_ids.tolist()), np.int64, n) + phrasing_nos
         starts = self._starts[rows]
         lengths = self._ends[rows] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return out
-        row_of = np.repeat(np.arange(len(rows)), lengths)  # (total,) candidate of each term
-        run_start = np.cumsum(lengths) - lengths  # where each candidate's run starts
-        positions = starts[row_of] + np.arange(total) - run_start[row_of]
+        row_of = np.repeat(np.arange(n), lengths)  # (total,) candidate of each term
+        # Each candidate's run of _terms, back to back: position i of run r is starts[r] + i.
+        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        positions += np.arange(len(positions))
         terms = self._terms[positions]
-        where = np.searchsorted(query.terms, terms).clip(max=len(query.terms) - 1)
+        where = np.searchsorted(query.terms, terms)  # ≤ the sentinel's index: no clip
         products = np.where(
             query.terms[where] == terms, query.weights[where] * self._weights[positions], 0.0
         )
-        return np.bincount(row_of, weights=products, minlength=len(rows)).astype(np.float32)
+        return np.bincount(row_of, weights=products, minlength=n).astype(np.float32)
 
     def _append(self, faq_id: int, rows: list[tuple[np.ndarray, np.ndarray]]) -> None:
         total = sum(len(terms) for terms, _ in rows)
@@ -260,10 +268,17 @@ def _grown(array: np.ndarray, size: int, used: int) -> np.ndarray:
 
 
 class PackedQuery:
-    """A question's TF-IDF vector as sorted term hashes and their weights."""
+    """A question's TF-IDF vector as sorted term hashes and their weights, ending with a
+    sentinel (the largest int64, weight 0) so that every `searchsorted` index is valid."""
 
     def __init__(self, vector: SparseVector) -> None:
-        hashes = _hashes(vector)
-        order = np.argsort(hashes)
+        hashes = np.fromiter(
+            (*(hash(term) for term in vector), _SENTINEL), dtype=np.int64, count=len(vector) + 1
+        )
+        order = np.argsort(hashes, kind="stable")  # the sentinel stays last, even on a tie
         self.terms = hashes[order]  # sorted, for searchsorted
-        self.weights = np.fromiter(vector.values(), np.float32, len(vector))[order]
+        self.weights = np.fromiter((*vector.values(), 0.0), np.float32, len(vector) + 1)[order]
+
+
+# A real term hashing to it sorts before it (stable sort), so searchsorted still finds it.
+_SENTINEL = np.iinfo(np.int64).max
