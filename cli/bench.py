@@ -65,6 +65,56 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     parser.set_defaults(func=_main)
     _add_faq(bench)
     _add_compare(bench)
+    _add_soak(bench)
+
+
+def _add_soak(bench: argparse._SubParsersAction) -> None:
+    from bench import soak  # stdlib at import; matplotlib only when plotting
+
+    parser = bench.add_parser(
+        "soak",
+        help="/ask at 32 clients for minutes: errors and each worker's RSS over time",
+        description=soak.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    defaults = soak.SoakConfig()
+    parser.add_argument("--minutes", type=float, default=defaults.minutes)
+    parser.add_argument("--chunk", type=float, default=defaults.chunk_seconds,
+                        help="seconds per load chunk (one RSS sample each)")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup_seconds,
+                        help="seconds of load not counted in the RSS spread")
+    parser.add_argument("--workers", type=int, default=defaults.bench.workers)
+    parser.add_argument("--entries", type=int, default=defaults.bench.entries)
+    parser.add_argument("--concurrency", type=int, default=defaults.bench.concurrency)
+    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--data-root", type=Path, default=defaults.bench.data_root)
+    parser.add_argument("--model", type=Path, default=None,
+                        help="checkpoint to serve (default: the server trains one on first start)")
+    parser.add_argument("--out", type=Path, default=Path("bench-out/soak"))
+    parser.set_defaults(func=_soak_main)
+
+
+def _soak_main(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from bench import soak
+
+    if args.entries < 1 or args.concurrency < 1 or args.workers < 1:
+        print("bench soak: --entries, --concurrency and --workers must be at least 1",
+              file=sys.stderr)
+        return 2
+    bench_config = replace(
+        soak.SoakConfig().bench, workers=args.workers, entries=args.entries,
+        concurrency=args.concurrency, load_tool=args.load_tool, data_root=args.data_root,
+        model_path=args.model,
+    )
+    config = soak.SoakConfig(args.minutes, args.chunk, args.warmup, bench_config)
+    try:
+        soak.run(config, args.out)
+    except BenchError as error:
+        print(f"bench soak: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _add_compare(bench: argparse._SubParsersAction) -> None:
