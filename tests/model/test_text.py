@@ -1,6 +1,9 @@
 """normalize(): the one text normal form shared by tokenizer, store and service."""
 
-from model.text import normalize
+from hypothesis import given
+from hypothesis import strategies as st
+
+from model.text import normalize, normalize_unicode
 
 
 def test_fullwidth_folds_to_halfwidth_and_lowercase():
@@ -22,3 +25,13 @@ def test_chinese_and_emoji_survive():
 def test_empty_and_whitespace_only():
     assert normalize("") == ""
     assert normalize(" \t\n ") == ""
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=60))
+def test_ascii_shortcut_matches_the_unicode_path(text: str) -> None:
+    assert normalize(text) == normalize_unicode(text)
+
+
+@given(st.text(max_size=40))
+def test_cached_answers_match_the_unicode_path(text: str) -> None:
+    assert normalize(text) == normalize(text) == normalize_unicode(text)
