@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from model.lexical import LexicalModel
+
 
 @dataclass(frozen=True)
 class MiniLmConfig:
@@ -34,6 +36,8 @@ class MiniLmEncoder:
         directory = self._encode.model_dir
         self.config = MiniLmConfig(model_dir=str(directory), dim=self.dim)
         self.content_hash: str = _directory_hash(directory)
+        # Plain cosine: the baseline is served as itself, without Samesay's lexical fusion.
+        self.lexical: LexicalModel | None = None
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (n, dim), unit rows."""

@@ -46,13 +46,23 @@ class Chunk:
 
 
 def worker_pids(server_pid: int) -> list[int]:
-    """The serving processes: uvicorn's workers, or the server itself when it has none."""
+    """The serving processes: uvicorn's workers, or the server itself when it has none.
+
+    multiprocessing's resource tracker is a child of the supervisor too, but serves nothing."""
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
     try:
         pids = [int(pid) for pid in children.read_text().split()]
     except OSError:
         pids = []
-    return pids or [server_pid]
+    workers = [pid for pid in pids if b"resource_tracker" not in _cmdline(pid)]
+    return workers or [server_pid]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def rss_mb(pid: int) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from bench import service
 from bench.config import BenchConfig, BenchError
@@ -68,14 +69,22 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     _add_soak(bench)
 
 
+def _documented(
+    bench: argparse._SubParsersAction, name: str, module: ModuleType, help: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose --help description is its module's docstring."""
+    return bench.add_parser(
+        name, help=help, description=module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _add_soak(bench: argparse._SubParsersAction) -> None:
     from bench import soak  # stdlib at import; matplotlib only when plotting
 
-    parser = bench.add_parser(
-        "soak",
-        help="/ask at 32 clients for minutes: errors and each worker's RSS over time",
-        description=soak.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = _documented(
+        bench, "soak", soak,
+        "/ask at 32 clients for minutes: errors and each worker's RSS over time",
     )
     defaults = soak.SoakConfig()
     parser.add_argument("--minutes", type=float, default=defaults.minutes)
@@ -120,11 +129,9 @@ def _soak_main(args: argparse.Namespace) -> int:
 def _add_compare(bench: argparse._SubParsersAction) -> None:
     from bench import compare  # stdlib only
 
-    parser = bench.add_parser(
-        "compare",
-        help="`bench service` at two or more commits side by side: medians and ratios",
-        description=compare.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = _documented(
+        bench, "compare", compare,
+        "`bench service` at two or more commits side by side: medians and ratios",
     )
     parser.add_argument("revisions", nargs="+", help="commits (first = the baseline)")
     parser.add_argument("--rounds", type=int, default=2, help="runs per commit, alternating")

@@ -27,6 +27,14 @@ def test_workers_are_the_children_or_the_process_itself() -> None:
     try:
         assert child.pid in worker_pids(os.getpid())
         assert rss_mb(child.pid) is not None
+        tracker = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(30)  # resource_tracker"]
+        )
+        try:
+            assert tracker.pid not in worker_pids(os.getpid())  # serves nothing: not sampled
+        finally:
+            tracker.kill()
+            tracker.wait()
     finally:
         child.kill()
         child.wait()
