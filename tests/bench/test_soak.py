@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,12 @@ def test_workers_are_the_children_or_the_process_itself() -> None:
             [sys.executable, "-c", "import time; time.sleep(30)  # resource_tracker"]
         )
         try:
+            # Right after fork, /proc shows the parent's command line until exec.
+            deadline = time.monotonic() + 10
+            cmdline = Path(f"/proc/{tracker.pid}/cmdline")
+            while b"resource_tracker" not in cmdline.read_bytes():
+                assert time.monotonic() < deadline, "the child never exec'd"
+                time.sleep(0.01)
             assert tracker.pid not in worker_pids(os.getpid())  # serves nothing: not sampled
         finally:
             tracker.kill()
