@@ -1,4 +1,7 @@
-"""`samesay bench index`: build time, memory, single-query latency and IVF recall, printed.
+"""`samesay bench index`: build time, memory, single-query latency and recall, printed.
+
+Flat (exact) against IVF over an nprobe sweep and HNSW over an efSearch sweep, each recall@10
+measured against the exact answers.
 
 The vectors are synthetic but shaped like sentence embeddings: a shared mean direction (real
 encoders are anisotropic), topic clusters of very uneven size, and queries that are noisy
@@ -10,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -28,6 +33,7 @@ class BenchConfig:
     queries: int = 300
     k: int = 10
     nprobes: tuple[int, ...] = (8, 16, 32, 64)
+    ef_searches: tuple[int, ...] = (32, 64, 128, 256)
     # Same default as Settings.faiss_threads: single queries are fastest on one thread.
     threads: int = 1
     seed: int = 0
@@ -37,7 +43,9 @@ class BenchConfig:
 class KindResult:
     size: int
     kind: str
-    nprobe: int
+    nlist: int  # IVF lists (0 for the other kinds)
+    # The recall knob: nprobe for IVF, efSearch for HNSW, 0 for flat.
+    search_param: int
     build_s: float
     rss_mb: float
     p50_ms: float
@@ -89,7 +97,8 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def run_bench(config: BenchConfig) -> list[KindResult]:
+def run_bench(config: BenchConfig, out: Path | None = None) -> list[KindResult]:
+    """Every size, kind and knob setting as printed rows; also as JSON at `out` if given."""
     set_threads(config.threads)
     print(f"dim={config.dim} k={config.k} queries={config.queries} threads={config.threads}")
     print(HEADER, flush=True)
@@ -102,25 +111,42 @@ def run_bench(config: BenchConfig) -> list[KindResult]:
 
         exact_index, build_s, rss = _timed_build(vectors, ids, IndexConfig(kind="flat"))
         p50, p99, exact = _latencies(exact_index, queries, config.k)
-        results.append(KindResult(size, "flat", 0, build_s, rss, p50, p99, 1.0))
-        _print_row(results[-1], 0)
+        _report(results, KindResult(size, "flat", 0, 0, build_s, rss, p50, p99, 1.0))
         del exact_index
         gc.collect()
 
-        # min_ivf_vectors lowered so even the 10k set gets a real IVF index to measure.
-        ivf_config = IndexConfig(kind="ivf", nprobe=config.nprobes[0], min_ivf_vectors=1_000)
-        ivf_index, build_s, rss = _timed_build(vectors, ids, ivf_config)
-        for nprobe in config.nprobes:
-            ivf_index.set_nprobe(nprobe)
-            p50, p99, found = _latencies(ivf_index, queries, config.k)
-            recall = float(
-                np.mean([len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)])
-            )
-            results.append(KindResult(size, "ivf", nprobe, build_s, rss, p50, p99, recall))
-            _print_row(results[-1], ivf_index.nlist)
-        del ivf_index, vectors
+        # min_ivf_vectors lowered so even the 10k set gets a real IVF / HNSW index to measure.
+        sweeps: tuple[tuple[IndexConfig, tuple[int, ...]], ...] = (
+            (IndexConfig(kind="ivf", min_ivf_vectors=1_000), config.nprobes),
+            (IndexConfig(kind="hnsw", min_ivf_vectors=1_000), config.ef_searches),
+        )
+        for index_config, knob_values in sweeps:
+            index, build_s, rss = _timed_build(vectors, ids, index_config)
+            for value in knob_values:
+                index.set_nprobe(value)
+                index.set_ef_search(value)
+                p50, p99, found = _latencies(index, queries, config.k)
+                recall = float(np.mean(
+                    [len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)]
+                ))
+                _report(results, KindResult(
+                    size, index.kind, index.nlist, value, build_s, rss, p50, p99, recall
+                ))
+            del index
+            gc.collect()
+        del vectors
         gc.collect()
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"config": asdict(config), "results": [asdict(r) for r in results]}
+        out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
     return results
+
+
+def _report(results: list[KindResult], result: KindResult) -> None:
+    results.append(result)
+    _print_row(result)
 
 
 def _timed_build(
@@ -150,15 +176,17 @@ def _latencies(
 
 
 HEADER = (
-    f"{'entries':>9} {'kind':>5} {'nlist':>6} {'nprobe':>6} {'build_s':>8} {'rss_MiB':>8} "
+    f"{'entries':>9} {'kind':>5} {'nlist':>6} {'probe':>12} {'build_s':>8} {'rss_MiB':>8} "
     f"{'p50_ms':>8} {'p99_ms':>8} {'recall@10':>9}"
 )
+_KNOB_NAMES = {"ivf": "nprobe", "hnsw": "efSearch"}
 
 
-def _print_row(result: KindResult, nlist: int) -> None:
-    nprobe = "-" if result.kind == "flat" else str(result.nprobe)
+def _print_row(result: KindResult) -> None:
+    knob = _KNOB_NAMES.get(result.kind)
+    probe = f"{knob} {result.search_param}" if knob else "-"
     print(
-        f"{result.size:>9} {result.kind:>5} {nlist or '-':>6} {nprobe:>6} "
+        f"{result.size:>9} {result.kind:>5} {result.nlist or '-':>6} {probe:>12} "
         f"{result.build_s:>8.2f} {result.rss_mb:>8.1f} {result.p50_ms:>8.3f} "
         f"{result.p99_ms:>8.3f} {result.recall_at_k:>9.4f}",
         flush=True,

@@ -17,14 +17,17 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         "build", help="re-embed every stored FAQ entry and write a fresh index (with progress)"
     )
     build.add_argument("--model", type=Path, help="checkpoint directory (default: settings)")
-    build.add_argument("--kind", choices=("flat", "ivf"), help="index kind (default: settings)")
+    build.add_argument(
+        "--kind", choices=("flat", "ivf", "hnsw", "auto"), help="index kind (default: settings)"
+    )
     build.set_defaults(func=_build)
 
     status = index_commands.add_parser("status", help="print the saved index's sidecar")
     status.set_defaults(func=_status)
 
     bench_index = bench.add_parser(
-        "index", help="FAISS build time, memory, latency and IVF recall at 10k/100k/1M entries"
+        "index",
+        help="FAISS build time, memory, latency and IVF/HNSW recall at 10k/100k/1M entries",
     )
     bench_index.add_argument(
         "--sizes", default="10k,100k,1m", type=_sizes, help="comma-separated, e.g. 10k,100k,1m"
@@ -34,7 +37,11 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     bench_index.add_argument(
         "--nprobe", default="8,16,32,64", type=_ints, help="IVF nprobe values to measure"
     )
+    bench_index.add_argument(
+        "--ef-search", default="32,64,128,256", type=_ints, help="HNSW efSearch values to measure"
+    )
     bench_index.add_argument("--threads", type=int, default=1, help="FAISS OpenMP threads")
+    bench_index.add_argument("--out", type=Path, help="also write the rows as JSON here")
     bench_index.set_defaults(func=_bench)
 
 
@@ -92,8 +99,9 @@ def _bench(args: argparse.Namespace) -> int:
     run_bench(
         BenchConfig(
             sizes=args.sizes, dim=args.dim, queries=args.queries, nprobes=args.nprobe,
-            threads=args.threads,
-        )
+            ef_searches=args.ef_search, threads=args.threads,
+        ),
+        out=args.out,
     )
     return 0
 

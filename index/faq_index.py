@@ -3,14 +3,19 @@
 Vector ids pack the FAQ id and the phrasing number: ``faq_id * 128 + phrasing_no`` (phrasing 0
 is the question, 1..100 the alternates), so the FAQ id of a hit is ``id >> 7`` with no lookup.
 
-Two kinds, both inner product over L2-normalised float32 vectors (scores are cosines):
+Three kinds, all inner product over L2-normalised float32 vectors (scores are cosines):
 
 - ``flat`` (default): ``IndexIDMap2(IndexFlatIP)``, exact.
 - ``ivf``: ``IndexIVFFlat`` (inner product) storing the ids itself, with a hash-table direct
   map so vectors can be reconstructed by id. Not wrapped in ``IndexIDMap2``: IDMap's
   ``remove_ids`` assumes the sub-index renumbers its vectors after a removal, which IVF does
   not, and the wrapped index returns wrong ids after the first delete (checked on faiss 1.15).
-  IVF rather than HNSW because HNSW cannot remove vectors, and FAQ entries are edited.
+- ``hnsw``: ``IndexIDMap2(IndexHNSWFlat)``, for 100k+ phrasings, where IVF needs to scan a
+  large share of the lists for recall 0.95 (``samesay bench index``). HNSW cannot remove a
+  node, so a removed vector is a tombstone: its id-map entry becomes ``DEAD_ID`` (a phrasing
+  slot no FAQ uses), searches skip it by an IDSelector while the graph still routes through
+  it, and the searcher rebuilds the index once tombstones pass ``hnsw_max_dead_fraction``.
+  The tombstones live in the id map, so they survive serialisation with no extra file.
 
 All mutation methods need external mutual exclusion with searches (the searcher holds a
 lock); FAISS itself gives none.
@@ -38,14 +43,19 @@ MAX_PHRASINGS = 101  # the question + at most 100 alternates (store validation)
 # faq_id * 128 must stay a positive int64: the store's id limit is chosen for that.
 assert MAX_FAQ_ID == (1 << (63 - PHRASING_BITS)) - 1
 
-IndexKind = Literal["flat", "ivf"]
+IndexKind = Literal["flat", "ivf", "hnsw"]
+# What the settings may ask for: a kind, or "auto" (flat, then IVF, then HNSW as it grows).
+KindSetting = Literal["flat", "ivf", "hnsw", "auto"]
+# The id a removed HNSW vector gets: slot 127 of FAQ 0, and no FAQ has more than 101 slots.
+DEAD_ID = PHRASING_SLOTS - 1
 Device = Literal["auto", "cpu", "gpu"]
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    # Exact search by default: FAQ sets are usually small enough for a flat scan.
-    kind: IndexKind = "flat"
+    # Exact search by default: FAQ sets are usually small enough for a flat scan. The
+    # searcher resolves "auto" by size (`wanted_kind`); an index itself is one of three kinds.
+    kind: KindSetting = "flat"
     # IVF lists; None = round(4 sqrt(n)) up to `max_auto_nlist`. Smaller lists scan fewer
     # vectors for the same recall: on 26k real phrasing vectors (10k FAQs), recall@10 against
     # exact search was 0.985 scanning 32 of sqrt(n) = 162 lists (539 us) and 0.984 scanning
@@ -63,6 +73,18 @@ class IndexConfig:
     device: Device = "cpu"
     # Hits fetched per wanted FAQ before dedup; widened automatically when not enough.
     overfetch: int = 4
+    # "auto" switches from IVF to HNSW here: at 100k synthetic vectors IVF needed 5 ms for
+    # recall@10 0.945, HNSW 0.4 ms for 0.95 (one thread; `samesay bench index`).
+    hnsw_min_vectors: int = 100_000
+    # Graph degree: 32 is FAISS's usual choice for 256-d; memory is 2*M int32 per vector.
+    hnsw_m: int = 32
+    # Candidate list while building: 64 builds 1M vectors in minutes on 2 cores; recall comes
+    # from ef_search at query time.
+    hnsw_ef_construction: int = 64
+    # Candidate list per query: the recall/speed knob, like nprobe (`samesay bench index`).
+    hnsw_ef_search: int = 128
+    # Rebuild once this share of the graph's nodes are tombstones (removed or replaced).
+    hnsw_max_dead_fraction: float = 0.25
 
 
 # New scores for fetched phrasings: (scores (n,) float32, vector ids (n,) int64) -> (n,).
@@ -108,6 +130,15 @@ def set_threads(threads: int) -> None:
     faiss.omp_set_num_threads(max(1, int(threads)))
 
 
+def wanted_kind(n_vectors: int, config: IndexConfig) -> IndexKind:
+    """The kind of index `config` calls for at n vectors: small sets are always flat."""
+    if config.kind == "flat" or not choose_nlist(n_vectors, config):
+        return "flat"
+    if config.kind == "hnsw" or (config.kind == "auto" and n_vectors >= config.hnsw_min_vectors):
+        return "hnsw"
+    return "ivf"
+
+
 def choose_nlist(n_vectors: int, config: IndexConfig) -> int:
     """IVF list count for n vectors, or 0 when IVF would not pay off (use flat)."""
     if n_vectors < config.min_ivf_vectors:
@@ -126,12 +157,20 @@ class FaqIndex:
         self._cpu = cpu_index
         self._config = config
         self.dim: int = cpu_index.d
-        self.kind: IndexKind = "ivf" if isinstance(cpu_index, faiss.IndexIVF) else "flat"
+        self.kind: IndexKind = _kind_of(cpu_index)
+        self._dead = 0  # tombstones (hnsw only)
         if self.kind == "ivf":
             cpu_index.nprobe = config.nprobe
+        elif self.kind == "hnsw":
+            _hnsw_of(cpu_index).hnsw.efSearch = config.hnsw_ef_search
+            self._dead = int(np.count_nonzero(self._id_map_view() == DEAD_ID))
+        # Everything but DEAD_ID; the range selector is kept alive beside its negation.
+        self._dead_range = faiss.IDSelectorRange(DEAD_ID, DEAD_ID + 1)
+        self._alive = faiss.IDSelectorNot(self._dead_range)
         self._gpu_resources = None
         self._search_index = cpu_index
-        self._use_gpu = _wants_gpu(config.device)
+        # FAISS's GPU indexes have no HNSW: an HNSW index is searched on the CPU.
+        self._use_gpu = _wants_gpu(config.device) and self.kind != "hnsw"
         if self._use_gpu:
             self._refresh_gpu_copy()
 
@@ -154,11 +193,14 @@ class FaqIndex:
         config = config or IndexConfig()
         dim = dim if dim is not None else vectors.shape[1]
         vectors = _as_matrix(vectors, dim)
-        nlist = choose_nlist(len(vectors), config) if config.kind == "ivf" else 0
-        if config.kind == "ivf" and not nlist:
-            log.info("%d vectors: too few for IVF, building an exact (flat) index", len(vectors))
-        if nlist:
-            index = cls(_trained_ivf(vectors, nlist, config), config)
+        kind = wanted_kind(len(vectors), config)
+        if kind == "flat" and config.kind != "flat":
+            log.info("%d vectors: too few for IVF or HNSW, building an exact (flat) index",
+                     len(vectors))
+        if kind == "ivf":
+            index = cls(_trained_ivf(vectors, choose_nlist(len(vectors), config), config), config)
+        elif kind == "hnsw":
+            index = cls(_empty_hnsw(dim, config), config)
         else:
             index = cls.empty(dim, config)
         index.add(vectors, ids)
@@ -188,16 +230,45 @@ class FaqIndex:
         faq_ids = np.asarray(list(faq_ids) if not isinstance(faq_ids, np.ndarray) else faq_ids)
         if faq_ids.size == 0 or self._cpu.ntotal == 0:
             return 0
+        if self.kind == "hnsw":
+            return self._bury(faq_ids)
         removed = int(self._cpu.remove_ids(all_slot_ids(faq_ids)))
         if removed and self._use_gpu:
             self._refresh_gpu_copy()  # GPU indexes cannot remove; re-copy from the CPU one
         return removed
 
+    def _bury(self, faq_ids: np.ndarray) -> int:
+        """Tombstone these FAQs' vectors in an HNSW index (the graph keeps the nodes)."""
+        id_map = self._id_map_view()
+        doomed = np.isin(id_map >> PHRASING_BITS, faq_ids.astype(np.int64)) & (id_map != DEAD_ID)
+        buried = int(np.count_nonzero(doomed))
+        if buried:
+            id_map[doomed] = DEAD_ID
+            self._dead += buried
+            # Drop the buried ids from the reverse map, so reconstruct() and a later add of
+            # the same id see them gone. O(n), like the scan above: fine next to an edit.
+            self._cpu.construct_rev_map()
+        return buried
+
+    def _id_map_view(self) -> np.ndarray:
+        """The IDMap2's internal-position -> id array, as a writable view. (n_nodes,) int64."""
+        id_map = self._cpu.id_map
+        return faiss.rev_swig_ptr(id_map.data(), id_map.size()) if id_map.size() else (
+            np.empty(0, np.int64)
+        )
+
     # reading --------------------------------------------------------------------------------
 
     @property
     def ntotal(self) -> int:
-        return int(self._cpu.ntotal)
+        """Vectors that searches can return (tombstones excluded)."""
+        return int(self._cpu.ntotal) - self._dead
+
+    @property
+    def dead_fraction(self) -> float:
+        """Share of an HNSW graph's nodes that are tombstones (0 for the other kinds)."""
+        nodes = int(self._cpu.ntotal)
+        return self._dead / nodes if nodes else 0.0
 
     @property
     def nlist(self) -> int:
@@ -210,6 +281,12 @@ class FaqIndex:
             self._config = replace(self._config, nprobe=nprobe)
             if self._use_gpu:
                 self._refresh_gpu_copy()
+
+    def set_ef_search(self, ef_search: int) -> None:
+        """HNSW candidate list per query (no effect on the other kinds)."""
+        if self.kind == "hnsw":
+            _hnsw_of(self._cpu).hnsw.efSearch = ef_search
+            self._config = replace(self._config, hnsw_ef_search=ef_search)
 
     @property
     def on_gpu(self) -> bool:
@@ -240,7 +317,10 @@ class FaqIndex:
             return []
         fetch = min(total, max(k * self._config.overfetch, min_fetch))
         while True:
-            scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each
+            if self._dead:
+                scores, ids = self._cpu.search(query, fetch, params=self._skip_dead())
+            else:
+                scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each
             found_scores, found_ids = scores[0], ids[0]
             if rescore is not None:
                 valid = found_ids >= 0  # FAISS pads with -1
@@ -255,8 +335,20 @@ class FaqIndex:
                 return hits
             fetch = min(total, fetch * 4)
 
+    def _skip_dead(self) -> faiss.SearchParametersHNSW:
+        """Search parameters that pass over tombstones. New per search: IDMap2 points the
+        parameters' selector at a stack object of its own while it searches."""
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = self._config.hnsw_ef_search
+        params.sel = self._alive
+        params.referenced = self._alive  # SWIG keeps only the pointer
+        return params
+
     def ids(self) -> np.ndarray:
         """Every vector id in the index. (ntotal,) int64, unordered."""
+        if self.kind == "hnsw":
+            id_map = self._id_map_view()
+            return id_map[id_map != DEAD_ID].copy()
         if self.kind == "flat":
             return faiss.vector_to_array(self._cpu.id_map).astype(np.int64, copy=False)
         lists = faiss.extract_index_ivf(self._cpu).invlists
@@ -305,11 +397,13 @@ class FaqIndex:
 
 
 def check_structure(index: faiss.Index, where: str) -> None:
-    """Raise unless `index` is one of the two structures this module builds, inner product."""
+    """Raise unless `index` is one of the three structures this module builds, inner product."""
     if isinstance(index, faiss.IndexIDMap2):
         inner = faiss.downcast_index(index.index)
-        if not isinstance(inner, faiss.IndexFlat):
-            raise IndexCorruptError(where, f"IDMap2 over {type(inner).__name__}, not a flat index")
+        if not isinstance(inner, faiss.IndexFlat | faiss.IndexHNSWFlat):
+            raise IndexCorruptError(
+                where, f"IDMap2 over {type(inner).__name__}, not a flat or HNSW index"
+            )
         metrics = (index.metric_type, inner.metric_type)
     elif isinstance(index, faiss.IndexIVFFlat):
         metrics = (index.metric_type,)
@@ -372,6 +466,28 @@ def _trained_ivf(vectors: np.ndarray, nlist: int, config: IndexConfig) -> faiss.
     # Hash-table direct map: reconstruct-by-id without a dense array sized by the largest id.
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
     return ivf
+
+
+def _kind_of(index: faiss.Index) -> IndexKind:
+    if isinstance(index, faiss.IndexIVF):
+        return "ivf"
+    if isinstance(faiss.downcast_index(index.index), faiss.IndexHNSWFlat):
+        return "hnsw"
+    return "flat"
+
+
+def _hnsw_of(index: faiss.Index) -> faiss.IndexHNSWFlat:
+    return faiss.downcast_index(index.index)
+
+
+def _empty_hnsw(dim: int, config: IndexConfig) -> faiss.IndexIDMap2:
+    hnsw = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = config.hnsw_ef_construction
+    hnsw.hnsw.efSearch = config.hnsw_ef_search
+    index = faiss.IndexIDMap2(hnsw)
+    index.own_fields = True  # the graph lives as long as the id map (serialised with it)
+    hnsw.this.disown()
+    return index
 
 
 def _wants_gpu(device: Device) -> bool:

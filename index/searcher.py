@@ -36,6 +36,7 @@ from index.faq_index import (
     choose_nlist,
     set_threads,
     vector_ids,
+    wanted_kind,
 )
 from index.persistence import IndexMeta, load_index, save_index_bytes
 from index.rwlock import ReadWriteLock
@@ -90,6 +91,8 @@ class SearcherConfig:
                 kind=settings.index_kind,
                 nprobe=settings.ivf_nprobe,
                 min_ivf_vectors=settings.ivf_min_vectors,
+                hnsw_min_vectors=settings.hnsw_min_vectors,
+                hnsw_ef_search=settings.hnsw_ef_search,
                 device=settings.faiss_device,
             ),
             threads=settings.faiss_threads,
@@ -236,9 +239,7 @@ class FaqSearcher:
         return live, meta
 
     def _kind_for(self, n_vectors: int) -> str:
-        if self._config.index.kind == "ivf" and choose_nlist(n_vectors, self._config.index):
-            return "ivf"
-        return "flat"
+        return wanted_kind(n_vectors, self._config.index)
 
     def _build_live(self, encoder: Encoder, on_progress: ProgressCallback | None = None) -> _Live:
         """Embed every stored entry into a new index (no lock held: searches go on)."""
@@ -291,38 +292,27 @@ class FaqSearcher:
                 reason = str(error)
                 log.error("%s; REBUILDING the index from the store", reason)
             else:
-                self._grow_into_ivf(live)
+                self._reshape_if_due(live)
                 return changed
         outcome = self._rebuild_and_save(live.encoder, reason=reason)
         return outcome.changes_applied
 
-    def _grow_into_ivf(self, live: _Live) -> None:
-        """Rebuild as IVF in the background once a flat fallback has grown big enough, or an
-        IVF index whose list count is off by more than 2x from what its size calls for.
+    def _reshape_if_due(self, live: _Live) -> None:
+        """Rebuild in the background when the index no longer suits its size (`_reshape_reason`).
 
-        IVF needs enough vectors to train, so a small FAQ set starts flat even when IVF is
-        configured; without this, FAQs added later through the API would stay in a flat index
-        until a restart. Twice the minimum so an index near the boundary does not thrash.
-        An IVF index built at a fraction of today's size (or saved under an older list-count
-        rule) scans lists several times longer than intended at the same nprobe.
+        Without this, FAQs added through the API would stay in a flat index (or an IVF one
+        trained at a fraction of today's size, or an HNSW graph full of tombstones) until a
+        restart.
         """
-        config = self._config.index
-        if config.kind != "ivf":
+        reason = _reshape_reason(live.index, self._config.index)
+        if reason is None:
             return
-        total = live.index.ntotal
-        if live.index.kind == "flat":
-            if total < 2 * config.min_ivf_vectors or choose_nlist(total, config) == 0:
-                return
-        else:
-            wanted = choose_nlist(total, config)
-            if not wanted or 0.5 <= live.index.nlist / wanted <= 2.0:
-                return
         try:
             self.swap_encoder(live.encoder)
         except SwapInProgressError:
             return  # a swap is already rebuilding with the configured kind
-        log.info("index at %d vectors (%s, %d lists): rebuilding it as IVF in the background",
-                 total, live.index.kind, live.index.nlist)
+        log.info("index at %d vectors (%s): %s; rebuilding it in the background",
+                 live.index.ntotal, live.index.kind, reason)
 
     def _catch_up_live(self, live: _Live) -> int:
         """Bring `live` to the store's revision (caller holds the sync lock or owns `live`)."""
@@ -528,6 +518,32 @@ def _lexical_rescore(
 
 class _StoreRewound(Exception):
     """The store's revision went below the index's (restored backup, or another database)."""
+
+
+def _reshape_reason(index: FaqIndex, config: IndexConfig) -> str | None:
+    """Why `index` should be rebuilt as another kind or shape, or None.
+
+    The thresholds have slack (twice the minimum to leave flat, half the HNSW size to leave
+    HNSW, a factor 2 in IVF lists) so an index near a boundary does not thrash.
+    """
+    total = index.ntotal
+    if index.kind == "hnsw" and index.dead_fraction > config.hnsw_max_dead_fraction:
+        return f"{index.dead_fraction:.0%} of the HNSW graph is tombstones"
+    wanted = wanted_kind(total, config)
+    if index.kind == "flat":
+        if wanted != "flat" and total >= 2 * config.min_ivf_vectors:
+            return f"grown past flat, {wanted} wanted"
+        return None
+    if index.kind == "hnsw":
+        if wanted == "ivf" and total < config.hnsw_min_vectors / 2:
+            return "shrunk below HNSW size, ivf wanted"
+        return None
+    if wanted == "hnsw":
+        return "grown past IVF, hnsw wanted"
+    lists = choose_nlist(total, config)
+    if wanted == "ivf" and lists and not 0.5 <= index.nlist / lists <= 2.0:
+        return f"{index.nlist} IVF lists where {lists} are wanted"
+    return None
 
 
 def _with_kind(config: IndexConfig, kind: str) -> IndexConfig:

@@ -54,13 +54,16 @@ def test_index_build_writes_an_index_of_the_store(
     assert (tmp_path / "index" / meta["index_file"]).is_file()
 
 
-def test_bench_index_prints_a_row_per_kind_and_nprobe() -> None:
+def test_bench_index_prints_a_row_per_kind_and_search_setting() -> None:
     result = samesay(
-        "bench", "index", "--sizes", "3k", "--queries", "20", "--nprobe", "4,8", "--dim", "32",
-        env={},
+        "bench", "index", "--sizes", "3k", "--queries", "20", "--nprobe", "4,8",
+        "--ef-search", "16", "--dim", "32", env={},
     )
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("3000")]
-    assert [(row[1], row[3]) for row in rows] == [("flat", "-"), ("ivf", "4"), ("ivf", "8")]
+    assert [tuple(row[1:3]) + tuple(row[3:5]) for row in rows[1:]] == [
+        ("ivf", "76", "nprobe", "4"), ("ivf", "76", "nprobe", "8"), ("hnsw", "-", "efSearch", "16")
+    ]
+    assert rows[0][1:4] == ["flat", "-", "-"]
     assert all(0.0 <= float(row[-1]) <= 1.0 for row in rows)
 

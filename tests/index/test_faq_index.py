@@ -15,6 +15,7 @@ from index.faq_index import (
     choose_nlist,
     gpu_available,
     vector_ids,
+    wanted_kind,
 )
 
 
@@ -103,13 +104,15 @@ def test_remove_faqs_removes_every_phrasing_and_nothing_else() -> None:
     assert index.remove_faqs([999_999]) == 0
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
 def test_ids_stay_correct_after_removals(kind: str) -> None:
     """The bug this guards: IndexIDMap2 over IVF returns wrong ids after a removal."""
     ids, _ = faq_layout(800, seed=2)
     vectors = unit_rows(len(ids), 24, seed=2)
-    # nprobe = nlist: an exhaustive IVF scan must give exactly the flat answers.
-    index = FaqIndex.build(vectors, ids, IndexConfig(kind=kind, nprobe=4096, min_ivf_vectors=500))
+    # nprobe = nlist (and an HNSW candidate list as large as the index): exhaustive searches
+    # must give exactly the flat answers.
+    config = IndexConfig(kind=kind, nprobe=4096, min_ivf_vectors=500, hnsw_ef_search=4096)
+    index = FaqIndex.build(vectors, ids, config)
     assert index.kind == kind
     rng = np.random.default_rng(5)
     removed = rng.choice(np.unique(ids // 128), size=200, replace=False)
@@ -145,6 +148,63 @@ def test_ivf_recall_against_exact_is_high_and_falls_back_to_flat_when_small() ->
     assert recall > 0.6  # random (unclustered) data is IVF's worst case; 64/128 lists probed
 
 
+def test_wanted_kind_follows_the_setting_and_the_size() -> None:
+    auto = IndexConfig(kind="auto", min_ivf_vectors=1_000, hnsw_min_vectors=50_000)
+    assert [wanted_kind(n, auto) for n in (999, 1_000, 49_999, 50_000)] == [
+        "flat", "ivf", "ivf", "hnsw"
+    ]
+    hnsw = IndexConfig(kind="hnsw", min_ivf_vectors=1_000)
+    assert [wanted_kind(n, hnsw) for n in (999, 1_000)] == ["flat", "hnsw"]
+    assert wanted_kind(10**6, IndexConfig(kind="flat")) == "flat"
+    assert wanted_kind(10**6, IndexConfig(kind="ivf")) == "ivf"
+
+
+HNSW = IndexConfig(kind="hnsw", min_ivf_vectors=100, hnsw_ef_search=2048)
+
+
+def test_hnsw_search_matches_exact_search_when_its_candidate_list_covers_the_index() -> None:
+    ids, _ = faq_layout(400, seed=6)
+    vectors = unit_rows(len(ids), 16, seed=6)
+    index = FaqIndex.build(vectors, ids, HNSW)
+    assert (index.kind, index.nlist, index.dead_fraction) == ("hnsw", 0, 0.0)
+    for query in unit_rows(20, 16, seed=7):
+        got = index.search(query, 10)
+        assert [(h.faq_id, h.phrasing_no) for h in got] == [
+            (f, p) for f, p, _ in brute_force(vectors, ids, query, 10)
+        ]
+
+
+def test_hnsw_tombstones_hide_removed_vectors_and_an_edit_finds_the_new_ones() -> None:
+    ids, counts = faq_layout(300, seed=8)
+    vectors = unit_rows(len(ids), 16, seed=8)
+    index = FaqIndex.build(vectors, ids, HNSW)
+    edited = 10  # the first FAQ: its rows come first
+    rows = np.flatnonzero(ids // 128 == edited)
+    assert index.remove_faqs([edited, 20]) == counts[10] + counts[20]
+    assert index.remove_faqs([edited]) == 0  # already gone: nothing buried twice
+    assert index.ntotal == len(ids) - counts[10] - counts[20]
+    assert index.dead_fraction == pytest.approx((counts[10] + counts[20]) / len(ids))
+    with pytest.raises(KeyError):
+        index.reconstruct(int(ids[rows[0]]))
+    # A stored vector of a removed FAQ no longer comes back, not even as a padding id.
+    hits = index.search(vectors[rows[0]], 300)
+    assert {h.faq_id for h in hits} == set(counts) - {10, 20}
+    assert all(h.phrasing_no < 101 for h in hits)
+    # The edit: the same ids again with new vectors.
+    new = unit_rows(len(rows), 16, seed=9)
+    index.add(new, ids[rows])
+    top = index.search(new[0], 1)[0]
+    assert (top.faq_id, top.phrasing_no, round(top.score, 4)) == (edited, 0, 1.0)
+    np.testing.assert_allclose(index.reconstruct(int(ids[rows[0]])), new[0], atol=1e-6)
+    assert sorted(index.ids().tolist()) == sorted(ids[ids // 128 != 20].tolist())
+    # Tombstones are part of the serialised index.
+    copy = FaqIndex.from_bytes(index.to_bytes(), HNSW)
+    assert (copy.kind, copy.ntotal, copy.dead_fraction) == (
+        "hnsw", index.ntotal, index.dead_fraction
+    )
+    assert copy.search(vectors[rows[0]], 5) == index.search(vectors[rows[0]], 5)
+
+
 def test_accept_filter_widens_the_fetch_until_k_accepted() -> None:
     ids, counts = faq_layout(300)
     vectors = unit_rows(len(ids), 16)
@@ -174,6 +234,9 @@ def test_bad_inputs_raise_typed_errors() -> None:
 
 def test_only_inner_product_structures_are_accepted() -> None:
     check_structure(faiss.IndexIDMap2(faiss.IndexFlatIP(4)), "x")
+    check_structure(faiss.IndexIDMap2(faiss.IndexHNSWFlat(4, 8, faiss.METRIC_INNER_PRODUCT)), "x")
+    with pytest.raises(IndexCorruptError, match="inner product"):
+        check_structure(faiss.IndexIDMap2(faiss.IndexHNSWFlat(4, 8)), "x")  # L2 by default
     with pytest.raises(IndexCorruptError, match="inner product"):
         check_structure(faiss.IndexIDMap2(faiss.IndexFlatL2(4)), "x")
     with pytest.raises(IndexCorruptError, match="unexpected"):
@@ -183,7 +246,8 @@ def test_only_inner_product_structures_are_accepted() -> None:
 def test_serialised_index_round_trips() -> None:
     ids, _ = faq_layout(100)
     vectors = unit_rows(len(ids), 16)
-    for config in (IndexConfig(), IndexConfig(kind="ivf", min_ivf_vectors=100, nprobe=4096)):
+    ivf = IndexConfig(kind="ivf", min_ivf_vectors=100, nprobe=4096)
+    for config in (IndexConfig(), ivf, HNSW):
         index = FaqIndex.build(vectors, ids, config)
         copy = FaqIndex.from_bytes(index.to_bytes(), config)
         assert (copy.kind, copy.ntotal, copy.dim) == (index.kind, index.ntotal, index.dim)

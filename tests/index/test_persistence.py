@@ -38,7 +38,7 @@ def load(directory: Path, encoder_hash: str = HASH, dimension: int = DIM):
     return load_index(directory, encoder_hash=encoder_hash, dimension=dimension)
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
 def test_round_trip_keeps_vectors_and_sidecar(tmp_path: Path, kind: str) -> None:
     index, vectors = sample_index(kind=kind)
     meta = save(index, tmp_path)

@@ -239,6 +239,45 @@ def test_ivf_with_lists_far_off_its_size_is_rebuilt(faq_store: FaqStore, make_se
     assert_index_matches_store(searcher, faq_store)
 
 
+def test_auto_grows_from_ivf_into_hnsw_and_hnsw_sheds_its_tombstones(
+    faq_store: FaqStore, make_searcher
+) -> None:
+    from index.faq_index import IndexConfig
+
+    faq_store.add([FaqDraft(f"question {i} on topic {i % 37}", f"answer {i}") for i in range(800)])
+    auto = IndexConfig(kind="auto", min_ivf_vectors=100, hnsw_min_vectors=1_000)
+    searcher = make_searcher(faq_store, config=SearcherConfig(index=auto))
+    searcher.start()
+    assert searcher.kind == "ivf"
+    faq_store.add(
+        [FaqDraft(f"another question {i} about {i % 41}", f"answer {i}") for i in range(800)]
+    )
+    searcher.catch_up()
+    future = searcher._swap_future
+    assert future is not None, "catch_up did not start the HNSW rebuild"
+    future.result(timeout=120)
+    assert searcher.kind == "hnsw"
+    assert_index_matches_store(searcher, faq_store)
+    # Deletes are tombstones until they pass a quarter of the graph, then it is rebuilt.
+    ids = [entry.id for entry in faq_store.iter_entries()]
+    faq_store.delete_many(ids[:300])
+    searcher.catch_up()
+    assert searcher._swap_future is future  # 300 of 1,600: 19 % tombstones, no rebuild
+    assert searcher._live.index.dead_fraction == pytest.approx(300 / 1600)
+    assert_index_matches_store(searcher, faq_store)
+    faq_store.delete_many(ids[300:500])
+    searcher.catch_up()
+    rebuild = searcher._swap_future
+    assert rebuild is not future, "catch_up did not start the rebuild that drops tombstones"
+    rebuild.result(timeout=120)
+    assert (searcher.kind, searcher._live.index.dead_fraction) == ("hnsw", 0.0)
+    assert_index_matches_store(searcher, faq_store)
+    # Questions worded exactly like deleted FAQs only ever find live ones.
+    found = [m.faq_id for q in ("question 3 on topic 3", "question 7 on topic 7")
+             for m in searcher.search(q, 20)]
+    assert found and set(found) <= set(ids[500:])
+
+
 def test_swap_encoder_reembeds_and_keeps_serving(
     stocked_store, make_searcher, second_encoder, fixture_groups
 ) -> None:
