@@ -1,11 +1,17 @@
 """`samesay bench index`: build time, memory, single-query latency and recall, printed.
 
 Flat (exact) against IVF over an nprobe sweep and HNSW over an efSearch sweep, each recall@10
-measured against the exact answers.
+measured against the exact answers. One vector per entry, so entries = vectors.
 
-The vectors are synthetic but shaped like sentence embeddings: a shared mean direction (real
-encoders are anisotropic), topic clusters of very uneven size, and queries that are noisy
-copies of stored vectors (paraphrases). One vector per entry, so entries = vectors.
+Two sources of vectors (`vectors`):
+
+- ``synthetic`` (default; needs nothing): shaped like sentence embeddings, with a shared mean
+  direction (real encoders are anisotropic), topic clusters of very uneven size, and queries
+  that are noisy copies of stored vectors. Big topics are thousands of vectors all at the same
+  distance from each other, so past rank 1 the "true" neighbours are noise: a worst case for
+  any approximate index, harder than real sentences at 1M.
+- ``real``: the shared datasets' sentences encoded by the shipped base model, topped up with
+  noisy copies, queried with held-out paraphrases (bench.index_vectors).
 """
 
 from __future__ import annotations
@@ -17,11 +23,16 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from tqdm import tqdm
 
+from bench.index_vectors import real_phrasing_vectors
 from index.faq_index import FaqIndex, IndexConfig, set_threads
+from model.base_model import shipped_base_path
+from model.checkpoint import load_encoder
+from model.sentence_encoder import SentenceEncoder
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,12 @@ class BenchConfig:
     # Same default as Settings.faiss_threads: single queries are fastest on one thread.
     threads: int = 1
     seed: int = 0
+    vectors: Literal["synthetic", "real"] = "synthetic"
+    # For real vectors: the shared datasets, the encoder (None: the shipped base) and where
+    # encoded vectors are cached between runs (None: not cached).
+    data_root: Path = Path("../shared/data")
+    model_path: Path | None = None
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -100,14 +117,25 @@ def rss_mb() -> float:
 def run_bench(config: BenchConfig, out: Path | None = None) -> list[KindResult]:
     """Every size, kind and knob setting as printed rows; also as JSON at `out` if given."""
     set_threads(config.threads)
-    print(f"dim={config.dim} k={config.k} queries={config.queries} threads={config.threads}")
+    encoder = _real_encoder(config) if config.vectors == "real" else None
+    dim = encoder.dim if encoder is not None else config.dim
+    print(f"vectors={config.vectors} dim={dim} k={config.k} queries={config.queries} "
+          f"threads={config.threads}")
     print(HEADER, flush=True)
     results: list[KindResult] = []
     for size in config.sizes:
-        rng = np.random.default_rng(config.seed)
-        vectors = clustered_unit_vectors(size, config.dim, rng)
+        if encoder is not None:
+            real = real_phrasing_vectors(
+                size, config.queries, config.data_root, encoder, config.seed, config.cache_dir
+            )
+            print(f"  {size:,} real vectors: {real.source}", flush=True)
+            set_threads(config.threads)  # encoding may have used more
+            vectors, queries = real.vectors, real.queries
+        else:
+            rng = np.random.default_rng(config.seed)
+            vectors = clustered_unit_vectors(size, config.dim, rng)
+            queries = paraphrase_queries(vectors, config.queries, rng)
         ids = np.arange(size, dtype=np.int64) << 7  # phrasing 0 of FAQ i
-        queries = paraphrase_queries(vectors, config.queries, rng)
 
         exact_index, build_s, rss = _timed_build(vectors, ids, IndexConfig(kind="flat"))
         p50, p99, exact = _latencies(exact_index, queries, config.k)
@@ -138,10 +166,20 @@ def run_bench(config: BenchConfig, out: Path | None = None) -> list[KindResult]:
         gc.collect()
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"config": asdict(config), "results": [asdict(r) for r in results]}
+        payload = {
+            "config": json.loads(json.dumps(asdict(config), default=str)),
+            "results": [asdict(r) for r in results],
+        }
         out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {out}")
     return results
+
+
+def _real_encoder(config: BenchConfig) -> SentenceEncoder:
+    path = config.model_path or shipped_base_path()
+    if path is None:
+        raise FileNotFoundError("no shipped base model in this checkout: pass --model")
+    return load_encoder(path)
 
 
 def _report(results: list[KindResult], result: KindResult) -> None:

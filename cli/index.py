@@ -42,6 +42,19 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     )
     bench_index.add_argument("--threads", type=int, default=1, help="FAISS OpenMP threads")
     bench_index.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    bench_index.add_argument(
+        "--vectors", choices=("synthetic", "real"), default="synthetic",
+        help="synthetic clusters (default) or the shared datasets' sentences, encoded",
+    )
+    bench_index.add_argument(
+        "--data", type=Path, default=Path("../shared/data"), help="datasets for --vectors real"
+    )
+    bench_index.add_argument(
+        "--model", type=Path, help="encoder for --vectors real (default: the shipped base)"
+    )
+    bench_index.add_argument(
+        "--cache", type=Path, help="keep encoded --vectors real here for the next run"
+    )
     bench_index.set_defaults(func=_bench)
 
 
@@ -99,7 +112,8 @@ def _bench(args: argparse.Namespace) -> int:
     run_bench(
         BenchConfig(
             sizes=args.sizes, dim=args.dim, queries=args.queries, nprobes=args.nprobe,
-            ef_searches=args.ef_search, threads=args.threads,
+            ef_searches=args.ef_search, threads=args.threads, vectors=args.vectors,
+            data_root=args.data, model_path=args.model, cache_dir=args.cache,
         ),
         out=args.out,
     )
