@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     # Where auto moves from IVF to HNSW (index.faq_index.IndexConfig.hnsw_min_vectors).
     hnsw_min_vectors: int = Field(100_000, ge=100)
     # HNSW candidates per query: the recall knob at 100k+ phrasings (`samesay bench index`).
-    hnsw_ef_search: int = Field(128, ge=1)
+    hnsw_ef_search: int = Field(256, ge=1)
     # "auto" uses a GPU when present and faiss was built with CUDA.
     faiss_device: Literal["auto", "cpu", "gpu"] = "auto"
     # One thread each: single queries are fastest single-threaded, and workers scale instead.

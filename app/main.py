@@ -13,6 +13,7 @@ from app.api.routes import admin, ask, faq, feedback, health
 from app.config import Settings
 from app.console.router import console_router
 from app.errors import install_error_handlers
+from app.gc_pause import freeze_long_lived
 from app.log import configure_logging
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, JsonCorsMiddleware, RequestContextMiddleware
@@ -49,6 +50,7 @@ def create_app(
         # with the default (all cores) cost 3-4x more CPU per request on 2 cores.
         set_threads(settings.faiss_threads)
         service.start()
+        freeze_long_lived()  # full GC collections would walk everything loaded so far
         app.state.service = service
         try:
             yield

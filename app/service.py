@@ -16,6 +16,7 @@ import torch
 
 from app.ask_log import AskLogBuffer
 from app.config import Settings
+from app.gc_pause import freeze_long_lived
 from app.metrics import ServiceMetrics
 from app.model_files import load_active_encoder, load_serving_encoder, model_version
 from app.retrain import Retrainer
@@ -166,6 +167,7 @@ class Service:
         """Called once the searcher serves a new encoder (this worker's retrain or another's)."""
         self.model_version = version
         self.metrics.set_model_version(version)
+        freeze_long_lived()  # the new model's objects, and the old one's collected
 
     # ---- small helpers for routes -----------------------------------------------------------
 

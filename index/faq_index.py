@@ -74,15 +74,19 @@ class IndexConfig:
     # Hits fetched per wanted FAQ before dedup; widened automatically when not enough.
     overfetch: int = 4
     # "auto" switches from IVF to HNSW here: at 100k synthetic vectors IVF needed 5 ms for
-    # recall@10 0.945, HNSW 0.4 ms for 0.95 (one thread; `samesay bench index`).
+    # recall@10 0.945, HNSW 0.4 ms for 0.95 (one thread; `samesay bench index`). Below it
+    # HNSW's slower build (279 s against IVF's 17 s at 1M on 2 cores) buys too little.
     hnsw_min_vectors: int = 100_000
     # Graph degree: 32 is FAISS's usual choice for 256-d; memory is 2*M int32 per vector.
     hnsw_m: int = 32
     # Candidate list while building: 64 builds 1M vectors in minutes on 2 cores; recall comes
     # from ef_search at query time.
     hnsw_ef_construction: int = 64
-    # Candidate list per query: the recall/speed knob, like nprobe (`samesay bench index`).
-    hnsw_ef_search: int = 128
+    # Candidate list per query: the recall/speed knob, like nprobe. On 1M real phrasing
+    # vectors (`samesay bench index --vectors real`, one thread): 128 gave recall@10 0.962 in
+    # p50 0.44 / p99 0.72 ms, 256 gave 0.978 in 0.83 / 1.34 ms (IVF: 0.971 needed nprobe 16,
+    # 1.27 / 1.98 ms).
+    hnsw_ef_search: int = 256
     # Rebuild once this share of the graph's nodes are tombstones (removed or replaced).
     hnsw_max_dead_fraction: float = 0.25
 
