@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,9 @@ from app.openapi import allowed_methods, exact_openapi
 from app.service import Service
 from index.faq_index import set_threads
 from index.searcher import Encoder
-from training.trainer import TrainConfig
+
+if TYPE_CHECKING:  # training imports torch, which serving never needs (app.retrain)
+    from training.trainer import TrainConfig
 
 API_DESCRIPTION = """Self-hosted FAQ retrieval: ask a question, get the matching FAQ answer when
 the match is good enough. Writes and /admin/* need `Authorization: Bearer <API key>`.
