@@ -15,6 +15,7 @@ from app.config import Settings
 from app.console.router import console_router
 from app.errors import install_error_handlers
 from app.log import configure_logging
+from app.memory import tune_malloc
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, JsonCorsMiddleware, RequestContextMiddleware
 from app.openapi import allowed_methods, exact_openapi
@@ -45,6 +46,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the loading threads allocate: they would get arenas of their own.
+        tune_malloc(settings.malloc_arena_max, settings.malloc_mmap_threshold)
         # Loading reads the database and may rebuild the index: keep the loop free meanwhile.
         service = await run_in_threadpool(Service.open, settings, metrics, encoder, train_config)
         # /ask searches on the event-loop thread; OpenMP thread counts are per thread, so the
