@@ -38,7 +38,7 @@ from app.config import Settings
 from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
 from app.model_files import checkpoint_dir, load_serving_encoder
 from model.base_model import shipped_base_path
-from model.checkpoint import META_FILE
+from model.checkpoint import META_FILE, load_encoder
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
 from training.recipes import FaqRecipe
@@ -218,7 +218,8 @@ def _tune_demo_threshold(
             "it from your own labelled questions with POST /admin/threshold/tune"
         )
         return
-    encoder = load_serving_encoder(settings, store)
+    # The torch encoder, as before serving went NumPy: the tuned threshold stays the same.
+    encoder = load_serving_encoder(settings, store, load_encoder)
     questions = [question for question, _, _ in examples]
     scores, predicted = best_matches(encoder, entries, questions)
     gold = [faq_id for _, faq_id, _ in examples]

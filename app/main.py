@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -15,13 +16,16 @@ from app.console.router import console_router
 from app.errors import install_error_handlers
 from app.gc_pause import freeze_long_lived
 from app.log import configure_logging
+from app.memory import tune_malloc
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, JsonCorsMiddleware, RequestContextMiddleware
 from app.openapi import allowed_methods, exact_openapi
 from app.service import Service
 from index.faq_index import set_threads
 from index.searcher import Encoder
-from training.trainer import TrainConfig
+
+if TYPE_CHECKING:  # training imports torch, which serving never needs (app.retrain)
+    from training.trainer import TrainConfig
 
 API_DESCRIPTION = """Self-hosted FAQ retrieval: ask a question, get the matching FAQ answer when
 the match is good enough. Writes and /admin/* need `Authorization: Bearer <API key>`.
@@ -43,6 +47,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the loading threads allocate: they would get arenas of their own.
+        tune_malloc(settings.malloc_arena_max, settings.malloc_mmap_threshold)
         # Loading reads the database and may rebuild the index: keep the loop free meanwhile.
         service = await run_in_threadpool(Service.open, settings, metrics, encoder, train_config)
         # /ask searches on the event-loop thread; OpenMP thread counts are per thread, so the

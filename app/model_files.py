@@ -9,11 +9,12 @@ a retrain records an active model (or when that checkpoint is not found locally)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from app.config import Settings
-from model.checkpoint import load_encoder
-from model.sentence_encoder import SentenceEncoder
+from index.searcher import Encoder
+from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
 
 logger = logging.getLogger("samesay.app")
@@ -32,7 +33,14 @@ def model_version(encoder: object) -> str:
     return str(getattr(encoder, "content_hash", "unknown"))[:12]
 
 
-def load_active_encoder(settings: Settings, content_hash: str) -> SentenceEncoder | None:
+# Checkpoint directory → encoder. Workers serve `load_numpy_encoder` (no torch); first start
+# tunes the threshold with `model.checkpoint.load_encoder`, in the process that trained.
+Loader = Callable[[Path], Encoder]
+
+
+def load_active_encoder(
+    settings: Settings, content_hash: str, loader: Loader = load_numpy_encoder
+) -> Encoder | None:
     """The retrained checkpoint named by the store, or None when it is not on this machine."""
     path = checkpoint_dir(settings, content_hash)
     if not path.is_dir():
@@ -42,17 +50,19 @@ def load_active_encoder(settings: Settings, content_hash: str) -> SentenceEncode
             models_dir(settings),
         )
         return None
-    return load_encoder(path)
+    return loader(path)
 
 
-def load_serving_encoder(settings: Settings, store: FaqStore) -> SentenceEncoder:
+def load_serving_encoder(
+    settings: Settings, store: FaqStore, loader: Loader = load_numpy_encoder
+) -> Encoder:
     """The store's active model when present locally, else Settings' model path.
 
     Raises model.errors.CheckpointError (its message says what to run) when neither loads.
     """
     active = store.get_active_model()
     if active:
-        encoder = load_active_encoder(settings, active)
+        encoder = load_active_encoder(settings, active, loader)
         if encoder is not None:
             return encoder
-    return load_encoder(settings.resolved_model_path)
+    return loader(settings.resolved_model_path)

@@ -12,24 +12,36 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.model_files import checkpoint_dir, model_version, models_dir
 from index.searcher import FaqSearcher
-from model.checkpoint import load_encoder
+from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
-from training.recipes import FaqRecipe
-from training.trainer import TrainConfig, train_encoder
+
+if TYPE_CHECKING:
+    from training.trainer import TrainConfig
 
 logger = logging.getLogger("samesay.retrain")
 
 # Shares of the progress bar: training dominates; re-embedding the index is the rest.
 _TRAIN_SHARE = 0.8
+
+
+def limit_torch_threads(settings: Settings) -> None:
+    """Single questions are fastest on one thread; workers scale instead. Per process, and
+    only where torch is loaded already (a retrain, or an encoder handed in such as the MiniLM
+    benchmark's): the serving encoder runs on NumPy, and importing torch costs ~180 MB."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(settings.torch_threads)
 
 
 class RetrainConflict(Exception):
@@ -108,12 +120,18 @@ class Retrainer:
         is built like the one it replaces; an explicit config is used as is."""
         if self._train_config is not None:
             return self._train_config, groups
+        from training.recipes import FaqRecipe
+
         recipe = FaqRecipe()
         return recipe.train, recipe.training_groups(groups)
 
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
         try:
+            # Imported on the first retrain only: torch (~180 MB) stays out of serving workers.
+            from training.trainer import train_encoder
+
+            limit_torch_threads(self._settings)
             groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
             self._progress(0.01, f"training on {len(groups)} FAQ entries")
             config, training_groups = self._recipe(groups)
@@ -124,7 +142,7 @@ class Retrainer:
                 progress=False,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
             )
-            encoder = load_encoder(trained)
+            encoder = load_numpy_encoder(trained)  # served as at start: no torch network
             final = checkpoint_dir(self._settings, encoder.content_hash)
             if not final.exists():
                 os.replace(trained, final)  # same directory tree: an atomic rename

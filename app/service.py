@@ -11,20 +11,21 @@ import math
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-import torch
+from typing import TYPE_CHECKING
 
 from app.ask_log import AskLogBuffer
 from app.config import Settings
 from app.gc_pause import freeze_long_lived
 from app.metrics import ServiceMetrics
 from app.model_files import load_active_encoder, load_serving_encoder, model_version
-from app.retrain import Retrainer
+from app.retrain import Retrainer, limit_torch_threads
 from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
 from index.sync import IndexPoller
 from store.faq_store import FaqStore
-from training.trainer import TrainConfig
+
+if TYPE_CHECKING:  # training imports torch, which serving never needs (app.retrain)
+    from training.trainer import TrainConfig
 
 logger = logging.getLogger("samesay.app")
 
@@ -65,8 +66,7 @@ class Service:
         encoder: Encoder | None = None,
         train_config: TrainConfig | None = None,
     ) -> Service:
-        # Once per process: single questions are fastest on one thread; workers scale instead.
-        torch.set_num_threads(settings.torch_threads)
+        limit_torch_threads(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = FaqStore(settings.resolved_database_url)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import secrets
 import stat
@@ -63,7 +64,19 @@ def local_api_key(data_dir: Path) -> tuple[str, bool]:
 
 
 def _bootstrap(settings: Settings) -> None:
-    from app.bootstrap import BootstrapError, ensure_ready  # torch: only when serving
+    """First-start preparation in a child process. It imports torch (~180 MB of RSS) and may
+    train; with --workers 1 this process goes on to serve, which needs neither."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=_bootstrap_child, args=(settings,), name="samesay-bootstrap"
+    )
+    child.start()
+    child.join()
+    if child.exitcode:
+        raise SystemExit(child.exitcode)  # the child has printed why
+
+
+def _bootstrap_child(settings: Settings) -> None:
+    from app.bootstrap import BootstrapError, ensure_ready  # torch: only in this process
 
     try:
         ensure_ready(settings)

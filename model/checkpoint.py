@@ -14,7 +14,6 @@ Loading needs nothing else, and a changed byte anywhere is caught by the hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -26,29 +25,26 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from model.checkpoint_format import (
+    CLASS_WEIGHTS,
+    FORMAT,
+    META_FILE,
+    RETRAIN_HINT,
+    WEIGHTS_FILE,
+    content_hash,
+    read_metadata,
+    verify_content_hash,
+)
 from model.encoder import EncoderConfig, EncoderNetwork, build_network
 from model.errors import CheckpointError, TokenizerError
 from model.lexical import LexicalModel
 from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer
 
-WEIGHTS_FILE = "weights.safetensors"
-META_FILE = "checkpoint.json"
-FORMAT = "samesay-encoder/1"
-# Tensor name of the optional (C, dim) unit class vectors; not part of the encoder network.
-CLASS_WEIGHTS = "class_weights"
 # What a corrupt-but-hash-valid description can raise while the network is rebuilt.
 _LOAD_ERRORS = (
     KeyError, AttributeError, TypeError, ValueError, RuntimeError, SafetensorError, TokenizerError
 )
-_RETRAIN_HINT = "retrain it with `samesay train` (or point model_path at a valid checkpoint)"
-
-
-def _content_hash(weights: bytes, meta: dict[str, Any]) -> str:
-    body = {key: value for key, value in meta.items() if key != "content_hash"}
-    digest = hashlib.sha256(weights)
-    digest.update(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-    return digest.hexdigest()
 
 
 def save_checkpoint(
@@ -92,7 +88,7 @@ def save_checkpoint(
         }
         if lexical is not None:
             meta["lexical"] = lexical.to_dict()
-        meta["content_hash"] = _content_hash(weights, meta)
+        meta["content_hash"] = content_hash(weights, meta)
         tmp_meta = Path(tmp) / META_FILE
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(tmp_weights, out_dir / WEIGHTS_FILE)
@@ -100,39 +96,12 @@ def save_checkpoint(
     return meta["content_hash"]
 
 
-def read_metadata(path: Path) -> dict[str, Any]:
-    """The checkpoint's JSON description (config, vocabulary, metrics), unverified."""
-    meta_path = Path(path) / META_FILE
-    if not Path(path).is_dir():
-        raise CheckpointError(f"checkpoint directory {path} does not exist; {_RETRAIN_HINT}")
-    if not meta_path.is_file():
-        raise CheckpointError(f"checkpoint {path} has no {META_FILE}; {_RETRAIN_HINT}")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(
-            f"{meta_path} is not valid JSON ({error}); {_RETRAIN_HINT}"
-        ) from error
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path} is not a {FORMAT} checkpoint; {_RETRAIN_HINT}")
-    return meta
-
-
 def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEncoder:
     """Verify and load a checkpoint directory into an eval-mode `SentenceEncoder`."""
     path = Path(path)
     meta = read_metadata(path)
+    expected = verify_content_hash(path, meta)
     weights_path = path / WEIGHTS_FILE
-    if not weights_path.is_file():
-        raise CheckpointError(f"checkpoint {path} has no {WEIGHTS_FILE}; {_RETRAIN_HINT}")
-    weights = weights_path.read_bytes()
-    expected = meta.get("content_hash")
-    actual = _content_hash(weights, meta)
-    if expected != actual:
-        raise CheckpointError(
-            f"checkpoint {path} fails its content hash (expected {expected}, got {actual}): "
-            f"it was modified or partly written; {_RETRAIN_HINT}"
-        )
     try:
         config = EncoderConfig.from_dict(meta["encoder"])
         tokenizer = Tokenizer.from_dict(meta["tokenizer"])
@@ -144,12 +113,12 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
     except _LOAD_ERRORS as error:
         raise CheckpointError(
-            f"checkpoint {path} is inconsistent ({error}); {_RETRAIN_HINT}"
+            f"checkpoint {path} is inconsistent ({error}); {RETRAIN_HINT}"
         ) from error
     if config.vocab_size != len(tokenizer):
         raise CheckpointError(
             f"checkpoint {path}: vocab_size {config.vocab_size} != vocabulary "
-            f"{len(tokenizer)}; {_RETRAIN_HINT}"
+            f"{len(tokenizer)}; {RETRAIN_HINT}"
         )
     return SentenceEncoder(network.to(device), tokenizer, expected, lexical)
 
@@ -163,7 +132,7 @@ def load_class_weights(path: Path) -> np.ndarray | None:
     """
     weights_path = Path(path) / WEIGHTS_FILE
     if not weights_path.is_file():
-        raise CheckpointError(f"checkpoint {path} has no {WEIGHTS_FILE}; {_RETRAIN_HINT}")
+        raise CheckpointError(f"checkpoint {path} has no {WEIGHTS_FILE}; {RETRAIN_HINT}")
     try:
         with safe_open(str(weights_path), framework="np") as handle:
             if CLASS_WEIGHTS not in handle.keys():

@@ -20,7 +20,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.encoder import EncoderNetwork, member_networks
+from model.encoder_config import EncoderConfig
+
+# One member's tensors by PyTorch name (`embedding.weight`, `gru.weight_ih_l0`, ...), float32.
+MemberState = dict[str, np.ndarray]
 
 # A float32 scalar: a Python float costs ~0.2 us more per ufunc call (NEP 50 weak scalar).
 _HALF = np.float32(0.5)
@@ -39,24 +42,22 @@ class _Layer(NamedTuple):
 
 
 class NumpyGru:
-    """Frozen float32 copy of a `GruEncoder` or `EnsembleEncoder`: piece ids → unit vectors.
+    """Frozen float32 GRU encoder (a `GruEncoder`, or an `EnsembleEncoder` given one state per
+    member): piece ids → unit vectors. Needs no torch: the serving path builds it from the
+    checkpoint file (model.numpy_encoder), SentenceEncoder from its network's tensors.
 
     An ensemble's members run side by side as extra "directions" of the same batched
     matmuls (member m's directions are rows m·D … m·D + D − 1), so a second member adds
     arithmetic but no NumPy calls.
     """
 
-    def __init__(self, network: EncoderNetwork) -> None:
-        config = network.config
-        networks = member_networks(network)
-        self.members = len(networks)
+    def __init__(self, config: EncoderConfig, states: Sequence[MemberState]) -> None:
+        if len(states) != config.members:
+            raise ValueError(f"{config.members} member state(s) expected, got {len(states)}")
+        self.members = len(states)
         self.pooling = config.pooling
         self.directions = 2 if config.bidirectional else 1
         self.hidden = config.hidden_size
-        states = [
-            {k: v.detach().float().cpu().numpy() for k, v in m.state_dict().items()}
-            for m in networks
-        ]
         self.embeddings = [state["embedding.weight"] for state in states]  # M x (V, E)
         hidden, members, directions = self.hidden, self.members, self.directions
         half_rz = np.ones(3 * hidden, dtype=np.float32)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from model.encoder import EncoderConfig, EncoderNetwork
+from model.encoder import EncoderConfig, EncoderNetwork, member_networks
 from model.fast_path import NumpyGru
 from model.lexical import LexicalModel
 from model.tokenizer import Tokenizer
@@ -77,5 +77,10 @@ class SentenceEncoder:
 
     def _fast_path(self) -> NumpyGru:
         if self._fast is None:
-            self._fast = NumpyGru(self.network)  # weights copied once, on first use
+            # Views of the network's float32 tensors (no copy), extracted once on first use.
+            states = [
+                {k: v.detach().float().cpu().numpy() for k, v in m.state_dict().items()}
+                for m in member_networks(self.network)
+            ]
+            self._fast = NumpyGru(self.config, states)
         return self._fast
