@@ -31,8 +31,7 @@ from tqdm import tqdm
 from bench.index_vectors import real_phrasing_vectors
 from index.faq_index import FaqIndex, IndexConfig, set_threads
 from model.base_model import shipped_base_path
-from model.checkpoint import load_encoder
-from model.sentence_encoder import SentenceEncoder
+from model.numpy_encoder import NumpyEncoder, load_numpy_encoder
 
 
 @dataclass(frozen=True)
@@ -175,11 +174,12 @@ def run_bench(config: BenchConfig, out: Path | None = None) -> list[KindResult]:
     return results
 
 
-def _real_encoder(config: BenchConfig) -> SentenceEncoder:
+def _real_encoder(config: BenchConfig) -> NumpyEncoder:
+    """The serving encoder (NumPy: faster than torch's batched GRU on few threads)."""
     path = config.model_path or shipped_base_path()
     if path is None:
         raise FileNotFoundError("no shipped base model in this checkout: pass --model")
-    return load_encoder(path)
+    return load_numpy_encoder(path)
 
 
 def _report(results: list[KindResult], result: KindResult) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.config import GROUP_SETS
-from model.sentence_encoder import SentenceEncoder
+from index.searcher import Encoder
 from training.augment import AugmentConfig, noisy_copy
 from training.readers import read_group_tsv
 
@@ -38,7 +38,7 @@ def real_phrasing_vectors(
     size: int,
     queries: int,
     data_root: Path,
-    encoder: SentenceEncoder,
+    encoder: Encoder,
     seed: int = 0,
     cache_dir: Path | None = None,
 ) -> PhrasingVectors:
@@ -123,7 +123,7 @@ def phrasing_texts(
     return texts, asked, source
 
 
-def _encode(encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
+def _encode(encoder: Encoder, texts: list[str]) -> np.ndarray:
     out = np.empty((len(texts), encoder.dim), dtype=np.float32)
     with tqdm(total=len(texts), desc="encoding phrasings", unit="phrasing") as bar:
         for start in range(0, len(texts), ENCODE_CHUNK):
