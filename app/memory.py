@@ -6,8 +6,11 @@ to 8 per core, and freeing a large array raises the mmap threshold to its size (
 so the next large arrays come from arenas, whose free space is rarely returned. Measured on
 the bench flow (10,090 FAQs POSTed in batches of 1,000, then /ask at 32 clients; 2 workers,
 NumPy encoder): 436 / 437 MB per worker with the defaults, 382 / 355 MB with 2 arenas, 292 /
-296 MB with 2 arenas and a fixed 128 KiB mmap threshold; /ask cost no more (~1 ms a search
-either way). With both set, malloc_trim after a 10k-FAQ rebuild returned nothing more.
+296 MB with 2 arenas and a fixed 128 KiB mmap threshold. The fixed threshold is not free:
+in alternating `bench service` runs (2 workers, 32 clients) it cost 10-20 % more CPU per
+/ask than glibc's dynamic one (every large temporary becomes an mmap, a munmap and fresh
+page faults), while 2 arenas alone cost nothing measurable. So only the arenas are on by
+default (Settings.malloc_arena_max); the threshold is there for memory-bound deployments.
 """
 
 from __future__ import annotations

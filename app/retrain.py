@@ -2,9 +2,9 @@
 
 One run at a time. The old encoder and index keep serving until the searcher swaps in the
 new ones; the new model is then recorded as the store's active model so other workers load
-it too (see app.model_files). Training runs in a thread of the serving process with torch's
-per-process thread count (Settings.torch_threads), so it competes with /ask for the GIL:
-expect higher /ask latency while it runs.
+it too (see app.model_files). Training runs in a spawned child process (app.train_child)
+with Settings.torch_threads threads: the worker never imports torch and keeps the GIL for
+/ask; it still shares the CPU with the child while it runs.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.model_files import checkpoint_dir, model_version, models_dir
+from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
@@ -115,31 +116,16 @@ class Retrainer:
         fraction = min(max(fraction, 0.0), 1.0)
         self._state = replace(self._state, progress=round(fraction, 4), message=message)
 
-    def _recipe(self, groups: list[list[str]]) -> tuple[TrainConfig, list[list[str]]]:
-        """The first-start recipe (small-FAQ-set config + noisy copies), so a retrained model
-        is built like the one it replaces; an explicit config is used as is."""
-        if self._train_config is not None:
-            return self._train_config, groups
-        from training.recipes import FaqRecipe
-
-        recipe = FaqRecipe()
-        return recipe.train, recipe.training_groups(groups)
-
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
         try:
-            # Imported on the first retrain only: torch (~180 MB) stays out of serving workers.
-            from training.trainer import train_encoder
-
-            limit_torch_threads(self._settings)
             groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
             self._progress(0.01, f"training on {len(groups)} FAQ entries")
-            config, training_groups = self._recipe(groups)
-            trained = train_encoder(
-                training_groups,
+            trained = train_in_child(
+                groups,
                 scratch,
-                config,
-                progress=False,
+                self._train_config,  # None: the first-start recipe, chosen in the child
+                self._settings.torch_threads,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
             )
             encoder = load_numpy_encoder(trained)  # served as at start: no torch network
@@ -173,7 +159,9 @@ class Retrainer:
                 state="failed",
                 message="retrain failed; the previous model keeps serving",
                 finished_at=datetime.now(UTC),
-                error=f"{type(error).__name__}: {error}",
+                # The child's own `Type: message` when training failed there.
+                error=str(error) if isinstance(error, TrainingFailed)
+                else f"{type(error).__name__}: {error}",
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

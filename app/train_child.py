@@ -1,0 +1,104 @@
+"""Retraining's training step in a child process, so the serving worker never loads torch.
+
+In the worker's own thread, training imported torch (~180 MB of RSS that stayed until the
+worker restarted) and held the GIL for most of each step, so /ask latency rose for as long
+as it ran. A spawned child has its own interpreter: it imports torch, trains, writes the
+checkpoint and exits; the worker only relays progress and loads the result with the NumPy
+encoder. Spawned, not forked: a fork would copy the worker's threads' locks mid-use.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from training.trainer import TrainConfig
+
+# How often the worker checks that the child is still alive while no message comes.
+_POLL_S = 0.5
+
+
+class TrainingFailed(Exception):
+    """Training stopped in the child: its error as `Type: message`, or how the child died."""
+
+
+def train_in_child(
+    groups: list[list[str]],
+    out: Path,
+    config: TrainConfig | None,
+    torch_threads: int,
+    on_progress: Callable[[float, str], None],
+) -> Path:
+    """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
+    child; returns its path. `config` None means the first-start recipe (its config and its
+    noisy copies: a retrained model is built like the one it replaces), chosen in the child
+    because the recipes import torch.
+
+    Blocks until the child is done; `on_progress(fraction, message)` is called in this
+    thread as the child reports. Raises TrainingFailed when the child fails or dies.
+    """
+    context = multiprocessing.get_context("spawn")
+    messages: Any = context.Queue()
+    child = context.Process(
+        target=_train,
+        args=(groups, str(out), config, torch_threads, messages),
+        name="samesay-retrain",
+        daemon=True,  # a worker that exits takes its training child with it
+    )
+    child.start()
+    try:
+        while True:
+            try:
+                message = messages.get(timeout=_POLL_S)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise TrainingFailed(
+                        f"the training process exited (code {child.exitcode}) before finishing"
+                    ) from None
+                continue
+            if message[0] == "progress":
+                on_progress(message[1], message[2])
+            elif message[0] == "done":
+                return Path(message[1])
+            else:
+                raise TrainingFailed(message[1])
+    finally:
+        child.join(timeout=30)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        messages.close()
+
+
+def _train(
+    groups: list[list[str]],
+    out: str,
+    config: TrainConfig | None,
+    torch_threads: int,
+    messages: Any,
+) -> None:
+    """The child's whole life: every outcome becomes one last message."""
+    try:
+        import torch
+
+        from training.recipes import FaqRecipe
+        from training.trainer import train_encoder
+
+        torch.set_num_threads(torch_threads)
+        if config is None:
+            recipe = FaqRecipe()
+            config, groups = recipe.train, recipe.training_groups(groups)
+        path = train_encoder(
+            groups,
+            Path(out),
+            config,
+            progress=False,
+            on_progress=lambda fraction, text: messages.put(("progress", fraction, text)),
+        )
+        messages.put(("done", str(path)))
+    except Exception as error:  # reported to the worker, which logs it and keeps serving
+        messages.put(("failed", f"{type(error).__name__}: {error}"))
