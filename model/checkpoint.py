@@ -31,7 +31,9 @@ from model.checkpoint_format import (
     META_FILE,
     RETRAIN_HINT,
     WEIGHTS_FILE,
+    check_vocabulary,
     content_hash,
+    inconsistent,
     read_metadata,
     verify_content_hash,
 )
@@ -112,14 +114,8 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         network.load_state_dict(state)
         lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
     except _LOAD_ERRORS as error:
-        raise CheckpointError(
-            f"checkpoint {path} is inconsistent ({error}); {RETRAIN_HINT}"
-        ) from error
-    if config.vocab_size != len(tokenizer):
-        raise CheckpointError(
-            f"checkpoint {path}: vocab_size {config.vocab_size} != vocabulary "
-            f"{len(tokenizer)}; {RETRAIN_HINT}"
-        )
+        raise inconsistent(path, error) from error
+    check_vocabulary(path, config.vocab_size, len(tokenizer))
     return SentenceEncoder(network.to(device), tokenizer, expected, lexical)
 
 

@@ -59,3 +59,17 @@ def verify_content_hash(path: Path, meta: dict[str, Any]) -> str:
             f"it was modified or partly written; {RETRAIN_HINT}"
         )
     return actual
+
+
+def inconsistent(path: Path, error: Exception) -> CheckpointError:
+    """The error for a checkpoint whose parts do not fit together (raise it from `error`)."""
+    return CheckpointError(f"checkpoint {path} is inconsistent ({error}); {RETRAIN_HINT}")
+
+
+def check_vocabulary(path: Path, vocab_size: int, vocabulary: int) -> None:
+    """CheckpointError unless the network's embedding rows match the tokenizer's vocabulary."""
+    if vocab_size != vocabulary:
+        raise CheckpointError(
+            f"checkpoint {path}: vocab_size {vocab_size} != vocabulary {vocabulary}; "
+            f"{RETRAIN_HINT}"
+        )

@@ -19,13 +19,14 @@ from safetensors import SafetensorError, safe_open
 
 from model.checkpoint_format import (
     CLASS_WEIGHTS,
-    RETRAIN_HINT,
     WEIGHTS_FILE,
+    check_vocabulary,
+    inconsistent,
     read_metadata,
     verify_content_hash,
 )
 from model.encoder_config import EncoderConfig
-from model.errors import CheckpointError, TokenizerError
+from model.errors import TokenizerError
 from model.fast_path import MemberState, NumpyGru
 from model.lexical import LexicalModel
 from model.tokenizer import Tokenizer
@@ -90,14 +91,8 @@ def load_numpy_encoder(path: Path) -> NumpyEncoder:
         lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
         encoder = NumpyEncoder(config, states, tokenizer, content_hash, lexical)
     except _LOAD_ERRORS as error:
-        raise CheckpointError(
-            f"checkpoint {path} is inconsistent ({error}); {RETRAIN_HINT}"
-        ) from error
-    if config.vocab_size != len(tokenizer):
-        raise CheckpointError(
-            f"checkpoint {path}: vocab_size {config.vocab_size} != vocabulary "
-            f"{len(tokenizer)}; {RETRAIN_HINT}"
-        )
+        raise inconsistent(path, error) from error
+    check_vocabulary(path, config.vocab_size, len(tokenizer))
     return encoder
 
 
