@@ -4,13 +4,14 @@ In the worker's own thread, training imported torch (~180 MB of RSS that stayed 
 worker restarted) and held the GIL for most of each step, so /ask latency rose for as long
 as it ran. A spawned child has its own interpreter: it imports torch, trains, writes the
 checkpoint and exits; the worker only relays progress and loads the result with the NumPy
-encoder. Spawned, not forked: a fork would copy the worker's threads' locks mid-use.
+encoder. Spawned, not forked: a fork would copy the worker's threads' locks mid-use. The
+messages go through a pipe, not a multiprocessing.Queue: a Queue needs POSIX semaphores,
+which containers without a writable /dev/shm refuse (PermissionError in our own image).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import queue
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,24 +43,25 @@ def train_in_child(
     thread as the child reports. Raises TrainingFailed when the child fails or dies.
     """
     context = multiprocessing.get_context("spawn")
-    messages: Any = context.Queue()
+    receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_train,
-        args=(groups, str(out), config, torch_threads, messages),
+        args=(groups, str(out), config, torch_threads, sender),
         name="samesay-retrain",
         daemon=True,  # a worker that exits takes its training child with it
     )
     child.start()
+    sender.close()  # only the child writes: its exit closes the pipe
     try:
         while True:
-            try:
-                message = messages.get(timeout=_POLL_S)
-            except queue.Empty:
+            if not receiver.poll(_POLL_S):
                 if not child.is_alive():
-                    raise TrainingFailed(
-                        f"the training process exited (code {child.exitcode}) before finishing"
-                    ) from None
+                    raise _died(child)
                 continue
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise _died(child) from None
             if message[0] == "progress":
                 on_progress(message[1], message[2])
             elif message[0] == "done":
@@ -67,11 +69,16 @@ def train_in_child(
             else:
                 raise TrainingFailed(message[1])
     finally:
+        receiver.close()
         child.join(timeout=30)
         if child.is_alive():
             child.kill()
             child.join()
-        messages.close()
+
+
+def _died(child: Any) -> TrainingFailed:
+    child.join(timeout=5)
+    return TrainingFailed(f"the training process exited (code {child.exitcode}) before finishing")
 
 
 def _train(
@@ -97,8 +104,10 @@ def _train(
             Path(out),
             config,
             progress=False,
-            on_progress=lambda fraction, text: messages.put(("progress", fraction, text)),
+            on_progress=lambda fraction, text: messages.send(("progress", fraction, text)),
         )
-        messages.put(("done", str(path)))
+        messages.send(("done", str(path)))
     except Exception as error:  # reported to the worker, which logs it and keeps serving
-        messages.put(("failed", f"{type(error).__name__}: {error}"))
+        messages.send(("failed", f"{type(error).__name__}: {error}"))
+    finally:
+        messages.close()
