@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -34,15 +33,6 @@ logger = logging.getLogger("samesay.retrain")
 
 # Shares of the progress bar: training dominates; re-embedding the index is the rest.
 _TRAIN_SHARE = 0.8
-
-
-def limit_torch_threads(settings: Settings) -> None:
-    """Single questions are fastest on one thread; workers scale instead. Per process, and
-    only where torch is loaded already (a retrain, or an encoder handed in such as the MiniLM
-    benchmark's): the serving encoder runs on NumPy, and importing torch costs ~180 MB."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(settings.torch_threads)
 
 
 class RetrainConflict(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,7 @@ from app.config import Settings
 from app.gc_pause import freeze_long_lived
 from app.metrics import ServiceMetrics
 from app.model_files import load_active_encoder, load_serving_encoder, model_version
-from app.retrain import Retrainer, limit_torch_threads
+from app.retrain import Retrainer
 from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
 from index.sync import IndexPoller
@@ -66,7 +67,7 @@ class Service:
         encoder: Encoder | None = None,
         train_config: TrainConfig | None = None,
     ) -> Service:
-        limit_torch_threads(settings)
+        _limit_torch_threads(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = FaqStore(settings.resolved_database_url)
         try:
@@ -195,3 +196,12 @@ class Service:
             "index_rebuilding": self.searcher.rebuilding,
             "revision": self.searcher.revision,
         }
+
+
+def _limit_torch_threads(settings: Settings) -> None:
+    """Single questions are fastest on one thread; workers scale instead. Per process, and
+    only where torch is loaded already (an encoder handed in, such as the MiniLM benchmark's;
+    retrains train in a child): the serving encoder runs on NumPy, and torch costs ~180 MB."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(settings.torch_threads)

@@ -150,8 +150,10 @@ def run_bench(config: BenchConfig, out: Path | None = None) -> list[KindResult]:
         for index_config, knob_values in sweeps:
             index, build_s, rss = _timed_build(vectors, ids, index_config)
             for value in knob_values:
-                index.set_nprobe(value)
-                index.set_ef_search(value)
+                if index.kind == "ivf":
+                    index.set_nprobe(value)
+                else:
+                    index.set_ef_search(value)
                 p50, p99, found = _latencies(index, queries, config.k)
                 recall = float(np.mean(
                     [len(set(f) & set(e)) / len(e) for f, e in zip(found, exact, strict=True)]
