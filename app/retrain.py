@@ -103,7 +103,9 @@ class Retrainer:
             thread.join(timeout)
 
     def _progress(self, fraction: float, message: str) -> None:
-        fraction = min(max(fraction, 0.0), 1.0)
+        # Never backwards within a run: the child's first reports (after its start-up) can
+        # be below the share already shown.
+        fraction = min(max(fraction, self._state.progress, 0.0), 1.0)
         self._state = replace(self._state, progress=round(fraction, 4), message=message)
 
     def _run(self) -> None:
