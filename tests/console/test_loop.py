@@ -24,10 +24,16 @@ def enter_key(page) -> None:
 
 
 def ask(page, question: str) -> None:
+    """Ask through the form and wait for *this* question's answer: waiting for
+    #answer-text alone raced, since the previous answer's element is still there."""
     page.click("nav a[data-page=try]")
+    page.evaluate("document.querySelector('#ask-result')?.replaceChildren()")
     page.fill("#ask-question", question)
     page.click("#ask-button")
-    page.wait_for_selector("#answer-text")
+    page.wait_for_function(
+        "asked => document.querySelector('#ask-result h3 q')?.textContent === asked",
+        arg=question.strip(),
+    )
 
 
 def test_declined_question_becomes_an_alternate_then_retrain_and_curve(
