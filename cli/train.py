@@ -89,7 +89,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
-        "learning_rate batch_size"
+        "learning_rate batch_size synthetic_en"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.no_teacher_start:
@@ -184,6 +184,12 @@ def add_commands(commands, bench) -> None:
         action="store_true",
         help="--recipe base without the teacher packages: no teacher vocabulary, random "
         "embedding start (worse; docs/quality.md)",
+    )
+    train.add_argument(
+        "--synthetic-en",
+        type=int,
+        help="--recipe base: made-up English requests carrying the teacher's whole "
+        "vocabulary, distilled beside the real ones (training.synthetic_requests)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_train)

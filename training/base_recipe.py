@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +36,8 @@ from model.tokenizer import PAD, UNK, Tokenizer, TokenizerConfig
 from training.distillation import DistillationLoss
 from training.errors import TrainingError
 from training.readers import read_dataset
+from training.synthetic_requests import synthetic_requests
+from training.teacher_cache import cached_teacher_vectors
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
 from training.trainer import (
@@ -85,6 +89,11 @@ class BaseRecipe:
     # target when words are dropped from the student's input.
     word_dropout: float = 0.1
     relation_weight: float = 5.0
+    # Synthetic English requests carrying the teacher's whole vocabulary
+    # (training.synthetic_requests), embedded by MiniLM at build time and cached in
+    # `teacher_cache`; distilled through the same head as the real English requests.
+    synthetic_en: int = 0
+    teacher_cache: str = "build/teacher_cache"
     group_weight: float = 1.0
     # Passes over each source per epoch (teacher names, "groups" for the labelled groups):
     # the Chinese requests (25k) are a fifth of the English ones, so they are seen twice.
@@ -112,6 +121,36 @@ class _Task:
 def _teachers(data_root: Path, recipe: BaseRecipe) -> list[TeacherVectors]:
     folder = data_root / "teacher_vectors"
     return [read_teacher(folder, name).restricted(SHIPPABLE_SOURCES) for name in recipe.teachers]
+
+
+def _synthetic_teacher(
+    teachers: list[TeacherVectors], held: dict[str, list[int]], recipe: BaseRecipe
+) -> TeacherVectors | None:
+    """MiniLM's vectors of `recipe.synthetic_en` made-up requests (none from held-out rows,
+    which stay an honest agreement check), computed once and cached."""
+    english = next((t for t in teachers if t.name == "minilm_en"), None)
+    if recipe.synthetic_en <= 0 or english is None:
+        return None
+    skip = set(held.get(english.name, ()))
+    sources = [s for i, s in enumerate(english.sentences) if i not in skip]
+    # Without the teacher's vocabulary, the requests' own words (a smaller gain, but the
+    # recipe stays runnable and testable without the extra).
+    words = _teacher_words() if recipe.teacher_vocabulary else _own_words(sources)
+    sentences = synthetic_requests(sources, words, recipe.synthetic_en, recipe.seed)
+    vectors = cached_teacher_vectors(sentences, "minilm_en", Path(recipe.teacher_cache))
+    name, source = f"minilm_en{SYNTHETIC}", SYNTHETIC_SOURCE
+    return TeacherVectors(name, sentences, [source] * len(sentences), vectors)
+
+
+def _own_words(sentences: list[str]) -> list[str]:
+    """The lower-case words of `sentences`, most frequent first."""
+    counts = Counter(w for s in sentences for w in re.findall(r"[a-z]{2,}", s.lower()))
+    return [w for w, _ in counts.most_common()]
+
+
+# Synthetic rows are made from the licence-clean requests and MiniLM's (Apache-2.0) vocabulary.
+SYNTHETIC = "+synthetic"
+SYNTHETIC_SOURCE = "synthetic (made from sgd_user_en / hwu64_en and MiniLM's vocabulary)"
 
 
 def _group_sentences(data_root: Path, recipe: BaseRecipe) -> list[list[str]]:
@@ -193,6 +232,7 @@ def _train(
         count = min(recipe.holdout_rows, len(teacher.sentences) // 2)
         held[teacher.name] = sorted(rng.sample(range(len(teacher.sentences)), count))
     texts = [s for t in teachers for s in t.sentences] + [s for g in groups for s in g]
+    synthetic = _synthetic_teacher(teachers, held, recipe)
     tokenizer = build_vocabulary(
         texts, recipe, _teacher_words() if recipe.teacher_vocabulary else ()
     )
@@ -208,14 +248,26 @@ def _train(
         network.embedding.weight.data.copy_(torch.from_numpy(table))
     network = network.to(device)
     tasks = []
-    for teacher in teachers:
-        skip = set(held[teacher.name])
+    # One head per teacher space: the synthetic rows share the real English rows' map.
+    heads_by_space: dict[str, DistillationLoss] = {}
+    for teacher in [*teachers, *([synthetic] if synthetic is not None else [])]:
+        skip = set(held.get(teacher.name, ()))
         rows = [i for i in range(len(teacher.sentences)) if i not in skip]
         batcher = Batcher(tokenizer, [teacher.sentences[i] for i in rows], rows)
-        loss = DistillationLoss(config.dim, teacher.dim, recipe.relation_weight).to(device)
+        space = teacher.name.partition("+")[0]
+        if space not in heads_by_space:
+            heads_by_space[space] = DistillationLoss(
+                config.dim, teacher.dim, recipe.relation_weight
+            ).to(device)
         targets = torch.from_numpy(teacher.vectors).to(device)
         tasks.append(
-            _Task(teacher.name, batcher, loss, targets, recipe.passes.get(teacher.name, 1))
+            _Task(
+                teacher.name,
+                batcher,
+                heads_by_space[space],
+                targets,
+                recipe.passes.get(teacher.name, 1),
+            )
         )
     if groups:
         sentences = [s for g in groups for s in g]
@@ -231,7 +283,7 @@ def _train(
             )
         )
 
-    heads = torch.nn.ModuleList(task.loss for task in tasks)
+    heads = torch.nn.ModuleList(dict.fromkeys(task.loss for task in tasks))
     optimizers = build_optimizers(network, heads, recipe.learning_rate, recipe.weight_decay)
     np_rng = np.random.default_rng(recipe.seed)
     per_epoch = sum(
@@ -289,7 +341,10 @@ def _train(
         "recipe": "base",
         "base_recipe": recipe.to_dict(),
         "sources": sorted({s for t in teachers for s in t.sources} | set(recipe.group_sets)),
-        "teachers": {t.name: len(t.sentences) for t in teachers},
+        "teachers": {
+            t.name: len(t.sentences)
+            for t in [*teachers, *([synthetic] if synthetic is not None else [])]
+        },
         "groups": len(groups),
         "vocabulary_size": len(tokenizer),
         "device": str(device),
@@ -327,7 +382,7 @@ def _agreement(
     network.eval()
     out: dict[str, float] = {}
     for teacher in teachers:
-        rows = held[teacher.name]
+        rows = held.get(teacher.name, [])
         if len(rows) < 3:  # a correlation needs at least 3 pairs
             continue
         ids, lengths = tokenizer.batch([teacher.sentences[i] for i in rows])
