@@ -33,6 +33,7 @@ from model.checkpoint import save_checkpoint
 from model.encoder import EncoderConfig, GruEncoder
 from model.losses import build_loss
 from model.tokenizer import PAD, UNK, Tokenizer, TokenizerConfig
+from training.batches import Batcher, length_batches
 from training.distillation import DistillationLoss
 from training.errors import TrainingError
 from training.readers import read_dataset
@@ -40,13 +41,7 @@ from training.synthetic_requests import synthetic_requests
 from training.teacher_cache import cached_teacher_vectors
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
-from training.trainer import (
-    Batcher,
-    build_optimizers,
-    length_batches,
-    resolve_device,
-    seed_everything,
-)
+from training.trainer import build_optimizers, resolve_device, seed_everything
 
 ProgressCallback = Callable[[float, str], None]
 

@@ -26,6 +26,8 @@ from model.lexical import LexicalModel
 from model.losses import LossName, build_loss
 from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
+from training.anchors import Anchors, anchor_sentences
+from training.batches import Batcher, length_batches
 from training.errors import TrainingError
 
 ProgressCallback = Callable[[float, str], None]
@@ -119,6 +121,12 @@ class TrainConfig:
     # docs/quality.md, "Lexical fusion".
     lexical_weight_cjk: float = 0.4
     lexical_weight_latin: float = 0.25
+    # Fine-tuning only (init_from): each update also pulls the network's vectors of
+    # `anchor_sentences` synthetic requests towards the base model's own (training.anchors),
+    # `anchor_batch` of them a step, weighted by `anchor_weight` (0 = off).
+    anchor_weight: float = 0.0
+    anchor_sentences: int = 4000
+    anchor_batch: int = 64
 
     def encoder_config(self, vocab_size: int) -> EncoderConfig:
         """The config of one member network (an ensemble is assembled from trained members)."""
@@ -187,49 +195,6 @@ def _split_holdout_indices(
     return [groups[i] for i in trained], [groups[i] for i in sorted(held)], trained
 
 
-def _drop_words(
-    positions: list[tuple[int, ...]], rate: float, rng: np.random.Generator
-) -> list[tuple[int, ...]]:
-    """Each token position (a word with its pieces, or a CJK character) dropped with
-    probability `rate`; a sentence keeps at least one."""
-    if len(positions) < 2:
-        return positions
-    keep = rng.random(len(positions)) >= rate
-    if not keep.any():
-        keep[rng.integers(len(positions))] = True
-    return [p for p, k in zip(positions, keep, strict=True) if k]
-
-
-class Batcher:
-    """Pre-tokenised sentences → padded (ids, lengths, labels) batches."""
-
-    def __init__(self, tokenizer: Tokenizer, sentences: list[str], labels: list[int]) -> None:
-        self.encoded = [tokenizer.encode(s) for s in sentences]
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.lengths = np.fromiter((len(e) for e in self.encoded), dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.encoded)
-
-    def collate(
-        self, rows: np.ndarray, word_dropout: float = 0.0, rng: np.random.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        batch = [self.encoded[i] for i in rows]
-        if word_dropout > 0 and rng is not None:
-            batch = [_drop_words(e, word_dropout, rng) for e in batch]
-        lengths = np.fromiter((len(e) for e in batch), dtype=np.int64, count=len(batch))
-        width = max(len(p) for e in batch for p in e)
-        ids = np.zeros((len(batch), int(lengths.max()), width), dtype=np.int64)
-        for row, positions in enumerate(batch):
-            for col, piece_ids in enumerate(positions):
-                ids[row, col, : len(piece_ids)] = piece_ids
-        return (
-            torch.from_numpy(ids),  # (B, T, P)
-            torch.from_numpy(lengths),  # (B,)
-            torch.from_numpy(self.labels[rows]),  # (B,)
-        )
-
-
 def _evaluate_holdout(
     network: GruEncoder,
     tokenizer: Tokenizer,
@@ -276,28 +241,6 @@ def train_encoder(
         return _train(cleaned, kept, Path(out_dir), config, device, progress, on_progress)
     finally:
         torch.set_num_threads(previous_threads)
-
-
-def length_batches(
-    lengths: np.ndarray,
-    batch_size: int,
-    bucket_batches: int,
-    rng: np.random.Generator,
-    shuffle_batches: bool = True,
-) -> list[np.ndarray]:
-    """Row indices in batches of similar-length sentences (random pools of `bucket_batches`
-    batches, sorted by length inside): less padding, no fixed order. `shuffle_batches=False`
-    leaves the batch order to a caller that interleaves several sources itself."""
-    order = rng.permutation(len(lengths))
-    pool = batch_size * max(bucket_batches, 1)
-    batches = []
-    for start in range(0, len(order), pool):
-        chunk = order[start : start + pool]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    if not shuffle_batches:
-        return batches
-    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def build_optimizers(
@@ -406,6 +349,10 @@ def _train(
     else:
         tokenizer = Tokenizer.build(sentences, config.encoder.tokenizer)
     batcher = Batcher(tokenizer, sentences, labels)
+    anchor_batcher = None
+    if base_members and config.anchor_weight > 0:
+        made = anchor_sentences(tokenizer, sentences, config.anchor_sentences, config.seed)
+        anchor_batcher = Batcher(tokenizer, made, list(range(len(made))))
     # A fixed sample of training sentences competes with the held-out paraphrases.
     distractors = random.Random(config.seed).sample(sentences, min(len(sentences), 3000))
     started = time.perf_counter()
@@ -417,6 +364,11 @@ def _train(
             network = copy.deepcopy(base_members[member % len(base_members)])
         else:
             network = GruEncoder(config.encoder_config(len(tokenizer)))
+
+        anchors = None
+        if anchor_batcher is not None and len(anchor_batcher):
+            anchors = Anchors(anchor_batcher)
+            anchors.fix_targets(network.to(device), device)
 
         def member_progress(fraction: float, message: str, member: int = member) -> None:
             if on_progress is not None:
@@ -436,6 +388,7 @@ def _train(
                 device,
                 progress,
                 member_progress,
+                anchors,
             )
         )
     train_seconds = time.perf_counter() - started
@@ -501,6 +454,7 @@ def _fit_member(
     device: torch.device,
     progress: bool,
     on_progress: ProgressCallback,
+    anchors: Anchors | None = None,
 ) -> _MemberRun:
     """Train one member network with its own classifier head; keep its best epoch."""
     loss_fn = build_loss(
@@ -552,6 +506,9 @@ def _fit_member(
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 embeddings = network(ids, lengths)  # (B, dim)
             loss = loss_fn(embeddings, target)
+            if anchors is not None:
+                anchor_loss = anchors.loss(network, config.anchor_batch, rng, device)
+                loss = loss + config.anchor_weight * anchor_loss
             for optimizer in optimizers:
                 optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -8,9 +8,10 @@ import torch
 
 from model.checkpoint import load_class_weights, load_encoder, read_metadata
 from tests.fixtures.model_fixtures import tiny_train_config
+from training.batches import drop_words
 from training.errors import TrainingError
 from training.metrics import ranking_topk
-from training.trainer import TrainConfig, _drop_words, lr_factor, train_encoder
+from training.trainer import TrainConfig, lr_factor, train_encoder
 
 
 def _split(fixture_groups):
@@ -181,13 +182,13 @@ def test_lr_schedule_scales_the_sparse_embedding_updates_too(tmp_path):
 def test_word_dropout_drops_whole_positions_and_keeps_one():
     rng = np.random.default_rng(0)
     sentence = [(5, 6, 7), (8,), (9, 10), (11,)] * 50  # 200 positions
-    kept = _drop_words(sentence, 0.25, rng)
+    kept = drop_words(sentence, 0.25, rng)
     assert 120 < len(kept) < 180  # ~150 expected
     assert all(p in sentence for p in kept)  # positions kept whole, order preserved
     positions = iter(sentence)
     assert all(any(p == q for q in positions) for p in kept)
-    assert _drop_words([(1, 2)], 0.9, rng) == [(1, 2)]  # one word: never dropped
-    assert len(_drop_words([(1,), (2,), (3,)], 1.0, rng)) == 1  # at least one survives
+    assert drop_words([(1, 2)], 0.9, rng) == [(1, 2)]  # one word: never dropped
+    assert len(drop_words([(1,), (2,), (3,)], 1.0, rng)) == 1  # at least one survives
 
 
 def test_word_dropout_changes_training(tmp_path, fixture_groups):
