@@ -25,11 +25,10 @@ class Settings(BaseSettings):
     ask_requires_key: bool = False
     # Used until an operator sets or tunes one (stored in the database afterwards).
     default_threshold: float = Field(0.75, ge=-1.0, le=1.0)
-    # auto: exact flat search while the index holds fewer than ivf_min_vectors phrasings, IVF
-    # from there, HNSW from hnsw_min_vectors on. ivf / hnsw: flat, then that kind. flat:
-    # always exact. Measured on 10k FAQs (24.8k vectors, 2 workers): flat 761 /ask/s, IVF
-    # 1,770/s (nprobe 32 of sqrt(n) lists then; the list count and nprobe below are cheaper
-    # for the same recall). At 1M vectors only HNSW stays within milliseconds (docs/benchmarks.md).
+    # auto: exact flat search while the index holds fewer than ivf_min_vectors phrasings,
+    # HNSW from hnsw_min_vectors on (IVF between the two when they differ). ivf / hnsw: flat,
+    # then that kind. flat: always exact. Measured on 10k FAQs (~26k vectors, 2 workers):
+    # flat 761 /ask/s; IVF 1,640-1,691/s; HNSW 1,779-1,880/s (docs/benchmarks.md).
     index_kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto"
     # Below this a flat scan costs well under a millisecond and IVF would buy nothing.
     ivf_min_vectors: int = Field(10_000, ge=100)
@@ -37,10 +36,11 @@ class Settings(BaseSettings):
     # phrasing vectors, 64 of 647 lists gave the same top-1 as exact search for 99.85 % of
     # questions (recall@10 0.984) in 211 us, where 32 of 162 lists took 539 us for 99.95 %.
     ivf_nprobe: int = Field(64, ge=1)
-    # Where auto moves from IVF to HNSW (index.faq_index.IndexConfig.hnsw_min_vectors).
-    hnsw_min_vectors: int = Field(100_000, ge=100)
-    # HNSW candidates per query: the recall knob at 100k+ phrasings (`samesay bench index`).
-    hnsw_ef_search: int = Field(256, ge=1)
+    # Where auto moves to HNSW (index.faq_index.IndexConfig.hnsw_min_vectors).
+    hnsw_min_vectors: int = Field(10_000, ge=100)
+    # HNSW candidates per query, the recall knob; unset = by size (64 below 100k phrasings,
+    # 128 below 500k, 256 beyond: index.faq_index.auto_ef_search, `samesay bench index`).
+    hnsw_ef_search: int | None = Field(None, ge=1)
     # "auto" uses a GPU when present and faiss was built with CUDA.
     faiss_device: Literal["auto", "cpu", "gpu"] = "auto"
     # One thread each: single queries are fastest single-threaded, and workers scale instead.

@@ -73,20 +73,25 @@ class IndexConfig:
     device: Device = "cpu"
     # Hits fetched per wanted FAQ before dedup; widened automatically when not enough.
     overfetch: int = 4
-    # "auto" switches from IVF to HNSW here: at 100k synthetic vectors IVF needed 5 ms for
-    # recall@10 0.945, HNSW 0.4 ms for 0.95 (one thread; `samesay bench index`). Below it
-    # HNSW's slower build (279 s against IVF's 17 s at 1M on 2 cores) buys too little.
-    hnsw_min_vectors: int = 100_000
+    # "auto" uses HNSW from here on (flat below min_ivf_vectors; IVF only when asked for). On
+    # real phrasing vectors, one thread (`samesay bench index --vectors real`), HNSW at
+    # efSearch 64 beat IVF at nprobe 64 in recall@10 and speed: 26k vectors 0.987 in 0.085
+    # ms against 0.983 in 0.185 ms, 50k 0.990 in 0.101 against 0.986 in 0.253; at 100k
+    # synthetic vectors IVF needed 5 ms for 0.945, HNSW 0.4 ms for 0.95. 10k FAQs behind
+    # `samesay bench service` (2 workers): 1,880 / 1,779 /ask/s at 0.97 / 1.02 ms CPU each,
+    # against IVF's 1,640 / 1,691 at 1.11 / 1.08. HNSW builds slower (1.6 s against 0.7 s at
+    # 26k, 279 s against 17 s at 1M on 2 cores).
+    hnsw_min_vectors: int = 10_000
     # Graph degree: 32 is FAISS's usual choice for 256-d; memory is 2*M int32 per vector.
     hnsw_m: int = 32
     # Candidate list while building: 64 builds 1M vectors in minutes on 2 cores; recall comes
     # from ef_search at query time.
     hnsw_ef_construction: int = 64
-    # Candidate list per query: the recall/speed knob, like nprobe. On 1M real phrasing
-    # vectors (`samesay bench index --vectors real`, one thread): 128 gave recall@10 0.962 in
-    # p50 0.44 / p99 0.72 ms, 256 gave 0.978 in 0.83 / 1.34 ms (IVF: 0.971 needed nprobe 16,
-    # 1.27 / 1.98 ms).
-    hnsw_ef_search: int = 256
+    # Candidate list per query: the recall/speed knob, like nprobe. None = by size
+    # (auto_ef_search): on 1M real phrasing vectors 128 gave recall@10 0.962 in p50 0.44 /
+    # p99 0.72 ms, 256 gave 0.978 in 0.83 / 1.34 ms (IVF: 0.971 needed nprobe 16, 1.27 / 1.98
+    # ms); at 26k-50k, 64 gives 0.987-0.990 where 256 would cost 3x the time.
+    hnsw_ef_search: int | None = None
     # Rebuild once this share of the graph's nodes are tombstones (removed or replaced).
     hnsw_max_dead_fraction: float = 0.25
 
@@ -143,6 +148,16 @@ def wanted_kind(n_vectors: int, config: IndexConfig) -> IndexKind:
     return "ivf"
 
 
+def auto_ef_search(n_vectors: int) -> int:
+    """HNSW efSearch for an index of n vectors: recall@10 >= 0.95 at every measured size
+    (IndexConfig.hnsw_ef_search), without paying 1M's candidate list at 30k."""
+    if n_vectors < 100_000:
+        return 64
+    if n_vectors < 500_000:
+        return 128
+    return 256
+
+
 def choose_nlist(n_vectors: int, config: IndexConfig) -> int:
     """IVF list count for n vectors, or 0 when IVF would not pay off (use flat)."""
     if n_vectors < config.min_ivf_vectors:
@@ -166,7 +181,7 @@ class FaqIndex:
         if self.kind == "ivf":
             cpu_index.nprobe = config.nprobe
         elif self.kind == "hnsw":
-            _hnsw_of(cpu_index).hnsw.efSearch = config.hnsw_ef_search
+            self._apply_ef_search()
             self._dead = int(np.count_nonzero(self._id_map_view() == DEAD_ID))
         # Everything but DEAD_ID; the range selector is kept alive beside its negation.
         self._dead_range = faiss.IDSelectorRange(DEAD_ID, DEAD_ID + 1)
@@ -228,6 +243,7 @@ class FaqIndex:
         self._cpu.add_with_ids(vectors, ids)
         if self._use_gpu:
             self._search_index.add_with_ids(vectors, ids)
+        self._apply_ef_search()
 
     def remove_faqs(self, faq_ids: np.ndarray | list[int]) -> int:
         """Remove every vector of these FAQs (all phrasing slots); returns how many went."""
@@ -286,11 +302,24 @@ class FaqIndex:
             if self._use_gpu:
                 self._refresh_gpu_copy()
 
-    def set_ef_search(self, ef_search: int) -> None:
-        """HNSW candidate list per query (no effect on the other kinds)."""
+    def set_ef_search(self, ef_search: int | None) -> None:
+        """HNSW candidate list per query, None = by size (no effect on the other kinds)."""
         if self.kind == "hnsw":
-            _hnsw_of(self._cpu).hnsw.efSearch = ef_search
             self._config = replace(self._config, hnsw_ef_search=ef_search)
+            self._apply_ef_search()
+
+    @property
+    def ef_search(self) -> int | None:
+        """The HNSW candidate list per query now (None for the other kinds)."""
+        if self.kind != "hnsw":
+            return None
+        return self._config.hnsw_ef_search or auto_ef_search(self._cpu.ntotal)
+
+    def _apply_ef_search(self) -> None:
+        """Keep the graph's own efSearch (used when no tombstones need skipping) in step
+        with the size: called on load and after every add."""
+        if self.kind == "hnsw":
+            _hnsw_of(self._cpu).hnsw.efSearch = self.ef_search
 
     @property
     def on_gpu(self) -> bool:
@@ -343,7 +372,7 @@ class FaqIndex:
         """Search parameters that pass over tombstones. New per search: IDMap2 points the
         parameters' selector at a stack object of its own while it searches."""
         params = faiss.SearchParametersHNSW()
-        params.efSearch = self._config.hnsw_ef_search
+        params.efSearch = self.ef_search
         params.sel = self._alive
         params.referenced = self._alive  # SWIG keeps only the pointer
         return params
@@ -487,7 +516,7 @@ def _hnsw_of(index: faiss.Index) -> faiss.IndexHNSWFlat:
 def _empty_hnsw(dim: int, config: IndexConfig) -> faiss.IndexIDMap2:
     hnsw = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efConstruction = config.hnsw_ef_construction
-    hnsw.hnsw.efSearch = config.hnsw_ef_search
+    hnsw.hnsw.efSearch = config.hnsw_ef_search or auto_ef_search(0)
     index = faiss.IndexIDMap2(hnsw)
     index.own_fields = True  # the graph lives as long as the id map (serialised with it)
     hnsw.this.disown()

@@ -11,6 +11,7 @@ from index.faq_index import (
     MAX_PHRASINGS,
     FaqIndex,
     IndexConfig,
+    auto_ef_search,
     check_structure,
     choose_nlist,
     gpu_available,
@@ -156,6 +157,13 @@ def test_wanted_kind_follows_the_setting_and_the_size() -> None:
     hnsw = IndexConfig(kind="hnsw", min_ivf_vectors=1_000)
     assert [wanted_kind(n, hnsw) for n in (999, 1_000)] == ["flat", "hnsw"]
     assert wanted_kind(10**6, IndexConfig(kind="flat")) == "flat"
+    # auto with the default sizes: exact below 10k phrasings, HNSW from there.
+    service_sizes = IndexConfig(kind="auto", min_ivf_vectors=10_000)  # app.config defaults
+    assert [wanted_kind(n, service_sizes) for n in (9_999, 10_000, 10**6)] == [
+        "flat",
+        "hnsw",
+        "hnsw",
+    ]
     assert wanted_kind(10**6, IndexConfig(kind="ivf")) == "ivf"
 
 
@@ -258,3 +266,22 @@ def test_gpu_setting_falls_back_to_the_cpu_without_a_gpu() -> None:
     for device in ("auto", "gpu"):
         index = FaqIndex.empty(8, IndexConfig(device=device))
         assert index.on_gpu == gpu_available()
+
+
+def test_auto_ef_search_grows_with_the_index() -> None:
+    sizes = (0, 99_999, 100_000, 499_999, 500_000, 10**7)
+    assert [auto_ef_search(n) for n in sizes] == [64, 64, 128, 128, 256, 256]
+
+
+def test_hnsw_candidate_list_is_by_size_unless_set() -> None:
+    ids, _ = faq_layout(300, seed=11)
+    vectors = unit_rows(len(ids), 16, seed=11)
+    by_size = FaqIndex.build(vectors, ids, IndexConfig(kind="hnsw", min_ivf_vectors=100))
+    assert by_size.ef_search == auto_ef_search(len(ids)) == 64
+    fixed = FaqIndex.build(
+        vectors, ids, IndexConfig(kind="hnsw", min_ivf_vectors=100, hnsw_ef_search=300)
+    )
+    assert fixed.ef_search == 300
+    fixed.set_ef_search(None)
+    assert fixed.ef_search == 64
+    assert FaqIndex.build(vectors, ids, IndexConfig(kind="flat")).ef_search is None
