@@ -17,7 +17,7 @@ export async function render(root, _params, alive) {
   if (!ready || !alive()) return;
   const fact = (name, value, id) => [el("dt", {}, name), el("dd", {id}, String(value ?? "–"))];
   info.append(...fact("model version", ready.model_version, "model-version"),
-    ...fact("index", `${ready.index_size} FAQ entries, ${{flat: "exact (flat)", ivf: "approximate (IVF)"}[ready.index_kind] ?? ready.index_kind} search${ready.index_rebuilding ? " (rebuilding)" : ""}`, "index-size"),
+    ...fact("index", `${ready.index_size} FAQ entries, ${{flat: "exact (flat)", ivf: "approximate (IVF)", hnsw: "approximate (HNSW graph)"}[ready.index_kind] ?? ready.index_kind} search${ready.index_rebuilding ? " (rebuilding)" : ""}`, "index-size"),
     ...fact("store revision", ready.revision, "model-revision"));
   if (!apiKey.get()) {
     root.append(el("p", {class: "notice", id: "needs-key"}, "Retraining is an admin action: enter the API key at the top."));
