@@ -183,8 +183,7 @@ def add_commands(commands, bench) -> None:
         "--no-teacher-start",
         action="store_true",
         help="--recipe base without the teacher packages: no teacher vocabulary, no synthetic "
-        "requests, random "
-        "embedding start (worse; docs/quality.md)",
+        "requests, random embedding start (worse; docs/quality.md)",
     )
     train.add_argument(
         "--synthetic-en",

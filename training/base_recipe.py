@@ -239,6 +239,7 @@ def _train(
     texts = [s for t in teachers for s in t.sentences] + [s for g in groups for s in g]
     cache = Path(recipe.teacher_cache) if recipe.teacher_cache else out_dir.parent / "teacher_cache"
     synthetic = _synthetic_teacher(teachers, held, recipe, cache)
+    distilled = [*teachers, *([synthetic] if synthetic is not None else [])]
     tokenizer = build_vocabulary(
         texts, recipe, _teacher_words() if recipe.teacher_vocabulary else ()
     )
@@ -256,7 +257,7 @@ def _train(
     tasks = []
     # One head per teacher space: the synthetic rows share the real English rows' map.
     heads_by_space: dict[str, DistillationLoss] = {}
-    for teacher in [*teachers, *([synthetic] if synthetic is not None else [])]:
+    for teacher in distilled:
         skip = set(held.get(teacher.name, ()))
         rows = [i for i in range(len(teacher.sentences)) if i not in skip]
         batcher = Batcher(tokenizer, [teacher.sentences[i] for i in rows], rows)
@@ -347,10 +348,7 @@ def _train(
         "recipe": "base",
         "base_recipe": recipe.to_dict(),
         "sources": sorted({s for t in teachers for s in t.sources} | set(recipe.group_sets)),
-        "teachers": {
-            t.name: len(t.sentences)
-            for t in [*teachers, *([synthetic] if synthetic is not None else [])]
-        },
+        "teachers": {t.name: len(t.sentences) for t in distilled},
         "groups": len(groups),
         "vocabulary_size": len(tokenizer),
         "device": str(device),

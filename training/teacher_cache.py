@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.errors import TrainingError
+from training.teacher_encoders import MiniLm, unit_rows
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -38,13 +39,13 @@ def cached_teacher_vectors(
     if path.is_file():
         vectors = np.load(path).astype(np.float32)
         if len(vectors) == len(sentences):
-            return _unit(vectors)
+            return unit_rows(vectors)
     encode = encode or _teacher_encoder(teacher)
     parts = [
         encode(sentences[i : i + chunk])
         for i in tqdm(range(0, len(sentences), chunk), desc=f"{teacher} vectors", unit="chunk")
     ]
-    vectors = _unit(np.concatenate(parts)) if parts else np.zeros((0, 1), np.float32)
+    vectors = unit_rows(np.concatenate(parts)) if parts else np.zeros((0, 1), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npy")
     np.save(partial, vectors.astype(np.float16))
@@ -52,14 +53,7 @@ def cached_teacher_vectors(
     return vectors
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
-
-
 def _teacher_encoder(teacher: str) -> Encode:
-    from training.teacher_encoders import MiniLm
-
     if teacher != "minilm_en":
         raise TrainingError(f"no encoder for teacher {teacher!r} (known: minilm_en)")
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
 
@@ -55,4 +55,4 @@ class UseM3:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         # Unit rows already; normalised again so cosine = inner product whatever the version.
-        return _unit(self._model.encode(list(texts)))
+        return unit_rows(self._model.encode(list(texts)))
