@@ -66,19 +66,11 @@ def zero_shot_top1(encoder: Encoder, groups: list[list[str]], seed: int = 0) -> 
     return float(np.mean(best == np.asarray(gold)))
 
 
-class _MiniLm:
-    def __init__(self) -> None:
-        from training.teacher_encoders import MiniLm
-
-        self._model = MiniLm()
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self._model(texts)
-
-
 def _encoder(name: str) -> Encoder:
     if name == "minilm":
-        return _MiniLm()
+        from bench.minilm import MiniLmEncoder  # the `bench` extra
+
+        return MiniLmEncoder()
     from model.checkpoint import load_encoder
 
     return load_encoder(Path(name))
