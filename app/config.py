@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Ask records are written in batches this often: never one database write per /ask, and
     # small batches (a quarter second of traffic) keep each flush's GIL hold short.
     ask_log_flush_s: float = Field(0.25, gt=0)
+    # Concurrent asks encoded together at most (app/api/ask_batch.py); 1 answers each alone.
+    ask_batch_max: int = Field(32, ge=1, le=1024)
     # Unflushed ask records kept while the store is unreachable; the oldest are dropped beyond.
     ask_log_buffer: int = Field(100_000, ge=100)
     # Logged asks older than this many days are deleted (those with feedback are kept: they

@@ -41,6 +41,12 @@ class ServiceMetrics:
             ("answered",),
             registry=self.registry,
         )
+        self.ask_batch = Histogram(
+            "samesay_ask_batch_size",
+            "Asks answered by one batched search (app/api/ask_batch.py)",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=self.registry,
+        )
         self.index_size = Gauge(
             "samesay_index_faq_entries",
             "FAQ entries in this worker's index",

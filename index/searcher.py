@@ -74,6 +74,15 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Query:
+    """One question for `FaqSearcher.search_many`: its text, how many FAQs, which tags."""
+
+    text: str
+    k: int = 5
+    tags: Iterable[str] | None = None
+
+
+@dataclass(frozen=True)
 class SearcherConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     # One FAISS thread: see faq_index.set_threads.
@@ -356,26 +365,23 @@ class FaqSearcher:
         """
         live = self._require_live()
         vector = live.encoder.encode_one(text)  # (dim,) outside the lock
-        accept = None
-        if tags:
-            wanted = frozenset(unicodedata.normalize("NFKC", tag).strip() for tag in tags)
-            entries = live.entries
+        return _search_live(live, Query(text, k, tags), vector)
 
-            def accept(faq_id: int) -> bool:
-                entry = entries.get(faq_id)
-                return entry is not None and not wanted.isdisjoint(entry.tags)
+    def search_many(self, queries: Sequence[Query]) -> list[list[Match]]:
+        """`search` for several questions at once, as one encoder pass (the /ask batcher).
 
-        rescore = _lexical_rescore(live, text)
-        with live.lock.read():
-            hits = live.index.search(
-                vector, k, accept, rescore, LEXICAL_CANDIDATES if rescore else 0
-            )
-            matches = []
-            for hit in hits:
-                entry = live.entries[hit.faq_id]  # map and index change under the same lock
-                phrasing = entry.phrasings[hit.phrasing_no]
-                matches.append(Match(hit.faq_id, phrasing, entry.answer, hit.score))
-        return matches
+        One text through the GRU costs mostly per-step call overhead, so a batch of 8 costs
+        about 0.6 of 8 single calls; FAISS and the lexical fusion still run per question.
+        """
+        live = self._require_live()
+        if not queries:
+            return []
+        if len(queries) == 1:
+            vectors = live.encoder.encode_one(queries[0].text)[None, :]
+        else:
+            vectors = live.encoder.encode([query.text for query in queries])
+        pairs = zip(queries, vectors, strict=True)
+        return [_search_live(live, query, vector) for query, vector in pairs]
 
     # ---- persistence ----------------------------------------------------------------------
 
@@ -496,6 +502,30 @@ class FaqSearcher:
         live = self._require_live()
         with live.lock.read():
             return _expected_ids(live.entries.values())
+
+
+def _search_live(live: _Live, query: Query, vector: np.ndarray) -> list[Match]:
+    """The best `query.k` FAQs of `live` for an encoded question (`FaqSearcher.search`)."""
+    accept = None
+    if query.tags:
+        wanted = frozenset(unicodedata.normalize("NFKC", tag).strip() for tag in query.tags)
+        entries = live.entries
+
+        def accept(faq_id: int) -> bool:
+            entry = entries.get(faq_id)
+            return entry is not None and not wanted.isdisjoint(entry.tags)
+
+    rescore = _lexical_rescore(live, query.text)
+    with live.lock.read():
+        hits = live.index.search(
+            vector, query.k, accept, rescore, LEXICAL_CANDIDATES if rescore else 0
+        )
+        matches = []
+        for hit in hits:
+            entry = live.entries[hit.faq_id]  # map and index change under the same lock
+            phrasing = entry.phrasings[hit.phrasing_no]
+            matches.append(Match(hit.faq_id, phrasing, entry.answer, hit.score))
+    return matches
 
 
 def _lexical_rescore(

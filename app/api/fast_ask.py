@@ -11,6 +11,7 @@ Everything else (any validation error, a refused key, `min_revision` still out o
 the service not ready, an exception) is replayed to the FastAPI route unchanged, so error
 bodies, statuses and headers are the route's own by construction, not a copy of them.
 Nothing is logged or counted before the answer is certain, so a replay never counts twice.
+Asks that arrive together are answered as one batch (app/api/ask_batch.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.ask_batch import AskBatcher
 from app.api.routes.ask import answer, reach_revision
 from app.errors import ApiError
 from app.schemas import AskRequest
@@ -33,6 +35,7 @@ class AskFastLane:
         self.app = app
         # Set on the scope as the router would: the metrics label the request "/ask".
         self.route = route
+        self.batcher = AskBatcher()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != ASK_PATH or scope["method"] != "POST":
@@ -51,7 +54,11 @@ class AskFastLane:
                 request = None
             try:
                 if request is not None and await reach_revision(service, request.min_revision):
-                    payload = answer(service, request)
+                    max_batch = service.settings.ask_batch_max
+                    if max_batch > 1:
+                        payload = await self.batcher.answer(service, request, max_batch)
+                    else:
+                        payload = answer(service, request)
             except Exception:  # the route answers it (and its handlers log it) on replay
                 payload = None
         if payload is None:

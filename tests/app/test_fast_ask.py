@@ -1,7 +1,7 @@
 """The /ask fast lane (app/api/fast_ask.py) answers like the FastAPI route it bypasses.
 
-Which path answered is observed by counting the lane's own calls of `answer` (the route
-calls it through its module, the lane through its import).
+Which path answered is observed by counting the lane's own calls of `answer` and the
+batcher's of `respond` (the route calls them through its module, the lane through imports).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from app.api import fast_ask
+from app.api import ask_batch, fast_ask
 from app.api.fast_ask import _read_body, _replay
-from app.api.routes.ask import answer
+from app.api.routes.ask import answer, respond
 from tests.app.conftest import API_KEY, AUTH, make_settings
 
 
@@ -25,7 +25,12 @@ def _count_lane_answers(monkeypatch) -> list[int]:
         calls[0] += 1
         return answer(service, body)
 
+    def counting_respond(service, body, found):
+        calls[0] += 1
+        return respond(service, body, found)
+
     monkeypatch.setattr(fast_ask, "answer", counting)
+    monkeypatch.setattr(ask_batch, "respond", counting_respond)
     return calls
 
 

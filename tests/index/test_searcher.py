@@ -12,7 +12,7 @@ import pytest
 
 from index.errors import SwapInProgressError
 from index.persistence import SIDECAR_NAME, read_meta
-from index.searcher import FaqSearcher, SearcherConfig
+from index.searcher import FaqSearcher, Query, SearcherConfig
 from index.sync import IndexPoller
 from store.entries import FaqDraft, FaqPatch
 from store.faq_store import FaqStore
@@ -93,6 +93,26 @@ def test_tag_filter_keeps_only_tagged_faqs(stocked_store, make_searcher) -> None
     [only] = searcher.search("anything", 10, tags=["reset_password"])
     assert only.answer == "answer for reset_password"
     assert searcher.search("anything", 10, tags=["no-such-tag"]) == []
+
+
+def test_search_many_answers_each_question_as_search_does(
+    stocked_store, make_searcher, fixture_groups
+) -> None:
+    searcher = make_searcher(stocked_store)
+    searcher.start()
+    texts = [q for qs in held_out_queries(fixture_groups).values() for q in qs][:12]
+    queries = [
+        Query(text, k=1 + number % 4, tags=["odd"] if number % 3 == 0 else None)
+        for number, text in enumerate(texts)
+    ]
+    batched = searcher.search_many(queries)
+    alone = [searcher.search(query.text, query.k, query.tags) for query in queries]
+    assert [[m.faq_id for m in ms] for ms in batched] == [[m.faq_id for m in ms] for ms in alone]
+    for got, expected in zip(batched, alone, strict=True):
+        # One GRU pass for the batch, one per text alone: the same vectors to rounding.
+        assert [m.score for m in got] == pytest.approx([m.score for m in expected], abs=1e-5)
+    assert searcher.search_many(queries[:1])[0] == alone[0]
+    assert searcher.search_many([]) == []
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from app.api.deps import ReadKey, ServiceDep
 from app.errors import ApiError
 from app.schemas import AskRequest, AskResponse, error_responses
 from app.service import Service
+from index.searcher import Match
 from store.records import AskRecord
 
 router = APIRouter(tags=["ask"], responses=error_responses(400, 401, 409, 413, 422, 503))
@@ -56,9 +57,14 @@ async def reach_revision(service: Service, min_revision: int | None) -> bool:
 
 def answer(service: Service, body: AskRequest) -> bytes:
     """Search, apply the threshold, log the ask in memory: the response body as JSON bytes."""
+    return respond(service, body, service.searcher.search(body.question, body.top_k, body.tags))
+
+
+def respond(service: Service, body: AskRequest, found: list[Match]) -> bytes:
+    """The threshold applied to the matches `found` for `body`, the ask logged in memory and
+    counted: the response body as JSON bytes (also the batched fast lane's last step)."""
     searcher = service.searcher
     threshold = service.threshold.value if body.threshold is None else body.threshold
-    found = searcher.search(body.question, body.top_k, body.tags)
     best = found[0] if found else None
     answered = best is not None and best.score >= threshold
     ask_id = uuid.uuid4().hex
