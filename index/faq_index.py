@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
@@ -98,6 +98,9 @@ class IndexConfig:
 
 # New scores for fetched phrasings: (scores (n,) float32, vector ids (n,) int64) -> (n,).
 Rescore = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# `search_many`'s rescoring: (query numbers, their fetched cosines, their vector ids) → the
+# new scores of each, in one call for the whole batch.
+RescoreMany = Callable[[Sequence[int], list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
 
 
 class Hit(NamedTuple):
@@ -367,6 +370,59 @@ class FaqIndex:
             if len(hits) >= k or returned < fetch or fetch >= total:
                 return hits
             fetch = min(total, fetch * 4)
+
+    def search_many(
+        self,
+        vectors: np.ndarray,
+        ks: Sequence[int],
+        accepts: Sequence[Callable[[int], bool] | None],
+        rescore: RescoreMany | None = None,
+        min_fetch: int = 0,
+    ) -> list[list[Hit]]:
+        """`search` for several unit query rows (B, d) at once, the same hits for each: the
+        queries that fetch as many phrasings share one FAISS call and one `rescore` call;
+        one left short of its `k` FAQs (a tag filter) is searched again alone, widening."""
+        if any(k < 1 for k in ks):
+            raise IndexInputError(f"k must be at least 1, got {min(ks)}")
+        queries = _as_matrix(vectors, self.dim).astype(np.float32, copy=False)
+        total = self._cpu.ntotal
+        results: list[list[Hit]] = [[] for _ in ks]
+        if total == 0:
+            return results
+        by_fetch: dict[int, list[int]] = {}
+        for number, k in enumerate(ks):
+            by_fetch.setdefault(min(total, max(k * self._config.overfetch, min_fetch)), []).append(
+                number
+            )
+        for fetch, numbers in by_fetch.items():
+            if self._dead:
+                scores, ids = self._cpu.search(queries[numbers], fetch, params=self._skip_dead())
+            else:
+                scores, ids = self._search_index.search(queries[numbers], fetch)
+            valid = [row >= 0 for row in ids]  # FAISS pads with -1
+            found_ids = [row[mask] for row, mask in zip(ids, valid, strict=True)]
+            found_scores = [row[mask] for row, mask in zip(scores, valid, strict=True)]
+            if rescore is not None:
+                found_scores = rescore(numbers, found_scores, found_ids)
+                orders = [np.argsort(-row, kind="stable") for row in found_scores]
+                found_scores = [row[o] for row, o in zip(found_scores, orders, strict=True)]
+                found_ids = [row[o] for row, o in zip(found_ids, orders, strict=True)]
+            for row, number in enumerate(numbers):
+                k, accept = ks[number], accepts[number]
+                hits, returned = _best_per_faq(
+                    found_scores[row].tolist(), found_ids[row].tolist(), k, accept
+                )
+                if len(hits) >= k or returned < fetch or fetch >= total:
+                    results[number] = hits
+                    continue
+                alone = None
+                if rescore is not None:
+
+                    def alone(cosines: np.ndarray, ids: np.ndarray, number: int = number):
+                        return rescore([number], [cosines], [ids])[0]
+
+                results[number] = self.search(queries[number], k, accept, alone, min_fetch)
+        return results
 
     def _skip_dead(self) -> faiss.SearchParametersHNSW:
         """Search parameters that pass over tombstones. New per search: IDMap2 points the

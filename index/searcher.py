@@ -32,7 +32,9 @@ from index.faq_index import (
     PHRASING_BITS,
     PHRASING_SLOTS,
     FaqIndex,
+    Hit,
     IndexConfig,
+    RescoreMany,
     choose_nlist,
     set_threads,
     vector_ids,
@@ -363,25 +365,36 @@ class FaqSearcher:
         `tags`: keep only FAQs carrying at least one of them (matched after NFKC + trim, like
         the store); the index over-fetches until `k` such FAQs are found or none are left.
         """
-        live = self._require_live()
-        vector = live.encoder.encode_one(text)  # (dim,) outside the lock
-        return _search_live(live, Query(text, k, tags), vector)
+        return self._search_queries([Query(text, k, tags)])[0]
 
     def search_many(self, queries: Sequence[Query]) -> list[list[Match]]:
-        """`search` for several questions at once, as one encoder pass (the /ask batcher).
+        """`search` for several questions at once (the /ask batcher): one encoder pass, one
+        FAISS call and one lexical pass for the batch, the same matches as one by one.
 
-        One text through the GRU costs mostly per-step call overhead, so a batch of 8 costs
-        about 0.6 of 8 single calls; FAISS and the lexical fusion still run per question.
+        One text through the GRU, and one question's lexical dots, cost mostly per-call
+        overhead, which a batch shares: at 8 questions the encoder costs ~0.6 of 8 calls.
         """
+        return self._search_queries(queries)
+
+    def _search_queries(self, queries: Sequence[Query]) -> list[list[Match]]:
         live = self._require_live()
         if not queries:
             return []
-        if len(queries) == 1:
+        if len(queries) == 1:  # outside the lock, like the batch
             vectors = live.encoder.encode_one(queries[0].text)[None, :]
         else:
             vectors = live.encoder.encode([query.text for query in queries])
-        pairs = zip(queries, vectors, strict=True)
-        return [_search_live(live, query, vector) for query, vector in pairs]
+        accepts = [_tag_filter(live, query.tags) for query in queries]
+        rescore = _lexical_rescore(live, [query.text for query in queries])
+        with live.lock.read():
+            found = live.index.search_many(
+                vectors, [query.k for query in queries], accepts, rescore,
+                LEXICAL_CANDIDATES if rescore else 0,
+            )
+            return [
+                [_match(live, hit) for hit in hits]  # map and index change under one lock
+                for hits in found
+            ]
 
     # ---- persistence ----------------------------------------------------------------------
 
@@ -504,44 +517,52 @@ class FaqSearcher:
             return _expected_ids(live.entries.values())
 
 
-def _search_live(live: _Live, query: Query, vector: np.ndarray) -> list[Match]:
-    """The best `query.k` FAQs of `live` for an encoded question (`FaqSearcher.search`)."""
-    accept = None
-    if query.tags:
-        wanted = frozenset(unicodedata.normalize("NFKC", tag).strip() for tag in query.tags)
-        entries = live.entries
+def _tag_filter(live: _Live, tags: Iterable[str] | None) -> Callable[[int], bool] | None:
+    """Accepts FAQs carrying at least one of `tags` (NFKC + trim, as the store keeps them)."""
+    if not tags:
+        return None
+    wanted = frozenset(unicodedata.normalize("NFKC", tag).strip() for tag in tags)
+    entries = live.entries
 
-        def accept(faq_id: int) -> bool:
-            entry = entries.get(faq_id)
-            return entry is not None and not wanted.isdisjoint(entry.tags)
+    def accept(faq_id: int) -> bool:
+        entry = entries.get(faq_id)
+        return entry is not None and not wanted.isdisjoint(entry.tags)
 
-    rescore = _lexical_rescore(live, query.text)
-    with live.lock.read():
-        hits = live.index.search(
-            vector, query.k, accept, rescore, LEXICAL_CANDIDATES if rescore else 0
-        )
-        matches = []
-        for hit in hits:
-            entry = live.entries[hit.faq_id]  # map and index change under the same lock
-            phrasing = entry.phrasings[hit.phrasing_no]
-            matches.append(Match(hit.faq_id, phrasing, entry.answer, hit.score))
-    return matches
+    return accept
 
 
-def _lexical_rescore(
-    live: _Live, text: str
-) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """The fused scores of fetched phrasings (model.lexical), or None for plain cosine.
-    Called by the index under the read lock, which keeps `live.lexical_rows` still."""
+def _match(live: _Live, hit: Hit) -> Match:
+    entry = live.entries[hit.faq_id]
+    return Match(hit.faq_id, entry.phrasings[hit.phrasing_no], entry.answer, hit.score)
+
+
+def _lexical_rescore(live: _Live, texts: Sequence[str]) -> RescoreMany | None:
+    """The fused scores of fetched phrasings for the questions `texts` (model.lexical), or
+    None for plain cosine. Called by the index under the read lock, which keeps
+    `live.lexical_rows` still."""
     lexical = live.encoder.lexical
     if lexical is None:
         return None
-    query = PackedQuery(lexical.vector(text))
-    weight = lexical.weight(text)
+    packed = [PackedQuery(lexical.vector(text)) for text in texts]
+    weights = [lexical.weight(text) for text in texts]
 
-    def rescore(cosines: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        tfidf = live.lexical_rows.dots(query, ids >> PHRASING_BITS, ids & (PHRASING_SLOTS - 1))
-        return (1.0 - weight) * cosines + weight * tfidf
+    def rescore(
+        numbers: Sequence[int], cosines: list[np.ndarray], ids: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        every = np.concatenate(ids)
+        tfidf = live.lexical_rows.dots_many(
+            [packed[number] for number in numbers],
+            every >> PHRASING_BITS,
+            every & (PHRASING_SLOTS - 1),
+            [len(row) for row in ids],
+        )
+        fused = []
+        start = 0
+        for number, row in zip(numbers, cosines, strict=True):
+            weight = weights[number]
+            fused.append((1.0 - weight) * row + weight * tfidf[start : start + len(row)])
+            start += len(row)
+        return fused
 
     return rescore
 

@@ -210,22 +210,44 @@ class LexicalRows:
     def dots(self, query: PackedQuery, faq_ids: np.ndarray, phrasing_nos: np.ndarray) -> np.ndarray:
         """(n,) TF-IDF cosines of the query with the given stored phrasings: ~20 NumPy calls
         whatever n (with PackedQuery ~80 us for an /ask's 16 candidates on one core)."""
+        return self.dots_many([query], faq_ids, phrasing_nos, [len(faq_ids)])
+
+    def dots_many(
+        self,
+        queries: Sequence[PackedQuery],
+        faq_ids: np.ndarray,
+        phrasing_nos: np.ndarray,
+        counts: Sequence[int],
+    ) -> np.ndarray:
+        """`dots` for several queries in one pass: query i's candidates are the next
+        `counts[i]` of `faq_ids` / `phrasing_nos`. (n,) cosines in that order. Gathering the
+        candidates' terms is shared; only the lookup in each query's terms is per query
+        (4 NumPy calls), which is what a batch of asks saves over one `dots` each."""
         n = len(faq_ids)
-        if len(query.terms) == 1 or not n:  # only the sentinel: the query has no term
-            return np.zeros(n, dtype=np.float32)
+        if not n:
+            return np.zeros(0, dtype=np.float32)
         faqs = self._faqs
         rows = np.fromiter((faqs[i][0] for i in faq_ids.tolist()), np.int64, n) + phrasing_nos
         starts = self._starts[rows]
         lengths = self._ends[rows] - starts
         row_of = np.repeat(np.arange(n), lengths)  # (total,) candidate of each term
         # Each candidate's run of _terms, back to back: position i of run r is starts[r] + i.
-        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        ends = np.cumsum(lengths)
+        positions = np.repeat(starts - (ends - lengths), lengths)
         positions += np.arange(len(positions))
         terms = self._terms[positions]
-        where = np.searchsorted(query.terms, terms)  # ≤ the sentinel's index: no clip
-        products = np.where(
-            query.terms[where] == terms, query.weights[where] * self._weights[positions], 0.0
-        )
+        weights = self._weights[positions]
+        products = np.zeros(len(terms), dtype=np.float64)
+        # Where each query's candidates' terms start and end in `terms`.
+        bounds = np.concatenate(([0], ends))[np.cumsum([0, *counts])].tolist()
+        for query, first, last in zip(queries, bounds[:-1], bounds[1:], strict=True):
+            if len(query.terms) == 1 or first == last:  # the query has no term (only the
+                continue  # sentinel), or no candidate has any
+            span = terms[first:last]
+            where = np.searchsorted(query.terms, span)  # ≤ the sentinel's index: no clip
+            matched = query.terms[where] == span
+            found = query.weights[where] * weights[first:last]
+            products[first:last] = np.where(matched, found, 0.0)
         return np.bincount(row_of, weights=products, minlength=n).astype(np.float32)
 
     def _append(self, faq_id: int, rows: list[tuple[np.ndarray, np.ndarray]]) -> None:

@@ -223,6 +223,40 @@ def test_accept_filter_widens_the_fetch_until_k_accepted() -> None:
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_search_many_gives_each_query_the_hits_search_gives(kind: str) -> None:
+    ids, counts = faq_layout(300)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids, HNSW if kind == "hnsw" else None)
+    assert index.kind == kind
+    queries = unit_rows(6, 16, seed=3)
+    ks = [5, 5, 1, 3, 5, 2]  # different k: different fetch sizes, searched in groups
+    rare = set(list(counts)[::50])  # 6 FAQs: the first fetch holds fewer, so it widens
+    accepts = [None, rare.__contains__, None, None, rare.__contains__, None]  # widening
+
+    def rescore_many(numbers, cosines, found_ids):
+        calls.append(list(numbers))
+        return [row - 0.001 * (number + 1) * (ids_ & 7) for number, row, ids_ in
+                zip(numbers, cosines, found_ids, strict=True)]
+
+    calls: list[list[int]] = []
+    batched = index.search_many(queries, ks, accepts, rescore_many, min_fetch=16)
+    for number, (query, k, accept) in enumerate(zip(queries, ks, accepts, strict=True)):
+
+        def alone(cosines, found_ids, number=number):
+            return rescore_many([number], [cosines], [found_ids])[0]
+
+        assert batched[number] == index.search(query, k, accept, alone, min_fetch=16)
+    assert len(batched[1]) == 5 and {hit.faq_id for hit in batched[1]} <= rare
+    # One rescoring per fetch size (k 5: 20 phrasings; k 1-3: min_fetch 16); the
+    # tag-filtered ones widen alone.
+    batch_calls = [numbers for numbers in calls if len(numbers) > 1]
+    assert batch_calls[:2] == [[0, 1, 4], [2, 3, 5]] and [1] in calls and [4] in calls
+    assert index.search_many(queries, ks, accepts) == [
+        index.search(q, k, a) for q, k, a in zip(queries, ks, accepts, strict=True)
+    ]
+
+
 def test_bad_inputs_raise_typed_errors() -> None:
     index = FaqIndex.empty(8)
     with pytest.raises(IndexInputError):

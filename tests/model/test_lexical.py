@@ -82,6 +82,25 @@ def test_packed_and_matrix_dots_equal_the_dict_dot(model: LexicalModel) -> None:
     assert expected[0, 0] > expected[0, 2] and expected[1, 4] > expected[1, 3] == 0
 
 
+def test_dots_many_equals_one_dots_per_query(model: LexicalModel) -> None:
+    questions = ["reset password please", "包裹在哪", "", "mouse pads"]  # "" has no term
+    rows = LexicalRows()
+    rows.put(7, [model.vector(text) for text in PHRASINGS[:2]])
+    rows.put(9, [model.vector(text) for text in PHRASINGS[2:]])
+    # Each query its own candidates, some shared, one query with none.
+    candidates = [([7, 9, 9], [1, 0, 3]), ([9, 7], [2, 0]), ([7], [0]), ([], [])]
+    queries = [PackedQuery(model.vector(q)) for q in questions]
+    faq_ids = np.array([f for ids, _ in candidates for f in ids], dtype=np.int64)
+    nos = np.array([n for _, ns in candidates for n in ns], dtype=np.int64)
+    batched = rows.dots_many(queries, faq_ids, nos, [len(ids) for ids, _ in candidates])
+    alone = np.concatenate([
+        rows.dots(query, np.array(ids, dtype=np.int64), np.array(ns, dtype=np.int64))
+        for query, (ids, ns) in zip(queries, candidates, strict=True)
+    ])
+    np.testing.assert_array_equal(batched, alone)  # the same arithmetic, bit for bit
+    assert batched[0] > 0 and batched[5] == 0.0  # a shared term counted; "" matches nothing
+
+
 def test_rows_replaced_and_removed_many_times_stay_exact(model: LexicalModel) -> None:
     """Replacing FAQs leaves garbage that compaction removes; the dots must not change."""
     rows = LexicalRows()
