@@ -108,29 +108,21 @@ def test_concurrent_asks_share_one_batch_and_answer_as_alone(client, loaded, faq
     assert len({body["ask_id"] for _, body in together}) == len(bodies)
 
 
-def test_batches_are_capped_by_ask_batch_max(
-    tmp_path, database_url, tiny_encoder_path, make_client, faq_groups
+@pytest.mark.parametrize(
+    ("ask_batch_max", "batches"),
+    [(2, (3, 5)), (1, (0, 0))],  # 2 + 2 + 1; 1 answers each alone, outside the batcher
+)
+def test_ask_batch_max_caps_the_batches(
+    tmp_path, database_url, tiny_encoder_path, make_client, faq_groups, ask_batch_max, batches
 ) -> None:
-    client = make_client(
-        make_settings(tmp_path / "capped", database_url, tiny_encoder_path, ask_batch_max=2)
+    settings = make_settings(
+        tmp_path / "capped", database_url, tiny_encoder_path, ask_batch_max=ask_batch_max
     )
-    _load(client, faq_groups)
-    service = client.app.state.service
-    results = _ask_together(client.app, _bodies(faq_groups))
-    assert [status for status, _ in results] == [200] * 5
-    assert _batches(service) == (3, 5)  # 2 + 2 + 1
-
-
-def test_ask_batch_max_1_answers_each_alone(
-    tmp_path, database_url, tiny_encoder_path, make_client, faq_groups
-) -> None:
-    client = make_client(
-        make_settings(tmp_path / "alone", database_url, tiny_encoder_path, ask_batch_max=1)
-    )
+    client = make_client(settings)
     _load(client, faq_groups)
     results = _ask_together(client.app, _bodies(faq_groups))
     assert [status for status, _ in results] == [200] * 5
-    assert _batches(client.app.state.service) == (0, 0)
+    assert _batches(client.app.state.service) == batches
 
 
 def test_a_failed_batch_is_answered_by_the_route(client, loaded, faq_groups, monkeypatch) -> None:
