@@ -50,8 +50,14 @@ class AskBatcher:
 
     def _flush(self, max_batch: int) -> None:
         pending, self._pending = self._pending, []
-        for start in range(0, len(pending), max_batch):
-            _answer_batch(pending[start : start + max_batch])
+        try:
+            for start in range(0, len(pending), max_batch):
+                _answer_batch(pending[start : start + max_batch])
+        finally:
+            # Whatever went wrong, no ask may wait forever: the route answers the rest.
+            for item in pending:
+                if not item.future.done():
+                    item.future.set_result(None)
 
 
 def _answer_batch(batch: list[_Pending]) -> None:

@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from app.api import ask_batch
 from tests.app.conftest import AUTH, faq_body, make_settings
 
 
@@ -59,7 +60,9 @@ async def _post_ask(app, body: dict) -> tuple[int, dict]:
 
 def _ask_together(app, bodies: list[dict]) -> list[tuple[int, dict]]:
     async def run():
-        return await asyncio.gather(*(_post_ask(app, body) for body in bodies))
+        # Bounded: an ask the batcher never answered would otherwise hang the test run.
+        asks = asyncio.gather(*(_post_ask(app, body) for body in bodies))
+        return await asyncio.wait_for(asks, timeout=30)
 
     return asyncio.run(run())
 
@@ -140,3 +143,15 @@ def test_a_failed_batch_is_answered_by_the_route(client, loaded, faq_groups, mon
     service.ask_log.flush()
     logged = [service.store.get_ask(body["ask_id"]).question for _, body in results]
     assert logged == [body["question"] for body in bodies]
+
+
+def test_no_ask_waits_forever_when_answering_a_batch_breaks(
+    client, loaded, faq_groups, monkeypatch
+) -> None:
+    def broken(batch):
+        raise RuntimeError("the batch broke outside the search")
+
+    monkeypatch.setattr(ask_batch, "_answer_batch", broken)
+    bodies = _bodies(faq_groups)
+    results = _ask_together(client.app, bodies)  # the route answers each
+    assert [status for status, _ in results] == [200] * len(bodies)
