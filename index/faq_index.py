@@ -343,33 +343,15 @@ class FaqIndex:
         the fetched phrasings new scores (the lexical fusion) before the best per FAQ is
         kept; `min_fetch` phrasings are fetched at least, so that it has candidates to reorder.
         """
-        if k < 1:
-            raise IndexInputError(f"k must be at least 1, got {k}")
-        query = vector.reshape(1, -1)
-        if query.dtype != np.float32 or query.shape[1] != self.dim:
-            query = _as_matrix(query, self.dim)
-        total = self._cpu.ntotal
-        if total == 0:
-            return []
-        fetch = min(total, max(k * self._config.overfetch, min_fetch))
-        while True:
-            if self._dead:
-                scores, ids = self._cpu.search(query, fetch, params=self._skip_dead())
-            else:
-                scores, ids = self._search_index.search(query, fetch)  # (1, fetch) each
-            found_scores, found_ids = scores[0], ids[0]
-            if rescore is not None:
-                valid = found_ids >= 0  # FAISS pads with -1
-                found_ids = found_ids[valid]
-                found_scores = rescore(found_scores[valid], found_ids)
-                order = np.argsort(-found_scores, kind="stable")
-                found_scores, found_ids = found_scores[order], found_ids[order]
-            hits, returned = _best_per_faq(found_scores.tolist(), found_ids.tolist(), k, accept)
-            # Done when enough FAQs, or the index gave fewer than asked (IVF's probed lists
-            # exhausted), or it already gave everything.
-            if len(hits) >= k or returned < fetch or fetch >= total:
-                return hits
-            fetch = min(total, fetch * 4)
+        many = None
+        if rescore is not None:
+
+            def many(
+                numbers: Sequence[int], cosines: list[np.ndarray], ids: list[np.ndarray]
+            ) -> list[np.ndarray]:  # the RescoreMany of a batch of one
+                return [rescore(cosines[0], ids[0])]
+
+        return self.search_many(vector.reshape(1, -1), [k], [accept], many, min_fetch)[0]
 
     def search_many(
         self,
@@ -381,7 +363,7 @@ class FaqIndex:
     ) -> list[list[Hit]]:
         """`search` for several unit query rows (B, d) at once, the same hits for each: the
         queries that fetch as many phrasings share one FAISS call and one `rescore` call;
-        one left short of its `k` FAQs (a tag filter) is searched again alone, widening."""
+        one left short of its `k` FAQs (a tag filter) widens alone."""
         if any(k < 1 for k in ks):
             raise IndexInputError(f"k must be at least 1, got {min(ks)}")
         queries = _as_matrix(vectors, self.dim).astype(np.float32, copy=False)
@@ -391,38 +373,59 @@ class FaqIndex:
             return results
         by_fetch: dict[int, list[int]] = {}
         for number, k in enumerate(ks):
-            by_fetch.setdefault(min(total, max(k * self._config.overfetch, min_fetch)), []).append(
-                number
-            )
-        for fetch, numbers in by_fetch.items():
-            if self._dead:
-                scores, ids = self._cpu.search(queries[numbers], fetch, params=self._skip_dead())
-            else:
-                scores, ids = self._search_index.search(queries[numbers], fetch)
-            valid = [row >= 0 for row in ids]  # FAISS pads with -1
-            found_ids = [row[mask] for row, mask in zip(ids, valid, strict=True)]
-            found_scores = [row[mask] for row, mask in zip(scores, valid, strict=True)]
-            if rescore is not None:
-                found_scores = rescore(numbers, found_scores, found_ids)
-                orders = [np.argsort(-row, kind="stable") for row in found_scores]
-                found_scores = [row[o] for row, o in zip(found_scores, orders, strict=True)]
-                found_ids = [row[o] for row, o in zip(found_ids, orders, strict=True)]
-            for row, number in enumerate(numbers):
-                k, accept = ks[number], accepts[number]
-                hits, returned = _best_per_faq(
-                    found_scores[row].tolist(), found_ids[row].tolist(), k, accept
-                )
-                if len(hits) >= k or returned < fetch or fetch >= total:
-                    results[number] = hits
-                    continue
-                alone = None
-                if rescore is not None:
-
-                    def alone(cosines: np.ndarray, ids: np.ndarray, number: int = number):
-                        return rescore([number], [cosines], [ids])[0]
-
-                results[number] = self.search(queries[number], k, accept, alone, min_fetch)
+            fetch = min(total, max(k * self._config.overfetch, min_fetch))
+            by_fetch.setdefault(fetch, []).append(number)
+        for first_fetch, numbers in by_fetch.items():
+            short = []
+            for number, (hits, done) in zip(
+                numbers, self._fetch_hits(queries, numbers, first_fetch, ks, accepts, rescore),
+                strict=True,
+            ):
+                results[number] = hits
+                if not done:
+                    short.append(number)
+            for number in short:  # widen until k accepted FAQs or nothing more to give
+                fetch, done = first_fetch, False
+                while not done:
+                    fetch = min(total, fetch * 4)
+                    [(results[number], done)] = self._fetch_hits(
+                        queries, [number], fetch, ks, accepts, rescore
+                    )
         return results
+
+    def _fetch_hits(
+        self,
+        queries: np.ndarray,
+        numbers: list[int],
+        fetch: int,
+        ks: Sequence[int],
+        accepts: Sequence[Callable[[int], bool] | None],
+        rescore: RescoreMany | None,
+    ) -> list[tuple[list[Hit], bool]]:
+        """One FAISS call of `fetch` phrasings for the query rows `numbers`: each one's best
+        hit per FAQ, and whether that is final (k found, or nothing more to fetch)."""
+        if self._dead:
+            scores, ids = self._cpu.search(queries[numbers], fetch, params=self._skip_dead())
+        else:
+            scores, ids = self._search_index.search(queries[numbers], fetch)
+        valid = [row >= 0 for row in ids]  # FAISS pads with -1
+        found_ids = [row[mask] for row, mask in zip(ids, valid, strict=True)]
+        found_scores = [row[mask] for row, mask in zip(scores, valid, strict=True)]
+        if rescore is not None:
+            found_scores = rescore(numbers, found_scores, found_ids)
+            orders = [np.argsort(-row, kind="stable") for row in found_scores]
+            found_scores = [row[o] for row, o in zip(found_scores, orders, strict=True)]
+            found_ids = [row[o] for row, o in zip(found_ids, orders, strict=True)]
+        fetched = []
+        for row, number in enumerate(numbers):
+            k = ks[number]
+            hits, returned = _best_per_faq(
+                found_scores[row].tolist(), found_ids[row].tolist(), k, accepts[number]
+            )
+            # Final when enough FAQs, or the index gave fewer than asked (IVF's probed lists
+            # exhausted), or it already gave everything.
+            fetched.append((hits, len(hits) >= k or returned < fetch or fetch >= self._cpu.ntotal))
+        return fetched
 
     def _skip_dead(self) -> faiss.SearchParametersHNSW:
         """Search parameters that pass over tombstones. New per search: IDMap2 points the

@@ -54,33 +54,30 @@ class AskBatcher:
             for start in range(0, len(pending), max_batch):
                 _answer_batch(pending[start : start + max_batch])
         finally:
-            # Whatever went wrong, no ask may wait forever: the route answers the rest.
+            # Every ask not answered above (a failed search or response, whatever else went
+            # wrong) gets None, and the route answers it: none may wait forever.
             for item in pending:
                 if not item.future.done():
                     item.future.set_result(None)
 
 
 def _answer_batch(batch: list[_Pending]) -> None:
-    # One service per app: a batch holds asks of one service unless a test swapped it.
-    service = batch[0].service
+    """Resolves the asks of `batch`'s (one) service; `_flush` leaves any other to the route."""
+    service = batch[0].service  # one service per app, so one per batch
     same = [item for item in batch if item.service is service]
-    results: list[bytes | None] = [None] * len(same)
     try:
         found = service.searcher.search_many(
             [Query(item.request.question, item.request.top_k, item.request.tags) for item in same]
         )
     except Exception:  # each ask is replayed to the route, which reports the error
         log.debug("batched search failed; the route answers each ask", exc_info=True)
-    else:
-        service.metrics.ask_batch.observe(len(same))
-        for number, (item, matches) in enumerate(zip(same, found, strict=True)):
-            try:
-                results[number] = respond(service, item.request, matches)
-            except Exception:
-                log.debug("batched ask failed; the route answers it", exc_info=True)
-    for item, result in zip(same, results, strict=True):
+        return
+    service.metrics.ask_batch.observe(len(same))
+    for item, matches in zip(same, found, strict=True):
+        try:
+            result = respond(service, item.request, matches)
+        except Exception:
+            log.debug("batched ask failed; the route answers it", exc_info=True)
+            continue
         if not item.future.done():  # a cancelled ask has nobody waiting
             item.future.set_result(result)
-    rest = [item for item in batch if item.service is not service]
-    if rest:
-        _answer_batch(rest)
