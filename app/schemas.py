@@ -67,7 +67,13 @@ def _text(max_chars: int) -> object:
     value kept is trimmed. The pattern is published, not run: `_not_blank` gives clearer
     messages than "should match pattern"."""
     return Field(
-        min_length=1, max_length=max_chars, json_schema_extra={"pattern": TEXT_PATTERN}
+        min_length=1,
+        max_length=max_chars,
+        description=(
+            f"at most {max_chars} characters as sent and once NFKC-normalised, which is how "
+            "it is stored (a compatibility character such as 'ﬃ' becomes several)"
+        ),
+        json_schema_extra={"pattern": TEXT_PATTERN},
     )
 
 

@@ -123,6 +123,10 @@ class FaqPatch:
         )
 
 
+# In the stable message for a text whose normalised form is over its limit.
+NFKC_LIMIT_MARK = "characters once NFKC-normalised"
+
+
 def clean_text(value: Any, field_name: str, max_chars: int) -> str:
     """NFKC-normalise and trim one text field, or raise FaqValidationError saying why."""
     if not isinstance(value, str):
@@ -137,7 +141,10 @@ def clean_text(value: Any, field_name: str, max_chars: int) -> str:
     if not text:
         raise FaqValidationError(field_name, "must not be empty")
     if len(text) > max_chars:
-        raise FaqValidationError(field_name, f"at most {max_chars} characters, got {len(text)}")
+        # Counted on the stored (normalised) text: one ligature or compatibility character
+        # can become up to 18 ("\ufdfa"), so a text within the limit as sent may exceed it.
+        message = f"at most {max_chars} {NFKC_LIMIT_MARK} (as stored), got {len(text)}"
+        raise FaqValidationError(field_name, message)
     return text
 
 

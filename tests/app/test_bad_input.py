@@ -194,3 +194,22 @@ def test_every_no_body_route_survives_junk(client, faq_id) -> None:
         )
         assert response.status_code < 500, (method, path, response.text)
         assert response.headers["x-request-id"] != "bad id with spaces\x7f"
+
+
+def test_text_over_its_limit_once_normalised_is_a_422_and_stores_nothing(client) -> None:
+    # "\ufdfa" is one character as sent and 18 once NFKC-normalised (how text is stored).
+    before = client.get("/faq", headers=AUTH).json()
+    cases = [
+        ("/faq", {"question": "\ufdfa" * 500, "answer": "a"}, "question"),
+        ("/faq", {"items": [{"question": "q", "answer": "a", "tags": ["\ufdfa" * 3]}]},
+         "items[0].tags[0]"),
+    ]
+    for path, body, field in cases:
+        response = client.post(path, json=body, headers=AUTH)
+        _error_shape(response)
+        detail = response.json()["error"]["details"][0]
+        assert response.status_code == 422 and detail["field"] == field
+        assert "characters once NFKC-normalised" in detail["message"]
+    listed = client.get("/faq", params={"tag": "\ufdfa" * 3}, headers=AUTH)
+    assert listed.status_code == 422
+    assert client.get("/faq", headers=AUTH).json() == before

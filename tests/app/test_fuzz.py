@@ -20,6 +20,7 @@ from schemathesis.engine import events, from_schema
 from schemathesis.python.asgi import get_client, shutdown_lifespans
 
 from app.main import create_app
+from store.entries import NFKC_LIMIT_MARK
 from tests.app.conftest import AUTH, faq_body
 from tests.fixtures.model_fixtures import tiny_train_config
 
@@ -61,6 +62,10 @@ def _known(method: str, path: str, body: bytes | None) -> bool:
     except ValueError:
         return False
     said = [error.get("code"), *(d.get("message") for d in error.get("details") or [])]
+    # A text within maxLength as sent whose NFKC form (as stored) is longer: the schema
+    # counts characters as sent and cannot state normalisation (store.entries.clean_text).
+    if any(NFKC_LIMIT_MARK in str(text) for text in said):
+        return True
     return any((method, path, text) in KNOWN_REFUSALS for text in said)
 
 
@@ -92,9 +97,10 @@ def test_schemathesis_all_checks(settings, faq_groups) -> None:
                         case.method, case.path, body
                     ):
                         continue
+                    answered = f"{response.status_code} {body[:300]!r}" if response else "none"
                     failures.append(f"{check.name}: {case.method} {case.path}: "
                                     f"{check.failure_info.failure.title}\n  "
-                                    f"{case.as_curl_command()[:400]}")
+                                    f"{case.as_curl_command()[:2000]}\n  -> {answered}")
     finally:
         service = app.state.service
         if service is not None:
