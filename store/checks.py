@@ -39,7 +39,7 @@ def check_limit(limit: object, maximum: int) -> None:
 
 
 def valid_key(value: object, max_chars: int) -> bool:
-    return (
-        isinstance(value, str) and 1 <= len(value) <= max_chars and "\x00" not in value
-        and not any("\ud800" <= char <= "\udfff" for char in value)
-    )
+    if not isinstance(value, str) or not 1 <= len(value) <= max_chars or "\x00" in value:
+        return False
+    # ASCII (every id the app makes) has no surrogates: skip the per-character scan.
+    return value.isascii() or not any("\ud800" <= char <= "\udfff" for char in value)
