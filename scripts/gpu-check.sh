@@ -2,6 +2,8 @@
 # The GPU check, for a session that is lent a GPU machine (the library's `device` tool):
 #   bash scripts/gpu-check.sh prepare   # here: wheels + a reduced data root in .gpu-check/
 #   run: bash scripts/gpu-check.sh run  # there, carry [".gpu-check"]; log + JSON under $OUT
+#   GPU_CHECK_PYTHON=.venv/bin/python GPU_CHECK_DEVICE=cpu GPU_CHECK_EPOCHS=1 \
+#     bash scripts/gpu-check.sh run     # here: the same steps on the CPU, to try the script
 # It trains on CUDA (the base recipe on a reduced data root, the first-start fine-tune through
 # `bench faq`, CLINC150 fine-tuned from the base), runs the same trainings on the CPU beside
 # them, and shows what FAISS does with a GPU visible. The device image has Python 3.12 and a
@@ -45,20 +47,24 @@ PY
   ;;
 run)
   export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD:/tmp/site
+  python=${GPU_CHECK_PYTHON:-python3} device=${GPU_CHECK_DEVICE:-cuda}
+  epochs=${GPU_CHECK_EPOCHS:+--epochs $GPU_CHECK_EPOCHS}  # a quicker try of the script
   out=${OUT:-/tmp/gpu-check-out}; mkdir -p "$out"
   exec > >(tee -a "$out/log.txt") 2>&1
   t0=$SECONDS
   step() { echo "=== [$((SECONDS - t0)) s] $*"; }
   bars() { tr '\r' '\n' | grep -v 'batch/s\|it/s\|^\s*$'; }
-  samesay() { python3 -m cli.main "$@"; }
-  step install
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site "$dir"/wheels/*.whl || exit 1
+  samesay() { "$python" -m cli.main "$@"; }
+  if [ -z "${GPU_CHECK_PYTHON:-}" ]; then  # the device's python3 lacks the service's packages
+    step install
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site "$dir"/wheels/*.whl || exit 1
+  fi
   step probe
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-  python3 -c "import torch, faiss; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available(), torch.cuda.get_device_name(0), 'cudnn', torch.backends.cudnn.version()); print('faiss', faiss.__version__, 'GPUs', faiss.get_num_gpus())"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || true
+  "$python" -c "import torch, faiss; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available(), torch.cuda.is_available() and torch.cuda.get_device_name(0), 'cudnn', torch.backends.cudnn.version()); print('faiss', faiss.__version__, 'GPUs', faiss.get_num_gpus())"
   step "FAISS with a GPU visible: the index says where it searches"
-  python3 - <<'PY'
+  "$python" - <<'PY'
 import numpy as np
 from index.faq_index import FaqIndex, IndexConfig, gpu_available, vector_ids
 x = np.random.default_rng(0).standard_normal((5000, 256)).astype(np.float32)
@@ -69,25 +75,29 @@ for device in ("auto", "gpu", "cpu"):
     index = FaqIndex.build(x, ids, IndexConfig(device=device))
     print(device, "on_gpu", index.on_gpu, index.kind, "top hit of row 7", index.search(x[7], 1))
 PY
-  base="train --recipe base --data $dir/data --no-teacher-start --synthetic-en 0 --epochs 2"
-  step "base recipe (reduced root, 2 epochs) on cuda"
+  base="train --recipe base --data $dir/data --no-teacher-start --synthetic-en 0 ${epochs:---epochs 2}"
+  step "base recipe (reduced root) on $device"
   # shellcheck disable=SC2086
-  time samesay $base --device cuda --out /tmp/base-cuda 2>&1 | bars | tail -n 8
+  time samesay $base --device "$device" --out /tmp/base-cuda 2>&1 | bars | tail -n 8
   cp /tmp/base-cuda/checkpoint.json "$out/base-cuda.json"
-  step "bench faq demo on cuda (the first-start fine-tune from the shipped base)"
+  step "bench faq demo on $device (the first-start fine-tune from the shipped base)"
+  # shellcheck disable=SC2086
   samesay bench faq --data demo --columns shipped,scratch,bm25 --seeds 0 1 --no-progress \
-    --out /tmp/faq-cuda 2>&1 | bars | tail -n 25
+    $epochs --out /tmp/faq-cuda 2>&1 | bars | tail -n 25
   cp /tmp/faq-cuda/faq.json "$out/faq-cuda.json"
-  step "bench quality CLINC150 fine-tuned from the base on cuda, seed 0"
+  step "bench quality CLINC150 fine-tuned from the base on $device, seed 0"
+  # shellcheck disable=SC2086
   samesay bench quality --data "$dir/data/clinc150" --out /tmp/q-cuda --init-from model/base \
-    --members 1 --device cuda --seed 0 2>&1 | bars | tail -n 40
+    --members 1 --device "$device" --seed 0 $epochs 2>&1 | bars | tail -n 40
+  cp /tmp/q-cuda/*.json "$out/" 2>/dev/null
   step "the same base recipe on the CPU (16 threads)"
   # shellcheck disable=SC2086
   time samesay $base --device cpu --threads 16 --out /tmp/base-cpu 2>&1 | bars | tail -n 8
   cp /tmp/base-cpu/checkpoint.json "$out/base-cpu.json"
   step "bench faq demo on the CPU (CUDA hidden, 16 threads), shipped column"
+  # shellcheck disable=SC2086
   CUDA_VISIBLE_DEVICES= samesay bench faq --data demo --columns shipped --seeds 0 1 --threads 16 \
-    --no-progress --out /tmp/faq-cpu 2>&1 | bars | tail -n 14
+    --no-progress $epochs --out /tmp/faq-cpu 2>&1 | bars | tail -n 14
   cp /tmp/faq-cpu/faq.json "$out/faq-cpu.json"
   step done
   ;;
