@@ -43,6 +43,27 @@ class ServerProcess:
                 self.process.wait(timeout=10)
 
 
+# Run as `python -c _STOP_WITH_PARENT BENCH_PID MODULE_ARGS...`: asks Linux to send the server
+# SIGINT (its Ctrl-C shutdown, as ServerProcess.stop) when the bench process dies, however it
+# dies, then becomes the server (exec keeps the pid). Without it a bench killed from outside
+# left its `samesay serve` supervisor running, respawning workers beside later runs.
+_STOP_WITH_PARENT = """\
+import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("the benchmark process ended before its server started")
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def stopped_with_parent(module_args: list[str]) -> list[str]:
+    """The command that runs `python MODULE_ARGS...` and is stopped (SIGINT) when this process
+    dies; on systems without prctl, the plain command."""
+    if not sys.platform.startswith("linux"):
+        return [sys.executable, *module_args]
+    return [sys.executable, "-c", _STOP_WITH_PARENT, str(os.getpid()), *module_args]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -78,12 +99,12 @@ def start_server(
     launcher = encoder == "minilm" or server_kind(config) == "launcher"
     if launcher:
         which = "minilm" if encoder == "minilm" else "checkpoint"
-        command = [sys.executable, "-m", "bench.serve_encoder", "--encoder", which, "--"]
+        command = ["-m", "bench.serve_encoder", "--encoder", which, "--"]
     else:
-        command = [sys.executable, "-m", "cli.main"]
+        command = ["-m", "cli.main"]
     log = log_path.open("wb")
     process = subprocess.Popen(
-        command + serve_args,
+        stopped_with_parent(command + serve_args),
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=log,
