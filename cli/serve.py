@@ -9,6 +9,7 @@ import secrets
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.config import Settings
 
@@ -108,8 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"samesay: no SAMESAY_API_KEYS set; using the local key in {where}",
                   file=sys.stderr)
     print(f"samesay: serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
-    uvicorn.run(
-        "app.main:create_app",
+    options: dict[str, Any] = dict(
         factory=True,
         host=args.host,
         port=args.port,
@@ -119,4 +119,13 @@ def run_serve(args: argparse.Namespace) -> int:
         access_log=False,  # the request middleware logs each request with its id
         server_header=False,
     )
+    if args.workers == 1:
+        uvicorn.run("app.main:create_app", **options)
+        return 0
+    from cli.listeners import ListenError, serve_workers
+
+    try:  # one socket per worker where the kernel balances them: see cli.listeners
+        serve_workers(uvicorn.Config("app.main:create_app", **options))
+    except ListenError as error:
+        raise SystemExit(f"samesay: {error.strerror}") from None
     return 0
