@@ -45,25 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args([a for a in argv if a not in ("--", "serve")])
 
-    import uvicorn
-
     from app.config import Settings
     from app.log import configure_logging
+    from app.serving import serve
 
     settings = Settings()
     configure_logging(settings.log_level)
-    # The same uvicorn options as cli/serve.py, so only the encoder differs.
-    uvicorn.run(
-        ENCODERS[args.encoder],
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        server_header=False,
-    )
+    # How `samesay serve` runs (uvicorn options, a socket per worker): only the encoder differs.
+    serve(ENCODERS[args.encoder], args.host, args.port, args.workers, settings.log_level)
     return 0
 
 

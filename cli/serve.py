@@ -9,7 +9,6 @@ import secrets
 import stat
 import sys
 from pathlib import Path
-from typing import Any
 
 from app.config import Settings
 
@@ -86,9 +85,8 @@ def _bootstrap_child(settings: Settings) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from app.log import configure_logging
+    from app.serving import ListenError, serve
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -109,23 +107,8 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"samesay: no SAMESAY_API_KEYS set; using the local key in {where}",
                   file=sys.stderr)
     print(f"samesay: serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
-    options: dict[str, Any] = dict(
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,  # create_app installs JSON logging in every worker
-        log_level=settings.log_level.lower(),
-        access_log=False,  # the request middleware logs each request with its id
-        server_header=False,
-    )
-    if args.workers == 1:
-        uvicorn.run("app.main:create_app", **options)
-        return 0
-    from cli.listeners import ListenError, serve_workers
-
-    try:  # one socket per worker where the kernel balances them: see cli.listeners
-        serve_workers(uvicorn.Config("app.main:create_app", **options))
+    try:  # several workers: a listening socket each, see app.serving
+        serve("app.main:create_app", args.host, args.port, args.workers, settings.log_level)
     except ListenError as error:
         raise SystemExit(f"samesay: {error.strerror}") from None
     return 0

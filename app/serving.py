@@ -1,4 +1,7 @@
-"""One listening socket per worker (SO_REUSEPORT), so the kernel spreads connections evenly.
+"""How the service runs under uvicorn: its options, and one listening socket per worker
+(SO_REUSEPORT) so that the kernel spreads connections evenly. `samesay serve` and the
+benchmarks' launcher (bench/serve_encoder.py) both start it here, so only what they serve
+differs.
 
 uvicorn's `--workers N` binds one socket in the supervisor and every worker accepts from
 its one queue. The worker that wakes first takes every connection waiting (asyncio accepts
@@ -20,6 +23,26 @@ from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+
+def serve(app_factory: str, host: str, port: int, workers: int, log_level: str) -> None:
+    """Run `app_factory` ("module:function" returning the app): in this process for one
+    worker, else under uvicorn's supervisor with a socket per worker (`serve_workers`).
+    Raises ListenError when host:port cannot be listened on (several workers)."""
+    options: dict[str, Any] = dict(
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,  # create_app installs JSON logging in every worker
+        log_level=log_level.lower(),
+        access_log=False,  # the request middleware logs each request with its id
+        server_header=False,
+    )
+    if workers == 1:
+        uvicorn.run(app_factory, **options)
+    else:
+        serve_workers(uvicorn.Config(app_factory, **options))
 
 
 def balances_connections() -> bool:

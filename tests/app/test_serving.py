@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.listeners import ListenError, WorkerListener, balances_connections, hold_port
+from app.serving import ListenError, WorkerListener, balances_connections, hold_port
 
 pytestmark = pytest.mark.skipif(not balances_connections(), reason="SO_REUSEPORT balancing: Linux")
 
