@@ -122,8 +122,6 @@ def _reuse_port_socket(family: socket.AddressFamily) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     return sock
 
 
@@ -132,4 +130,5 @@ def _cannot_listen(host: str, port: int, error: OSError) -> ListenError:
 
 
 def _family(host: str) -> socket.AddressFamily:
+    # As uvicorn's own bind: "::" is then dual-stack (the kernel's default), IPv4 included.
     return socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -3,6 +3,7 @@ spread over the workers, and a restarted worker listens again (Linux: SO_REUSEPO
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import signal
@@ -65,6 +66,37 @@ def test_each_worker_listener_is_its_own_socket_and_connections_spread() -> None
     finally:
         for sock in [*clients, *listeners, anchor]:
             sock.close()
+
+
+def test_connections_accepted_on_a_worker_listener_skip_nagle() -> None:
+    """asyncio sets TCP_NODELAY only where the listener says IPPROTO_TCP: without it a
+    keep-alive response's second write waits for the client's delayed ACK."""
+    anchor = hold_port("127.0.0.1", 0)
+    port = anchor.getsockname()[1]
+    listener = pickle.loads(pickle.dumps(WorkerListener("127.0.0.1", port)))
+
+    async def accepted_nodelay() -> int:
+        loop = asyncio.get_running_loop()
+        seen: asyncio.Future[int] = loop.create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await loop.create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(seen, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    try:
+        assert asyncio.run(accepted_nodelay())
+    finally:
+        anchor.close()
 
 
 def _accept_all(listener: socket.socket) -> int:
