@@ -20,7 +20,7 @@ from app.memory import tune_malloc
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, JsonCorsMiddleware, RequestContextMiddleware
 from app.openapi import allowed_methods, exact_openapi
-from app.service import Service
+from app.service import Service, limit_torch_threads
 from index.faq_index import set_threads
 from index.searcher import Encoder
 
@@ -53,8 +53,10 @@ def create_app(
         service = await run_in_threadpool(Service.open, settings, metrics, encoder, train_config)
         # /ask searches on the event-loop thread; OpenMP thread counts are per thread, so the
         # setting made while opening (in a pool thread) does not reach it. Measured: FAISS
-        # with the default (all cores) cost 3-4x more CPU per request on 2 cores.
+        # with the default (all cores) cost 3-4x more CPU per request on 2 cores, and a torch
+        # encoder (the MiniLM baseline) 29.6 ms per lone ask instead of ~17.
         set_threads(settings.faiss_threads)
+        limit_torch_threads(settings)
         service.start()
         freeze_long_lived()  # full GC collections would walk everything loaded so far
         app.state.service = service

@@ -67,7 +67,7 @@ class Service:
         encoder: Encoder | None = None,
         train_config: TrainConfig | None = None,
     ) -> Service:
-        _limit_torch_threads(settings)
+        limit_torch_threads(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = FaqStore(settings.resolved_database_url)
         try:
@@ -198,10 +198,15 @@ class Service:
         }
 
 
-def _limit_torch_threads(settings: Settings) -> None:
-    """Single questions are fastest on one thread; workers scale instead. Per process, and
-    only where torch is loaded already (an encoder handed in, such as the MiniLM benchmark's;
-    retrains train in a child): the serving encoder runs on NumPy, and torch costs ~180 MB."""
+def limit_torch_threads(settings: Settings) -> None:
+    """Single questions are fastest on one thread; workers scale instead. Only where torch
+    is loaded already (an encoder handed in, such as the MiniLM benchmark's; retrains train
+    in a child): the serving encoder runs on NumPy, and torch costs ~180 MB.
+
+    For the CALLING thread only: torch's intra-op count is an OpenMP setting, which each
+    thread keeps for itself (a new thread starts from OMP_NUM_THREADS or the core count).
+    `Service.open` calls it for the loading thread, the app's lifespan for the event loop's,
+    where /ask encodes."""
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(settings.torch_threads)

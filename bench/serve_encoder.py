@@ -9,6 +9,7 @@ call `create_minilm_app`, so the swap needs nothing in the product's code path.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(settings.log_level)
+    # As `samesay serve` sets it before its workers start (cli/serve.py).
+    os.environ.setdefault("OMP_NUM_THREADS", str(settings.faiss_threads))
     # How `samesay serve` runs (uvicorn options, a socket per worker): only the encoder differs.
     serve(ENCODERS[args.encoder], args.host, args.port, args.workers, settings.log_level)
     return 0
