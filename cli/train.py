@@ -89,7 +89,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
-        "learning_rate batch_size synthetic_en"
+        "learning_rate batch_size synthetic_en listwise_weight"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     # The command as given, for the model card (before --no-teacher-start's own changes).
@@ -190,6 +190,12 @@ def add_commands(commands, bench) -> None:
         type=int,
         help="--recipe base: made-up English requests carrying the teacher's whole "
         "vocabulary, distilled beside the real ones (training.synthetic_requests)",
+    )
+    train.add_argument(
+        "--listwise-weight",
+        type=float,
+        help="--recipe base: weight of the listwise distillation term (0, off, as shipped: "
+        "it agreed more with MiniLM but ranked no better; docs/quality.md)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_train)

@@ -84,6 +84,9 @@ class BaseRecipe:
     # target when words are dropped from the student's input.
     word_dropout: float = 0.1
     relation_weight: float = 5.0
+    # The listwise term of training.distillation (0 = off) and its softmax temperature.
+    listwise_weight: float = 0.0
+    listwise_temperature: float = 0.05
     # Synthetic English requests carrying the teacher's whole vocabulary
     # (training.synthetic_requests), embedded by MiniLM at build time (~11 min on 2 cores)
     # and cached in `teacher_cache` (default: teacher_cache/ beside the output); distilled
@@ -264,7 +267,11 @@ def _train(
         space = teacher.name.partition("+")[0]
         if space not in heads_by_space:
             heads_by_space[space] = DistillationLoss(
-                config.dim, teacher.dim, recipe.relation_weight
+                config.dim,
+                teacher.dim,
+                recipe.relation_weight,
+                recipe.listwise_weight,
+                recipe.listwise_temperature,
             ).to(device)
         targets = torch.from_numpy(teacher.vectors).to(device)
         tasks.append(

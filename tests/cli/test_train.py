@@ -49,10 +49,12 @@ def test_the_base_recipe_command_writes_a_checkpoint_and_its_model_card(tmp_path
     out = tmp_path / "base"
     argv = ["train", "--recipe", "base", "--data", str(root), "--out", str(out)]
     argv += ["--no-teacher-start", "--epochs", "1", "--hidden-size", "8", "--embedding-dim", "8"]
+    argv += ["--listwise-weight", "0.5"]
     assert main([*argv, "--batch-size", "4", "--threads", "1"]) == 0
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "samesay train --recipe base" in card and "hwu64_en" in card
     meta = json.loads((out / "checkpoint.json").read_text(encoding="utf-8"))
     assert meta["encoder"]["hidden_size"] == 8 and meta["content_hash"] in card
     assert not meta["training"]["base_recipe"]["token_init"]
+    assert meta["training"]["base_recipe"]["listwise_weight"] == 0.5
     assert "model card" in capsys.readouterr().out
