@@ -22,14 +22,16 @@ import sys
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 
 def serve(app_factory: str, host: str, port: int, workers: int, log_level: str) -> None:
     """Run `app_factory` ("module:function" returning the app): in this process for one
     worker, else under uvicorn's supervisor with a socket per worker (`serve_workers`).
-    Raises ListenError when host:port cannot be listened on (several workers)."""
-    options: dict[str, Any] = dict(
+    Raises ListenError when host:port cannot be listened on, before the app starts."""
+    config = uvicorn.Config(
+        app_factory,
         factory=True,
         host=host,
         port=port,
@@ -39,10 +41,21 @@ def serve(app_factory: str, host: str, port: int, workers: int, log_level: str) 
         access_log=False,  # the request middleware logs each request with its id
         server_header=False,
     )
-    if workers == 1:
-        uvicorn.run(app_factory, **options)
-    else:
-        serve_workers(uvicorn.Config(app_factory, **options))
+    if workers > 1:
+        serve_workers(config)
+        return
+    # Bound here, not by uvicorn: it binds after the app's startup (index load, GC freeze)
+    # and then only logs the error and exits 3.
+    sock = _bind(_tcp_socket(_family(host)), host, port)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def balances_connections() -> bool:
@@ -55,31 +68,32 @@ class ListenError(OSError):
     serve), not an address of this machine, or not allowed."""
 
 
-def hold_port(host: str, port: int) -> socket.socket:
-    """A bound, not listening SO_REUSEPORT socket that keeps host:port ours while workers
-    come and go (a socket that is not listening receives no connection).
-
-    First a plain bind: it fails while anything listens there, a SO_REUSEPORT group
-    included, so a second `samesay serve` on the same port stops with an error instead of
-    silently taking half of the first one's traffic. Port 0 picks a free port (read it from
-    the returned socket)."""
-    family = _family(host)
-    probe = socket.socket(family, socket.SOCK_STREAM)
+def check_port(host: str, port: int) -> int:
+    """Raise ListenError unless host:port could be listened on now (a plain bind, which
+    fails while anything listens there, a SO_REUSEPORT group included); the port, where
+    0 picks a free one. Called before work that would be wasted on a taken port."""
+    probe = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
     except OSError as error:
         raise _cannot_listen(host, port, error) from None
     finally:
         probe.close()
-    anchor = _reuse_port_socket(family)
-    try:
-        anchor.bind((host, port))
-    except OSError as error:
-        anchor.close()
-        raise _cannot_listen(host, port, error) from None
-    return anchor
+
+
+def hold_port(host: str, port: int) -> socket.socket:
+    """A bound, not listening SO_REUSEPORT socket that keeps host:port ours while workers
+    come and go (a socket that is not listening receives no connection).
+
+    First `check_port`, so that a second `samesay serve` on the same port stops with an
+    error instead of silently taking half of the first one's traffic. Port 0 picks a free
+    port (read it from the returned socket)."""
+    port = check_port(host, port)
+    anchor = _tcp_socket(_family(host))
+    anchor.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return _bind(anchor, host, port)
 
 
 class WorkerListener:
@@ -117,11 +131,25 @@ def serve_workers(config: uvicorn.Config) -> None:
 
 
 def _reuse_port_socket(family: socket.AddressFamily) -> socket.socket:
+    sock = _tcp_socket(family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def _tcp_socket(family: socket.AddressFamily) -> socket.socket:
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto
     # says TCP, and without it Nagle holds a response's second write for the client's ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def _bind(sock: socket.socket, host: str, port: int) -> socket.socket:
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise _cannot_listen(host, port, error) from None
     return sock
 
 

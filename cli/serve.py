@@ -86,13 +86,17 @@ def _bootstrap_child(settings: Settings) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from app.log import configure_logging
-    from app.serving import ListenError, serve
+    from app.serving import ListenError, check_port, serve
 
     settings = Settings()
     configure_logging(settings.log_level)
     # Every thread OpenMP creates later starts from this; workers inherit it. A single
     # query is too small to split across threads (see index.faq_index.set_threads).
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.faiss_threads))
+    try:  # before the first start's training, which a taken port would waste
+        check_port(args.host, args.port)
+    except ListenError as error:
+        raise SystemExit(f"samesay: {error.strerror}") from None
     if not args.no_bootstrap:
         _bootstrap(settings)
     if not settings.api_keys:
@@ -107,7 +111,7 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"samesay: no SAMESAY_API_KEYS set; using the local key in {where}",
                   file=sys.stderr)
     print(f"samesay: serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
-    try:  # several workers: a listening socket each, see app.serving
+    try:  # a listening socket per worker, see app.serving
         serve("app.main:create_app", args.host, args.port, args.workers, settings.log_level)
     except ListenError as error:
         raise SystemExit(f"samesay: {error.strerror}") from None

@@ -99,3 +99,24 @@ def test_serve_starts_a_real_server_with_a_generated_key(tmp_path, tiny_encoder_
     log_lines = [line for line in output.splitlines() if line.startswith("{")]
     assert log_lines and all(json.loads(line)["level"] for line in log_lines)
     assert Path(data_dir / "index").is_dir()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_taken_port_stops_serve_before_the_first_start(tmp_path, workers) -> None:
+    # Without --no-bootstrap a fresh data dir would be filled with the demo and trained on
+    # first: the port is checked before, and nothing is written.
+    data_dir = tmp_path / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SAMESAY_")}
+    env.update(SAMESAY_DATA_DIR=str(data_dir))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", workers],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"samesay: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (data_dir / "model").exists() and not (data_dir / "samesay.db").exists()
