@@ -91,9 +91,7 @@ def hold_port(host: str, port: int) -> socket.socket:
     error instead of silently taking half of the first one's traffic. Port 0 picks a free
     port (read it from the returned socket)."""
     port = check_port(host, port)
-    anchor = _tcp_socket(_family(host))
-    anchor.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    return _bind(anchor, host, port)
+    return _bind(_reuse_port_socket(_family(host)), host, port)
 
 
 class WorkerListener:
