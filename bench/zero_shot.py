@@ -1,11 +1,12 @@
 """Zero-shot ranking of a base encoder (no fine-tune): how much language it brings before it
 has seen an FAQ set.
 
-    python -m bench.zero_shot model/base build/base [minilm] [--data-root ../shared/data]
+    python -m bench.zero_shot model/base build/base [minilm] [use] [--data-root ../shared/data]
 
 For each set, half of each sampled group's phrasings (rounded up) are indexed and the rest
 asked; top-1 = the best phrasing's group is the question's own. The same seeded split for
-every model, so columns compare. `minilm` is all-MiniLM-L6-v2 (the `bench` extra).
+every model, so columns compare. `minilm` is all-MiniLM-L6-v2 and `use` Universal Sentence
+Encoder multilingual v3 (both the `bench` extra).
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from app.demo import load_faqs
 from training.readers import read_dataset
 
 # (folder, groups sampled): the sets no shipped weights were trained on.
-SHARED_SETS = (("acid_en", 120), ("lcqmc_zh", 600), ("oppo_xiaobu_zh", 600))
+# Appended sets come last so that the earlier sets' samples stay the same.
+SHARED_SETS = (
+    ("acid_en", 120),
+    ("lcqmc_zh", 600),
+    ("oppo_xiaobu_zh", 600),
+    ("fin_cs_zh", 600),
+    ("chinese_sts_zh", 600),
+)
 MAX_QUESTIONS = 3000
 
 
@@ -66,11 +74,25 @@ def zero_shot_top1(encoder: Encoder, groups: list[list[str]], seed: int = 0) -> 
     return float(np.mean(best == np.asarray(gold)))
 
 
+class _UseEncoder:
+    """USE multilingual v3 with this module's `encode` (the `bench` extra)."""
+
+    def __init__(self) -> None:
+        from training.teacher_encoders import UseM3
+
+        self._model = UseM3(threads=1)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._model(texts)
+
+
 def _encoder(name: str) -> Encoder:
     if name == "minilm":
         from bench.minilm import MiniLmEncoder  # the `bench` extra
 
         return MiniLmEncoder()
+    if name == "use":
+        return _UseEncoder()
     from model.checkpoint import load_encoder
 
     return load_encoder(Path(name))
@@ -78,7 +100,7 @@ def _encoder(name: str) -> Encoder:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", help="checkpoint directories, or `minilm`")
+    parser.add_argument("models", nargs="+", help="checkpoint directories, `minilm` or `use`")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     args = parser.parse_args(argv)
     sets = zero_shot_sets(args.data_root)

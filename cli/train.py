@@ -89,7 +89,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
-        "learning_rate batch_size synthetic_en listwise_weight"
+        "learning_rate batch_size synthetic_en synthetic_zh listwise_weight"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     # The command as given, for the model card (before --no-teacher-start's own changes).
@@ -98,7 +98,7 @@ def _train_base(args: argparse.Namespace) -> int:
         for n, v in changes.items()
     ]
     if args.no_teacher_start:
-        changes.update(teacher_vocabulary=False, token_init=False, synthetic_en=0)
+        changes.update(teacher_vocabulary=False, token_init=False, synthetic_en=0, synthetic_zh=0)
         flags.append("--no-teacher-start")
     path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
     command = " ".join(
@@ -190,6 +190,12 @@ def add_commands(commands, bench) -> None:
         type=int,
         help="--recipe base: made-up English requests carrying the teacher's whole "
         "vocabulary, distilled beside the real ones (training.synthetic_requests)",
+    )
+    train.add_argument(
+        "--synthetic-zh",
+        type=int,
+        help="--recipe base: made-up Chinese requests carrying jieba's dictionary words, "
+        "distilled from USE beside the real ones (training.synthetic_requests_zh)",
     )
     train.add_argument(
         "--listwise-weight",

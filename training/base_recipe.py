@@ -38,6 +38,7 @@ from training.distillation import DistillationLoss
 from training.errors import TrainingError
 from training.readers import read_dataset
 from training.synthetic_requests import synthetic_requests
+from training.synthetic_requests_zh import chinese_words, synthetic_requests_zh
 from training.teacher_cache import cached_teacher_vectors
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
@@ -94,6 +95,10 @@ class BaseRecipe:
     # 0.646 -> 0.742, acid_en 0.822 -> 0.871 (120k: 0.711 / 0.851); docs/quality.md,
     # "Synthetic requests".
     synthetic_en: int = 300_000
+    # The same for Chinese (training.synthetic_requests_zh: jieba's dictionary words in the
+    # licence-clean Chinese requests and Chinese FAQ frames), embedded by USE at build time
+    # (~1 ms a sentence on 2 cores) and distilled through the real Chinese rows' head.
+    synthetic_zh: int = 0
     teacher_cache: str | None = None
     group_weight: float = 1.0
     # Passes over each source per epoch (teacher names, "groups" for the labelled groups):
@@ -126,28 +131,35 @@ def _teachers(data_root: Path, recipe: BaseRecipe) -> list[TeacherVectors]:
     return [read_teacher(folder, name).restricted(SHIPPABLE_SOURCES) for name in recipe.teachers]
 
 
-def _synthetic_teacher(
+def _synthetic_teachers(
     teachers: list[TeacherVectors], held: dict[str, list[int]], recipe: BaseRecipe, cache: Path
-) -> TeacherVectors | None:
-    """MiniLM's vectors of `recipe.synthetic_en` made-up requests (none from held-out rows,
-    which stay an honest agreement check), computed once and cached."""
-    english = next((t for t in teachers if t.name == "minilm_en"), None)
-    if recipe.synthetic_en <= 0 or english is None:
-        return None
-    skip = set(held.get(english.name, ()))
-    sources = [s for i, s in enumerate(english.sentences) if i not in skip]
-    # Without the teacher's vocabulary, the requests' own words (a smaller gain, but the
-    # recipe stays runnable and testable without the extra).
-    words = _teacher_words() if recipe.teacher_vocabulary else _own_words(sources)
-    sentences = synthetic_requests(sources, words, recipe.synthetic_en, recipe.seed)
-    vectors = cached_teacher_vectors(sentences, "minilm_en", cache)
-    if vectors.shape[1] != english.dim:
-        raise TrainingError(
-            f"the MiniLM package gives {vectors.shape[1]}-d vectors but the data root's "
-            f"minilm_en teacher vectors are {english.dim}-d: they were not made by it"
-        )
-    name, source = f"minilm_en{SYNTHETIC}", SYNTHETIC_SOURCE
-    return TeacherVectors(name, sentences, [source] * len(sentences), vectors)
+) -> list[TeacherVectors]:
+    """Each teacher's vectors of the made-up requests in its language (none from held-out
+    rows, which stay an honest agreement check), computed once and cached."""
+    made = []
+    for teacher in teachers:
+        count = {"minilm_en": recipe.synthetic_en, "use_zh": recipe.synthetic_zh}.get(teacher.name)
+        if not count:
+            continue
+        skip = set(held.get(teacher.name, ()))
+        sources = [s for i, s in enumerate(teacher.sentences) if i not in skip]
+        if teacher.name == "minilm_en":
+            # Without the teacher's vocabulary, the requests' own words (a smaller gain, but
+            # the recipe stays runnable and testable without the extra).
+            words = _teacher_words() if recipe.teacher_vocabulary else _own_words(sources)
+            sentences = synthetic_requests(sources, words, count, recipe.seed)
+        else:
+            sentences = synthetic_requests_zh(sources, _chinese_words(), count, recipe.seed)
+        vectors = cached_teacher_vectors(sentences, teacher.name, cache)
+        if vectors.shape[1] != teacher.dim:
+            raise TrainingError(
+                f"the {teacher.name} teacher package gives {vectors.shape[1]}-d vectors but "
+                f"the data root's {teacher.name} vectors are {teacher.dim}-d: they were not "
+                "made by it"
+            )
+        sources_made = [SYNTHETIC_SOURCES[teacher.name]] * len(sentences)
+        made.append(TeacherVectors(f"{teacher.name}{SYNTHETIC}", sentences, sources_made, vectors))
+    return made
 
 
 def _own_words(sentences: list[str]) -> list[str]:
@@ -156,9 +168,13 @@ def _own_words(sentences: list[str]) -> list[str]:
     return [w for w, _ in counts.most_common()]
 
 
-# Synthetic rows are made from the licence-clean requests and MiniLM's (Apache-2.0) vocabulary.
+# Synthetic rows are made from the licence-clean requests and MiniLM's (Apache-2.0) or
+# jieba's (MIT) vocabulary.
 SYNTHETIC = "+synthetic"
-SYNTHETIC_SOURCE = "synthetic (made from sgd_user_en / hwu64_en and MiniLM's vocabulary)"
+SYNTHETIC_SOURCES = {
+    "minilm_en": "synthetic (made from sgd_user_en / hwu64_en and MiniLM's vocabulary)",
+    "use_zh": "synthetic (made from crosswoz_user_zh / kdconv_zh and jieba's dictionary)",
+}
 
 
 def _group_sentences(data_root: Path, recipe: BaseRecipe) -> list[list[str]]:
@@ -187,6 +203,14 @@ def _teacher_words() -> list[str]:
         return teacher_words()
     except ImportError as error:
         raise TrainingError(f"{_TEACHER_HINT} ({error})") from error
+
+
+def _chinese_words() -> list[str]:
+    try:
+        return chinese_words()
+    except ImportError as error:
+        hint = "synthetic_zh needs jieba: pip install -e '.[teacher]'"
+        raise TrainingError(f"{hint} ({error})") from error
 
 
 def _token_table(tokenizer: Tokenizer, recipe: BaseRecipe) -> np.ndarray:
@@ -241,8 +265,10 @@ def _train(
         held[teacher.name] = sorted(rng.sample(range(len(teacher.sentences)), count))
     texts = [s for t in teachers for s in t.sentences] + [s for g in groups for s in g]
     cache = Path(recipe.teacher_cache) if recipe.teacher_cache else out_dir.parent / "teacher_cache"
-    synthetic = _synthetic_teacher(teachers, held, recipe, cache)
-    distilled = [*teachers, *([synthetic] if synthetic is not None else [])]
+    synthetic = _synthetic_teachers(teachers, held, recipe, cache)
+    distilled = [*teachers, *synthetic]
+    # Chinese synthetic rows bring characters the real requests never use: count them too.
+    texts += [s for t in synthetic if t.name.startswith("use_zh") for s in t.sentences]
     tokenizer = build_vocabulary(
         texts, recipe, _teacher_words() if recipe.teacher_vocabulary else ()
     )

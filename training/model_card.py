@@ -17,6 +17,9 @@ _TEACHERS = {
     "minilm_en+synthetic": "all-MiniLM-L6-v2 again, on synthetic English requests made from "
     "the licence-clean requests and its own vocabulary (training.synthetic_requests), "
     "embedded at build time",
+    "use_zh+synthetic": "USE multilingual v3 again, on synthetic Chinese requests made from "
+    "the licence-clean Chinese requests and jieba's dictionary (PyPI jieba 0.42.1, MIT; "
+    "training.synthetic_requests_zh), embedded at build time",
 }
 
 
@@ -35,15 +38,21 @@ def _token_start(recipe: dict) -> str:
 
 
 def _synthetic(recipe: dict) -> str:
-    count = recipe.get("synthetic_en") or 0
-    if not count:
-        return ""
-    return (
-        f" Beside the real requests, {count:,} synthetic English ones (real requests with "
-        "content words swapped for random vocabulary words, FAQ-style question frames and "
-        "keyword bags) carry the whole teacher vocabulary into sentences; they are distilled "
-        "through the same map as the real English rows."
-    )
+    english, chinese = recipe.get("synthetic_en") or 0, recipe.get("synthetic_zh") or 0
+    text = ""
+    if english:
+        text += (
+            f" Beside the real requests, {english:,} synthetic English ones (real requests "
+            "with content words swapped for random vocabulary words, FAQ-style question frames "
+            "and keyword bags) carry the whole teacher vocabulary into sentences; they are "
+            "distilled through the same map as the real English rows."
+        )
+    if chinese:
+        text += (
+            f" {chinese:,} synthetic Chinese ones, made the same way from the Chinese requests "
+            "and jieba's dictionary, are distilled from USE through the real Chinese rows' map."
+        )
+    return text
 
 
 def write_model_card(checkpoint: Path, command: str) -> Path:

@@ -61,6 +61,14 @@ FRAMES = (
 )
 
 
+Spans = Callable[[str], list[tuple[int, int]]]
+
+
+def english_content_spans(sentence: str) -> list[tuple[int, int]]:
+    """Where `sentence`'s content words are (the words a replacement may take)."""
+    return [m.span() for m in _WORD.finditer(sentence) if m.group().lower() not in _FUNCTION_WORDS]
+
+
 def synthetic_requests(
     sentences: Sequence[str],
     words: Sequence[str],
@@ -68,12 +76,17 @@ def synthetic_requests(
     seed: int = 0,
     replace_share: float = 0.6,
     frame_share: float = 0.25,
+    frames: Sequence[str] = FRAMES,
+    content_spans: Spans = english_content_spans,
+    joiner: str = " ",
 ) -> list[str]:
     """`count` distinct sentences (fewer only when the inputs cannot make that many).
 
     `words` in order of frequency (MiniLM's vocabulary roughly is): word i is drawn with
     weight 1/sqrt(i + 1), so common words come up often and the long tail still does (the
-    last 60 % of 21k words get ~40 % of the draws)."""
+    last 60 % of 21k words get ~40 % of the draws). `frames`, `content_spans` and `joiner`
+    (between a keyword bag's words) make it another language's
+    (training.synthetic_requests_zh)."""
     if not words or count <= 0:
         return []
     rng = random.Random(seed)
@@ -88,21 +101,23 @@ def synthetic_requests(
         attempts += 1
         shape = rng.random()
         if shape < replace_share and sentences:
-            text = _replaced(rng.choice(sentences), word, rng)
+            text = _replaced(rng.choice(sentences), content_spans, word, rng)
         elif shape < replace_share + frame_share:
-            frame = rng.choice(FRAMES)
+            frame = rng.choice(frames)
             text = frame.format(*(word() for _ in range(frame.count("{}"))))
         else:
-            text = " ".join(word() for _ in range(rng.randint(2, 4)))
+            text = joiner.join(word() for _ in range(rng.randint(2, 4)))
         if text:
             made[text] = None
     return list(made)
 
 
-def _replaced(sentence: str, word: Callable[[], str], rng: random.Random) -> str:
+def _replaced(
+    sentence: str, content_spans: Spans, word: Callable[[], str], rng: random.Random
+) -> str:
     """`sentence` with one or two of its content words swapped for random words, or '' when
     it has no content word."""
-    spans = [m.span() for m in _WORD.finditer(sentence) if m.group().lower() not in _FUNCTION_WORDS]
+    spans = content_spans(sentence)
     if not spans:
         return ""
     chosen = sorted(rng.sample(spans, min(len(spans), rng.randint(1, 2))), reverse=True)

@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.errors import TrainingError
-from training.teacher_encoders import MiniLm, unit_rows
+from training.teacher_encoders import MiniLm, UseM3, unit_rows
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -53,11 +53,18 @@ def cached_teacher_vectors(
     return vectors
 
 
+_ENCODERS: dict[str, Callable[[], Encode]] = {
+    "minilm_en": MiniLm,
+    "use_zh": lambda: UseM3(threads=os.cpu_count() or 1),
+}
+
+
 def _teacher_encoder(teacher: str) -> Encode:
-    if teacher != "minilm_en":
-        raise TrainingError(f"no encoder for teacher {teacher!r} (known: minilm_en)")
+    if teacher not in _ENCODERS:
+        known = ", ".join(_ENCODERS)
+        raise TrainingError(f"no encoder for teacher {teacher!r} (known: {known})")
     try:
-        return MiniLm()
+        return _ENCODERS[teacher]()
     except ImportError as error:
         raise TrainingError(
             f"teacher {teacher!r} needs pip install -e '.[teacher]' ({error})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from safetensors import safe_open
 
 from model.checkpoint import WEIGHTS_FILE, load_encoder, read_metadata
-from tests.fixtures.base_data import write_tiny_data_root
+from tests.fixtures.base_data import ZH, write_tiny_data_root
 from training.base_recipe import BaseRecipe, build_vocabulary, train_base
 from training.errors import TrainingError
 from training.model_card import write_model_card
@@ -122,3 +123,32 @@ def test_synthetic_requests_are_distilled_through_the_english_head(
     # The second build reads the cache instead of asking the teacher again.
     train_base(data_root, tmp_path / "again", recipe, progress=False)
     assert training["teachers"]["minilm_en+synthetic"] == len(seen)
+
+
+def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.teacher_cache as teacher_cache
+
+    asked: dict[str, list[str]] = {}
+
+    def fake_teacher(name: str):
+        def encode(texts):
+            asked.setdefault(name, []).extend(texts)
+            dim = {"minilm_en": 12, "use_zh": 16}[name]
+            return np.random.default_rng(len(texts)).normal(size=(len(texts), dim))
+
+        return encode
+
+    monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
+    recipe = _tiny(synthetic_zh=200, teacher_cache=str(tmp_path / "cache"))
+    out = train_base(data_root, tmp_path / "base", recipe, progress=False)
+    training = read_metadata(out)["training"]
+    assert list(asked) == ["use_zh"]  # synthetic_en is 0: MiniLM is never asked
+    assert training["teachers"]["use_zh+synthetic"] == len(asked["use_zh"]) == 200
+    # Characters only the synthetic rows use are in the vocabulary (3+ times across them).
+    tokenizer = load_encoder(out).tokenizer
+    counts = Counter("".join(asked["use_zh"]))
+    real = set("".join(sentence for sentence, _ in ZH))
+    new = [c for c, n in counts.items() if n >= 3 and c not in real and "\u4e00" <= c <= "\u9fff"]
+    assert len(new) > 10 and all(tokenizer.token_ids(c)[0] > 1 for c in new)
