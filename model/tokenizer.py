@@ -48,7 +48,8 @@ TokenizerKind = Literal["char", "subword", "bilingual"]
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002ffff"
 _BILINGUAL_SPLIT = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|[^\w\s]")
 _SUBWORD_SPLIT = re.compile(r"\w+|[^\w\s]")
-_CJK_CHAR = re.compile(rf"[{_CJK}]")
+# One CJK character (a single-piece position of the bilingual tokenizer).
+CJK_CHAR = re.compile(rf"[{_CJK}]")
 _CACHE_LIMIT = 200_000  # bounded token→ids cache: the service runs forever
 
 
@@ -154,7 +155,7 @@ class Tokenizer:
         """The vocabulary pieces of one token: itself, plus char n-grams for words."""
         if self.config.kind == "char" or (len(token) == 1 and not token.isalnum()):
             return [token]
-        if self.config.kind == "bilingual" and _CJK_CHAR.fullmatch(token):
+        if self.config.kind == "bilingual" and CJK_CHAR.fullmatch(token):
             return [token]
         marked = f"<{token}>"
         out = [marked]

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from model.checkpoint import save_checkpoint
 from model.encoder import EncoderConfig, GruEncoder
 from model.losses import build_loss
-from model.tokenizer import PAD, UNK, Tokenizer, TokenizerConfig
+from model.tokenizer import CJK_CHAR, PAD, UNK, Tokenizer, TokenizerConfig
 from training.batches import Batcher, length_batches
 from training.distillation import DistillationLoss
 from training.errors import TrainingError
@@ -189,13 +189,25 @@ def _group_sentences(data_root: Path, recipe: BaseRecipe) -> list[list[str]]:
 def build_vocabulary(
     texts: list[str], recipe: BaseRecipe, extra_words: Sequence[str] = ()
 ) -> Tokenizer:
-    """`extra_words` as whole-word pieces, then the most frequent pieces of `texts`
-    (Tokenizer.build sorts them by count) up to `max_vocabulary` in all."""
+    """Every one of `extra_words` as a whole-word piece, and the most frequent other pieces
+    of `texts` (Tokenizer.build sorts them by count) up to `max_vocabulary` in all.
+
+    An extra word that the texts use keeps its counted place (the rows stay in the same
+    order when the table is under the limit), however rare it is there: at the limit it
+    must not be cut with the rare n-grams."""
     counted = Tokenizer.build(texts, recipe.tokenizer).word_pieces
-    known = set(counted)
-    words = list(dict.fromkeys(f"<{w}>" for w in extra_words if f"<{w}>" not in known))
-    room = max(recipe.max_vocabulary - 2 - len(words), 0)
-    return Tokenizer(recipe.tokenizer, [PAD, UNK, *counted[:room], *words])
+    extra = list(dict.fromkeys(f"<{w}>" for w in extra_words))
+    wanted = set(extra)
+    room = max(recipe.max_vocabulary - 2 - len(extra), 0)
+    kept: list[str] = []
+    for piece in counted:
+        if piece in wanted:
+            kept.append(piece)
+        elif room > 0:
+            kept.append(piece)
+            room -= 1
+    known = set(kept)
+    return Tokenizer(recipe.tokenizer, [PAD, UNK, *kept, *(w for w in extra if w not in known)])
 
 
 def _teacher_words() -> list[str]:
@@ -267,8 +279,14 @@ def _train(
     cache = Path(recipe.teacher_cache) if recipe.teacher_cache else out_dir.parent / "teacher_cache"
     synthetic = _synthetic_teachers(teachers, held, recipe, cache)
     distilled = [*teachers, *synthetic]
-    # Chinese synthetic rows bring characters the real requests never use: count them too.
-    texts += [s for t in synthetic if t.name.startswith("use_zh") for s in t.sentences]
+    # Chinese synthetic rows bring characters the real requests never use: count those (only:
+    # their numbers and Latin words are the real requests', copied many times over).
+    texts += [
+        "".join(CJK_CHAR.findall(s))
+        for t in synthetic
+        if t.name.startswith("use_zh")
+        for s in t.sentences
+    ]
     tokenizer = build_vocabulary(
         texts, recipe, _teacher_words() if recipe.teacher_vocabulary else ()
     )

@@ -67,6 +67,19 @@ def test_vocabulary_adds_the_extra_words_within_the_size_limit() -> None:
     assert tokenizer.piece_id("<the>") is not None  # the most frequent piece of the texts
 
 
+def test_extra_words_the_texts_use_rarely_are_kept_at_the_limit() -> None:
+    recipe = _tiny(
+        max_vocabulary=8, tokenizer=dataclasses.replace(BaseRecipe().tokenizer, min_count=1)
+    )
+    texts = ["the cat", "the cat", "the dog", "the", "a password"]
+    tokenizer = build_vocabulary(texts, recipe, ["password", "refund"])
+    assert len(tokenizer) == 8
+    # "password" is counted once (rarer than the cut), "refund" never: both have rows.
+    assert tokenizer.piece_id("<password>") is not None
+    assert tokenizer.piece_id("<refund>") is not None
+    assert tokenizer.piece_id("<the>") is not None
+
+
 def test_vocabulary_keeps_the_most_frequent_pieces() -> None:
     recipe = _tiny(
         max_vocabulary=5, tokenizer=dataclasses.replace(BaseRecipe().tokenizer, min_count=1)
