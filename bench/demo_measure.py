@@ -26,7 +26,7 @@ from app.demo import load_unanswerable
 from bench.new_topics import new_topic_hits
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
-from training.recipes import FaqRecipe, first_start_train_config
+from training.recipes import FaqRecipe, fine_tune_train_config, first_start_train_config
 from training.threshold import best_matches, rates_at, tune_threshold
 from training.trainer import TrainConfig
 
@@ -127,12 +127,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
     parser.add_argument("--keep", type=Path, help="data directory to fill (default: a temp one)")
+    parser.add_argument(
+        "--base", type=Path, help="base checkpoint to fine-tune (default: the packaged one)"
+    )
     args = parser.parse_args()
+    train = fine_tune_train_config(args.base) if args.base else None
     if args.keep:
-        result = measure(args.keep, args.threads)
+        result = measure(args.keep, args.threads, train)
     else:
         with tempfile.TemporaryDirectory() as scratch:
-            result = measure(Path(scratch), args.threads)
+            result = measure(Path(scratch), args.threads, train)
     print(json.dumps(result, indent=2))
 
 
