@@ -97,8 +97,11 @@ class BaseRecipe:
     synthetic_en: int = 300_000
     # The same for Chinese (training.synthetic_requests_zh: jieba's dictionary words in the
     # licence-clean Chinese requests and Chinese FAQ frames), embedded by USE at build time
-    # (~1 ms a sentence on 2 cores) and distilled through the real Chinese rows' head.
-    synthetic_zh: int = 0
+    # (~1.5 min on 2 cores) and distilled through the real Chinese rows' head. 150k:
+    # zero-shot oppo_xiaobu_zh top-1 0.715 -> 0.763, fin_cs_zh 0.330 -> 0.371, demo ZH
+    # 0.650 -> 0.675, English unchanged; fine-tuned a wash (docs/quality.md, "Synthetic
+    # Chinese requests").
+    synthetic_zh: int = 150_000
     teacher_cache: str | None = None
     group_weight: float = 1.0
     # Passes over each source per epoch (teacher names, "groups" for the labelled groups):

@@ -34,6 +34,7 @@ def _tiny(**changes) -> BaseRecipe:
             teacher_vocabulary=False,  # the teacher packages: test_token_init covers the maths
             token_init=False,
             synthetic_en=0,  # the MiniLM teacher itself: the synthetic test fakes it
+            synthetic_zh=0,  # USE and jieba's whole dictionary: the Chinese test fakes USE
         ),
         **changes,
     )
@@ -154,7 +155,7 @@ def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
         return encode
 
     monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
-    recipe = _tiny(synthetic_zh=200, teacher_cache=str(tmp_path / "cache"))
+    recipe = _tiny(synthetic_zh=200, teacher_cache=str(tmp_path / "cache"))  # synthetic_en 0
     out = train_base(data_root, tmp_path / "base", recipe, progress=False)
     training = read_metadata(out)["training"]
     assert list(asked) == ["use_zh"]  # synthetic_en is 0: MiniLM is never asked
