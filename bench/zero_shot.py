@@ -74,25 +74,15 @@ def zero_shot_top1(encoder: Encoder, groups: list[list[str]], seed: int = 0) -> 
     return float(np.mean(best == np.asarray(gold)))
 
 
-class _UseEncoder:
-    """USE multilingual v3 with this module's `encode` (the `bench` extra)."""
-
-    def __init__(self) -> None:
-        from training.teacher_encoders import UseM3
-
-        self._model = UseM3(threads=1)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self._model(texts)
-
-
 def _encoder(name: str) -> Encoder:
     if name == "minilm":
         from bench.minilm import MiniLmEncoder  # the `bench` extra
 
         return MiniLmEncoder()
     if name == "use":
-        return _UseEncoder()
+        from training.teacher_encoders import UseM3  # the `bench` extra
+
+        return UseM3(threads=1)
     from model.checkpoint import load_encoder
 
     return load_encoder(Path(name))
