@@ -89,7 +89,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
-        "learning_rate batch_size synthetic_en synthetic_zh listwise_weight"
+        "learning_rate batch_size synthetic_en synthetic_zh listwise_weight topic_share"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     # The command as given, for the model card (before --no-teacher-start's own changes).
@@ -202,6 +202,12 @@ def add_commands(commands, bench) -> None:
         type=float,
         help="--recipe base: weight of the listwise distillation term (0, off, as shipped: "
         "it agreed more with MiniLM but ranked no better; docs/quality.md)",
+    )
+    train.add_argument(
+        "--topic-share",
+        type=float,
+        help="--recipe base: share of each distillation batch drawn from one topic cluster "
+        "of the teacher's vectors (training.topic_batches; 0 = off)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_train)

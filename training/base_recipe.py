@@ -42,6 +42,7 @@ from training.synthetic_requests_zh import chinese_words, synthetic_requests_zh
 from training.teacher_cache import cached_teacher_vectors
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
+from training.topic_batches import topic_batches, topic_clusters
 from training.trainer import build_optimizers, resolve_device, seed_everything
 
 ProgressCallback = Callable[[float, str], None]
@@ -88,6 +89,10 @@ class BaseRecipe:
     # The listwise term of training.distillation (0 = off) and its softmax temperature.
     listwise_weight: float = 0.0
     listwise_temperature: float = 0.05
+    # Topic-aware batches (training.topic_batches): this share of each distillation batch
+    # comes from one cluster of about `topic_rows` rows of the teacher's vectors (0 = off).
+    topic_share: float = 0.0
+    topic_rows: int = 200
     # Synthetic English requests carrying the teacher's whole vocabulary
     # (training.synthetic_requests), embedded by MiniLM at build time (~11 min on 2 cores)
     # and cached in `teacher_cache` (default: teacher_cache/ beside the output); distilled
@@ -127,6 +132,8 @@ class _Task:
     loss: torch.nn.Module
     targets: torch.Tensor | None  # (N, d) teacher vectors, or None for a group task
     passes: int
+    # Topic cluster of each of the batcher's rows (topic-aware batches), or None.
+    clusters: np.ndarray | None = None
 
 
 def _teachers(data_root: Path, recipe: BaseRecipe) -> list[TeacherVectors]:
@@ -321,6 +328,9 @@ def _train(
                 recipe.listwise_temperature,
             ).to(device)
         targets = torch.from_numpy(teacher.vectors).to(device)
+        clusters = None
+        if recipe.topic_share > 0:
+            clusters = topic_clusters(teacher.vectors[rows], recipe.topic_rows, recipe.seed)
         tasks.append(
             _Task(
                 teacher.name,
@@ -328,6 +338,7 @@ def _train(
                 heads_by_space[space],
                 targets,
                 recipe.passes.get(teacher.name, 1),
+                clusters,
             )
         )
     if groups:
@@ -365,7 +376,7 @@ def _train(
     for epoch in range(1, recipe.epochs + 1):
         network.train()
         sums: dict[str, list[float]] = {task.name: [0.0, 0] for task in tasks}
-        for task, rows in _schedule(tasks, recipe.batch_size, np_rng):
+        for task, rows in _schedule(tasks, recipe.batch_size, recipe.topic_share, np_rng):
             ids, lengths, target = task.batcher.collate(rows, recipe.word_dropout, np_rng)
             embeddings = network(ids.to(device), lengths)
             if task.targets is None:
@@ -417,13 +428,19 @@ def _train(
 
 
 def _schedule(
-    tasks: list[_Task], batch_size: int, rng: np.random.Generator
+    tasks: list[_Task], batch_size: int, topic_share: float, rng: np.random.Generator
 ) -> list[tuple[_Task, np.ndarray]]:
-    """Every task's batches for one epoch (similar lengths together), interleaved at random."""
+    """Every task's batches for one epoch, interleaved at random: topic-aware where the task
+    has clusters, else similar lengths together."""
     batches: list[tuple[_Task, np.ndarray]] = []
     for task in tasks:
         for _ in range(task.passes):
-            rows = length_batches(task.batcher.lengths, batch_size, 50, rng, shuffle_batches=False)
+            if task.clusters is not None:
+                rows = topic_batches(task.clusters, batch_size, topic_share, rng)
+            else:
+                rows = length_batches(
+                    task.batcher.lengths, batch_size, 50, rng, shuffle_batches=False
+                )
             batches += [(task, batch) for batch in rows]
     return [batches[i] for i in rng.permutation(len(batches))]
 

@@ -166,3 +166,12 @@ def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
     real = set("".join(sentence for sentence, _ in ZH))
     new = [c for c, n in counts.items() if n >= 3 and c not in real and "\u4e00" <= c <= "\u9fff"]
     assert len(new) > 10 and all(tokenizer.token_ids(c)[0] > 1 for c in new)
+
+
+def test_topic_aware_batches_train_and_are_recorded(data_root: Path, tmp_path: Path) -> None:
+    recipe = _tiny(topic_share=0.5, topic_rows=1)
+    out = train_base(data_root, tmp_path / "base", recipe, progress=False)
+    training = read_metadata(out)["training"]
+    assert training["base_recipe"]["topic_share"] == 0.5
+    assert len(training["history"]) == 2
+    assert np.isfinite(training["history"][-1]["loss_minilm_en"])
