@@ -7,7 +7,8 @@ Each `--data` is a folder with a groups.tsv (paraphrase groups) or the word `dem
 into FAQs, answerable questions and no-answer near misses is bench.faq_sets'. Columns:
 `shipped` (the first-start recipe started from `--base`), `scratch` (today's first-start
 recipe), `minilm`, `use` (cosine of their vectors) and `bm25`; all share the split and the
-scoring. Per set, seed and column it reports
+scoring. `--max-phrasings K` keeps K phrasings per FAQ (the few-phrasings FAQ sets customers
+write; the questions asked stay the same). Per set, seed and column it reports
 - top1: answerable questions whose best FAQ is the right one (no threshold);
 - accuracy: answer-or-abstain accuracy (right FAQ, or no answer when none fits) at a
   threshold tuned on one random half of the questions and scored on the other, 2-fold mean
@@ -55,6 +56,9 @@ class FaqBenchConfig:
     # Groups sampled per set (seeded): fin_cs_zh's 17k groups would take an hour per column.
     max_groups: int | None = 1500
     max_questions: int | None = None
+    # At most this many phrasings per FAQ (None: as many as the store takes): customers'
+    # FAQ sets often have two or three, where the base's general knowledge counts most.
+    max_phrasings: int | None = None
     threads: int = 1
     base: Path | None = None
     # Overrides the first-start recipe's epochs (quick checks); None keeps the recipe's.
@@ -69,12 +73,12 @@ def _say(message: str) -> None:
 
 def load_set(source: str, seed: int, config: FaqBenchConfig) -> FaqSet:
     if source == DEMO:
-        faq_set = demo_set()
+        faq_set = demo_set(config.max_phrasings)
     else:
         folder = Path(source)
         if not (folder / "groups.tsv").is_file():
             raise BenchError(f"{folder} has no groups.tsv (give a dataset folder or 'demo')")
-        faq_set = load_group_set(folder, seed, config.max_groups)
+        faq_set = load_group_set(folder, seed, config.max_groups, config.max_phrasings)
     return cap_questions(faq_set, config.max_questions, seed)
 
 

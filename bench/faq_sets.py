@@ -72,8 +72,12 @@ def split_groups(
     seed: int,
     max_groups: int | None = None,
     aside_fraction: float = ASIDE_FRACTION,
+    max_phrasings: int | None = None,
 ) -> FaqSet:
-    """The protocol above over `groups` (group id → rows in file order); seeded, repeatable."""
+    """The protocol above over `groups` (group id → rows in file order); seeded, repeatable.
+    `max_phrasings` keeps at most that many phrasings per FAQ (the rest of the stored half is
+    dropped, not asked): the few-phrasings FAQ sets customers write."""
+    keep = MAX_PHRASINGS if max_phrasings is None else min(max_phrasings, MAX_PHRASINGS)
     rng = random.Random(seed)
     ids = sorted(groups)
     rng.shuffle(ids)
@@ -86,8 +90,8 @@ def split_groups(
     counts = {"groups": len(ids), "aside_groups": n_aside, "surplus_dropped": 0}
     for group_id in kept:
         stored, rest = _halves(_unique(groups[group_id]), rng)
-        counts["surplus_dropped"] += max(len(stored) - MAX_PHRASINGS, 0)
-        stored = stored[:MAX_PHRASINGS]
+        counts["surplus_dropped"] += max(len(stored) - keep, 0)
+        stored = stored[:keep]
         asked += [(text, len(faqs)) for text in rest]
         faqs.append(Faq(stored[0], tuple(stored[1:])))
     for group_id in sorted(aside):
@@ -140,23 +144,27 @@ def _finish(
     return FaqSet(name, faqs, questions, counts)
 
 
-def load_group_set(folder: Path, seed: int, max_groups: int | None) -> FaqSet:
+def load_group_set(
+    folder: Path, seed: int, max_groups: int | None, max_phrasings: int | None = None
+) -> FaqSet:
     """A folder's groups.tsv, split by the protocol."""
     dataset = read_group_tsv(Path(folder) / "groups.tsv", Path(folder).name)
     groups: dict[str, list[Row]] = {}
     for example in dataset.examples:
         groups.setdefault(example.group, []).append((example.text, example.split))
-    return split_groups(dataset.name, groups, seed, max_groups)
+    return split_groups(dataset.name, groups, seed, max_groups, max_phrasings=max_phrasings)
 
 
-def demo_set() -> FaqSet:
-    """The demo help centre, both languages: held-out phrasings and unanswerable questions."""
+def demo_set(max_phrasings: int | None = None) -> FaqSet:
+    """The demo help centre, both languages: held-out phrasings and unanswerable questions;
+    each FAQ keeps at most `max_phrasings` of its phrasings (question first) when given."""
+    alternates = None if max_phrasings is None else max(max_phrasings - 1, 0)
     faqs: list[Faq] = []
     asked: list[tuple[str, int | None]] = []
     for language in LANGUAGES:
         for demo_faq in load_faqs(language):
             asked += [(text, len(faqs)) for text in demo_faq.heldout]
-            faqs.append(Faq(demo_faq.question, demo_faq.alternates))
+            faqs.append(Faq(demo_faq.question, tuple(demo_faq.alternates)[:alternates]))
         asked += [(q.question, None) for q in load_unanswerable(language)]
     return _finish("demo", faqs, asked, {"groups": len(faqs), "aside_groups": 0})
 

@@ -196,6 +196,10 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-questions", type=int, default=0, help="seeded sample of questions (0: all)"
     )
+    parser.add_argument(
+        "--max-phrasings", type=int, default=0,
+        help="at most N phrasings per FAQ, the rest of its half dropped (0: all the store takes)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
     parser.add_argument(
         "--base", type=Path, default=None,
@@ -213,7 +217,7 @@ def _faq_main(args: argparse.Namespace) -> int:
     from bench.faq import FaqBenchConfig, run
 
     columns = tuple(c.strip() for c in args.columns.split(",") if c.strip())
-    for name in ("max_groups", "max_questions"):
+    for name in ("max_groups", "max_questions", "max_phrasings"):
         if getattr(args, name) < 0:
             print(f"bench faq: --{name.replace('_', '-')} must be 0 or more", file=sys.stderr)
             return 2
@@ -226,6 +230,7 @@ def _faq_main(args: argparse.Namespace) -> int:
         seeds=tuple(args.seeds),
         max_groups=args.max_groups or None,
         max_questions=args.max_questions or None,
+        max_phrasings=args.max_phrasings or None,
         threads=args.threads,
         base=args.base,
         epochs=args.epochs,

@@ -14,7 +14,7 @@ from bench import faq_columns
 from bench.faq import FaqBenchConfig, score
 from bench.faq import run as run_bench
 from bench.faq_samesay import ColumnScores
-from bench.faq_sets import FaqSet, Question, split_groups
+from bench.faq_sets import FaqSet, Question, demo_set, split_groups
 from cli.main import main as samesay_main
 from model.text import normalize
 
@@ -64,9 +64,8 @@ def test_split_is_seeded_and_repeatable() -> None:
 
 def test_split_column_train_rows_are_the_faq() -> None:
     groups = {
-        f"g{i:02d}": [
-            (f"group {i} train {j}", "train") for j in range(3)
-        ] + [(f"group {i} test {j}", "test") for j in range(2)]
+        f"g{i:02d}": [(f"group {i} train {j}", "train") for j in range(3)]
+        + [(f"group {i} test {j}", "test") for j in range(2)]
         for i in range(5)
     }
     faq_set = split_groups("toy", groups, seed=0)
@@ -78,11 +77,35 @@ def test_split_column_train_rows_are_the_faq() -> None:
         assert len(asked) == 2 and all(" test " in text for text in asked)
 
 
+def test_max_phrasings_keeps_that_many_per_faq_and_asks_the_same_questions() -> None:
+    groups = _groups([8] * 10)
+    full, few = (
+        split_groups("toy", groups, seed=4),
+        split_groups("toy", groups, seed=4, max_phrasings=2),
+    )
+    assert [len(faq.phrasings) for faq in full.faqs] == [4] * 8
+    assert [len(faq.phrasings) for faq in few.faqs] == [2] * 8
+    assert [faq.phrasings[:2] for faq in full.faqs] == [faq.phrasings for faq in few.faqs]
+    assert few.questions == full.questions  # the dropped phrasings are not asked
+    assert few.counts["surplus_dropped"] == 8 * 2
+
+
+def test_demo_max_phrasings_keeps_the_question_first() -> None:
+    full, few = demo_set(), demo_set(max_phrasings=3)
+    assert all(len(faq.phrasings) == 3 for faq in few.faqs)
+    assert [f.question for f in few.faqs] == [f.question for f in full.faqs]
+    assert few.questions == full.questions
+
+
 def test_no_asked_question_repeats_a_stored_phrasing() -> None:
     # Case and width variants normalise to one text; one group repeats another's phrasing.
     groups = {
-        "a": [("Reset password", None), ("reset  PASSWORD", None), ("forgot my password", None),
-              ("cannot log in", None)],
+        "a": [
+            ("Reset password", None),
+            ("reset  PASSWORD", None),
+            ("forgot my password", None),
+            ("cannot log in", None),
+        ],
         "b": [("track order", None), ("where is my parcel", None)],
         "c": [("Reset password", None), ("refund please", None)],
         "d": [("change address", None), ("move delivery address", None)],
@@ -118,10 +141,14 @@ def test_threshold_scoring_on_a_case_with_a_known_answer() -> None:
 
 
 def _reference_fold(
-    tune: list[int], test: list[int], scores: np.ndarray, predicted: np.ndarray,
+    tune: list[int],
+    test: list[int],
+    scores: np.ndarray,
+    predicted: np.ndarray,
     gold: list[int | None],
 ) -> tuple[float, float]:
     """Accuracy on `test` at the best-accuracy midpoint threshold of `tune`, by brute force."""
+
     def outcome(t: float, rows: list[int]) -> tuple[float, float]:
         right = sum(
             (gold[i] is None and scores[i] < t)
@@ -158,8 +185,13 @@ def test_threshold_scoring_matches_a_brute_force_two_fold_reference() -> None:
 def _write_fixture(folder: Path) -> None:
     # Each group's phrasings share a keyword no other group uses: easy, on purpose.
     topics = {
-        "password": ["reset password", "password forgotten", "password change",
-                     "password reset link", "new password"],
+        "password": [
+            "reset password",
+            "password forgotten",
+            "password change",
+            "password reset link",
+            "new password",
+        ],
         "refund": ["refund please", "refund status", "refund money back", "want refund"],
         "parcel": ["track parcel", "parcel location", "parcel tracking number"],
         "address": ["change address", "address update", "address wrong"],
@@ -191,10 +223,24 @@ def test_the_command_runs_end_to_end_on_a_tiny_set(
             min_steps=150,
         ),
     )
-    code = samesay_main([
-        "bench", "faq", "--data", str(tmp_path / "tiny_en"), "--columns", "scratch,bm25",
-        "--seeds", "0", "1", "--epochs", "8", "--no-progress", "--out", str(tmp_path / "out"),
-    ])
+    code = samesay_main(
+        [
+            "bench",
+            "faq",
+            "--data",
+            str(tmp_path / "tiny_en"),
+            "--columns",
+            "scratch,bm25",
+            "--seeds",
+            "0",
+            "1",
+            "--epochs",
+            "8",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     report = json.loads((tmp_path / "out" / "faq.json").read_text())
     entry = report["sets"]["tiny_en"]
@@ -232,8 +278,12 @@ def test_shipped_starts_the_first_start_recipe_from_the_base(
     assert recipe.init_from == str(tiny_encoder_path) and recipe.seed == 1
     assert faq_columns._recipe("scratch", 1, context).init_from is None
     config = FaqBenchConfig(
-        data=(str(tmp_path / "tiny_en"),), columns=("shipped",), seeds=(0, 1),
-        base=tiny_encoder_path, progress=False, train_overrides=overrides,
+        data=(str(tmp_path / "tiny_en"),),
+        columns=("shipped",),
+        seeds=(0, 1),
+        base=tiny_encoder_path,
+        progress=False,
+        train_overrides=overrides,
     )
     report = run_bench(config, tmp_path / "out")
     assert report["skipped"] == {}
