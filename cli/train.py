@@ -207,7 +207,8 @@ def add_commands(commands, bench) -> None:
         "--topic-share",
         type=float,
         help="--recipe base: share of each distillation batch drawn from one topic cluster "
-        "of the teacher's vectors (training.topic_batches; 0 = off)",
+        "of the teacher's vectors (training.topic_batches; 0, off, as shipped: a wash after "
+        "fine-tuning; docs/quality.md)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_train)
