@@ -4,8 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _reported(name: str, command: Command) -> Command:
+    """`command` with bad input (a missing or malformed dataset, unusable groups, an
+    unreadable checkpoint) reported as one line on stderr and exit status 2, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        from model.errors import ModelError
+        from training.errors import DatasetError, TrainingError
+
+        try:
+            return command(args)
+        except (DatasetError, TrainingError, ModelError) as error:
+            print(f"samesay {name}: {error}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +108,8 @@ def _train_base(args: argparse.Namespace) -> int:
 
     if len(args.data) != 1:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
+    if args.topic_share is not None and not 0.0 <= args.topic_share <= 1.0:
+        raise SystemExit("--topic-share must be between 0 and 1")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
         "learning_rate batch_size synthetic_en synthetic_zh listwise_weight topic_share"
@@ -211,7 +234,7 @@ def add_commands(commands, bench) -> None:
         "fine-tuning; docs/quality.md)",
     )
     _add_recipe_options(train)
-    train.set_defaults(func=_train)
+    train.set_defaults(func=_reported("train", _train))
 
     evaluate = commands.add_parser(
         "evaluate", help="run the evaluation protocols for a checkpoint on a dataset"
@@ -219,7 +242,7 @@ def add_commands(commands, bench) -> None:
     evaluate.add_argument("--model", required=True, help="checkpoint directory")
     evaluate.add_argument("--data", required=True, help="dataset file or folder")
     evaluate.add_argument("--oos", help="optional out-of-scope file (txt or jsonl)")
-    evaluate.set_defaults(func=_evaluate)
+    evaluate.set_defaults(func=_reported("evaluate", _evaluate))
 
     quality = bench.add_parser(
         "quality", help="train the default recipe and compare it with BM25 (quality.json)"
@@ -241,7 +264,7 @@ def add_commands(commands, bench) -> None:
         "(0 = best phrasing only; default: chosen on the validation split)",
     )
     _add_recipe_options(quality)
-    quality.set_defaults(func=_bench_quality)
+    quality.set_defaults(func=_reported("bench quality", _bench_quality))
 
     margins = bench.add_parser(
         "margins", help="softmax vs AM-softmax vs simpler-A-softmax on unseen groups"
@@ -250,4 +273,4 @@ def add_commands(commands, bench) -> None:
     margins.add_argument("--out", required=True, help="output directory")
     margins.add_argument("--seeds", type=int, default=3, help="seeds per loss (default 3)")
     _add_recipe_options(margins)
-    margins.set_defaults(func=_bench_margins)
+    margins.set_defaults(func=_reported("bench margins", _bench_margins))

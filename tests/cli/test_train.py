@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from cli.main import build_parser, main
 from cli.train import _config_from_args
 from tests.fixtures.base_data import write_tiny_data_root
@@ -58,3 +60,30 @@ def test_the_base_recipe_command_writes_a_checkpoint_and_its_model_card(tmp_path
     assert not meta["training"]["base_recipe"]["token_init"]
     assert meta["training"]["base_recipe"]["listwise_weight"] == 0.5
     assert "model card" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--data", "missing.tsv", "--out", "o"], "samesay train: "),
+        (["train", "--recipe", "base", "--data", "no-such-root", "--out", "o"], "teacher"),
+        (["evaluate", "--model", "no-such-model", "--data", "x.tsv"], "samesay evaluate: "),
+        (
+            ["evaluate", "--model", "no-such-model", "--data", str(FIXTURE_GROUPS)],
+            "checkpoint directory no-such-model does not exist",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2_not_a_traceback(
+    tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_topic_share_outside_zero_to_one_is_refused_before_training(tmp_path):
+    argv = ["train", "--recipe", "base", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit, match="--topic-share"):
+        main([*argv, "--topic-share", "1.5"])
