@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from training.teacher_encoders import unit_rows
+
 
 def topic_clusters(vectors: np.ndarray, rows_per_cluster: int, seed: int) -> np.ndarray:
     """(N,) cluster label of each row: spherical k-means over the (N, d) teacher vectors,
@@ -23,8 +25,8 @@ def topic_clusters(vectors: np.ndarray, rows_per_cluster: int, seed: int) -> np.
     clusters = max(1, count // max(rows_per_cluster, 1))
     if clusters == 1:
         return np.zeros(count, dtype=np.int64)
-    data = np.ascontiguousarray(vectors, dtype=np.float32)
-    data /= np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-12)
+    # A new array: normalising in place would rewrite the caller's float32 teacher vectors.
+    data = np.ascontiguousarray(unit_rows(vectors))
     # 64 points a centroid are enough to place it (faiss subsamples the rest): minutes, not
     # tens of minutes, for 300k rows on 2 cores.
     kmeans = faiss.Kmeans(

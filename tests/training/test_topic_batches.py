@@ -13,7 +13,9 @@ def test_clusters_follow_the_teachers_topics() -> None:
     centres = np.eye(16, dtype=np.float32)[:3] * 10
     truth = rng.integers(0, 3, size=600)
     vectors = centres[truth] + rng.normal(scale=0.1, size=(600, 16)).astype(np.float32)
+    before = vectors.copy()
     labels = topic_clusters(vectors, rows_per_cluster=200, seed=0)
+    np.testing.assert_array_equal(vectors, before)  # the teacher's vectors are not rewritten
     assert len(np.unique(labels)) == 3
     for topic in range(3):  # one cluster per topic, and the other way round
         assert len(np.unique(labels[truth == topic])) == 1
