@@ -3,8 +3,10 @@
     samesay bench faq --data ../shared/data/chinese_sts_zh --data demo \\
         --columns scratch,bm25,use --seeds 0 1 --max-groups 300 --out bench-out/faq
 
-Each `--data` is a folder with a groups.tsv (paraphrase groups) or the word `demo`; the split
-into FAQs, answerable questions and no-answer near misses is bench.faq_sets'. Columns:
+Each `--data` is a dataset folder (a groups.tsv of paraphrase groups, CLINC150's
+data_full.json, anything training.readers reads) or the word `demo`; the split into FAQs,
+answerable questions and no-answer near misses (plus the set's own out-of-scope sentences)
+is bench.faq_sets'. Columns:
 `shipped` (the first-start recipe started from `--base`), `scratch` (today's first-start
 recipe), `minilm`, `use` (cosine of their vectors) and `bm25`; all share the split and the
 scoring. `--max-phrasings K` keeps K phrasings per FAQ (the few-phrasings FAQ sets customers
@@ -33,6 +35,7 @@ from bench.demo_measure import cross_validated_rates
 from bench.faq_columns import COLUMNS, ColumnContext, column_scores, skip_reason
 from bench.faq_samesay import ColumnScores
 from bench.faq_sets import FaqSet, cap_questions, demo_set, load_group_set
+from training.errors import DatasetError
 
 DEMO = "demo"
 RESULT_FILE = "faq.json"
@@ -76,9 +79,12 @@ def load_set(source: str, seed: int, config: FaqBenchConfig) -> FaqSet:
         faq_set = demo_set(config.max_phrasings)
     else:
         folder = Path(source)
-        if not (folder / "groups.tsv").is_file():
-            raise BenchError(f"{folder} has no groups.tsv (give a dataset folder or 'demo')")
-        faq_set = load_group_set(folder, seed, config.max_groups, config.max_phrasings)
+        if not folder.is_dir():
+            raise BenchError(f"{folder} is not a dataset folder (give a dataset folder or 'demo')")
+        try:
+            faq_set = load_group_set(folder, seed, config.max_groups, config.max_phrasings)
+        except DatasetError as error:
+            raise BenchError(str(error)) from error
     return cap_questions(faq_set, config.max_questions, seed)
 
 

@@ -10,6 +10,9 @@ The "user brings their own FAQ set" protocol, for a dataset of paraphrase groups
 - Phrasings are deduplicated by `model.text.normalize`; a question whose normalised text is
   some FAQ's phrasing, was asked already, or belongs to two groups is dropped.
 - An FAQ keeps at most the store's 1 + 100 phrasings; the surplus is neither stored nor asked.
+- The dataset's own out-of-scope sentences (CLINC150's oos_val and oos_test, an `oos.txt`
+  beside the groups; never a `train` split) are asked too, as questions that must get no
+  answer: real off-topic traffic, beside the near misses.
 
 The demo set (app/demo) is split by hand already: FAQs = question + alternates, asked =
 held-out phrasings (their FAQ) + unanswerable questions (no answer).
@@ -26,7 +29,7 @@ from pathlib import Path
 from app.demo import LANGUAGES, load_faqs, load_unanswerable
 from model.text import normalize
 from store.entries import LIMITS
-from training.readers import read_group_tsv
+from training.readers import read_dataset
 
 ASIDE_FRACTION = 0.2
 TRAIN_SPLIT = "train"
@@ -73,10 +76,12 @@ def split_groups(
     max_groups: int | None = None,
     aside_fraction: float = ASIDE_FRACTION,
     max_phrasings: int | None = None,
+    out_of_scope: Sequence[str] = (),
 ) -> FaqSet:
     """The protocol above over `groups` (group id → rows in file order); seeded, repeatable.
     `max_phrasings` keeps at most that many phrasings per FAQ (the rest of the stored half is
-    dropped, not asked): the few-phrasings FAQ sets customers write."""
+    dropped, not asked): the few-phrasings FAQ sets customers write. `out_of_scope`
+    sentences are asked as questions with no answer."""
     keep = MAX_PHRASINGS if max_phrasings is None else min(max_phrasings, MAX_PHRASINGS)
     rng = random.Random(seed)
     ids = sorted(groups)
@@ -96,6 +101,9 @@ def split_groups(
         faqs.append(Faq(stored[0], tuple(stored[1:])))
     for group_id in sorted(aside):
         asked += [(text, None) for text, _ in _unique(groups[group_id])]
+    off_topic = _unique([(text, None) for text in out_of_scope])
+    counts["out_of_scope"] = len(off_topic)
+    asked += [(text, None) for text, _ in off_topic]
     return _finish(name, faqs, asked, counts)
 
 
@@ -147,12 +155,24 @@ def _finish(
 def load_group_set(
     folder: Path, seed: int, max_groups: int | None, max_phrasings: int | None = None
 ) -> FaqSet:
-    """A folder's groups.tsv, split by the protocol."""
-    dataset = read_group_tsv(Path(folder) / "groups.tsv", Path(folder).name)
+    """A dataset folder (groups.tsv, CLINC150's data_full.json, ...: training.readers),
+    split by the protocol, with its out-of-scope sentences as no-answer questions."""
+    dataset = read_dataset(Path(folder))
     groups: dict[str, list[Row]] = {}
     for example in dataset.examples:
         groups.setdefault(example.group, []).append((example.text, example.split))
-    return split_groups(dataset.name, groups, seed, max_groups, max_phrasings=max_phrasings)
+    # A `train` split of off-topic sentences is for training a rejecter; none is trained here.
+    out_of_scope = [
+        text for split, texts in dataset.out_of_scope.items() if split != "train" for text in texts
+    ]
+    return split_groups(
+        dataset.name,
+        groups,
+        seed,
+        max_groups,
+        max_phrasings=max_phrasings,
+        out_of_scope=out_of_scope,
+    )
 
 
 def demo_set(max_phrasings: int | None = None) -> FaqSet:

@@ -182,7 +182,8 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--data", action="append", required=True,
-        help="a folder with groups.tsv, or 'demo' (repeatable)",
+        help="a dataset folder (groups.tsv, CLINC150's data_full.json, ...) or 'demo' "
+        "(repeatable)",
     )
     parser.add_argument(
         "--columns", default=",".join(_FAQ_COLUMNS),

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from bench import faq_columns
-from bench.faq import FaqBenchConfig, score
+from bench.config import BenchError
+from bench.faq import FaqBenchConfig, load_set, score
 from bench.faq import run as run_bench
 from bench.faq_samesay import ColumnScores
-from bench.faq_sets import FaqSet, Question, demo_set, split_groups
+from bench.faq_sets import FaqSet, Question, demo_set, load_group_set, split_groups
 from cli.main import main as samesay_main
 from model.text import normalize
 
@@ -88,6 +89,57 @@ def test_max_phrasings_keeps_that_many_per_faq_and_asks_the_same_questions() -> 
     assert [faq.phrasings[:2] for faq in full.faqs] == [faq.phrasings for faq in few.faqs]
     assert few.questions == full.questions  # the dropped phrasings are not asked
     assert few.counts["surplus_dropped"] == 8 * 2
+
+
+def test_out_of_scope_sentences_are_asked_once_with_no_answer() -> None:
+    groups = _groups([4] * 10)
+    off_topic = ["what is the weather", "What is the WEATHER ", "tell me a joke", "group 1 way 0"]
+    plain = split_groups("toy", groups, seed=2)
+    faq_set = split_groups("toy", groups, seed=2, out_of_scope=off_topic)
+    assert faq_set.faqs == plain.faqs
+    added = [q for q in faq_set.questions if q not in plain.questions]
+    # Normalised duplicates count once; a stored phrasing is never asked.
+    assert [q.text for q in added] == ["what is the weather", "tell me a joke"]
+    assert all(q.gold is None for q in added)
+    assert faq_set.counts["out_of_scope"] == 3
+
+
+def _write_clinc(path: Path) -> None:
+    """A CLINC150-shaped data_full.json: 10 intents, 4 train / 1 val / 2 test each."""
+    data: dict[str, list[list[str]]] = {}
+    for split, count in (("train", 4), ("val", 1), ("test", 2)):
+        data[split] = [
+            [f"intent {i} {split} {j}", f"i{i}"] for i in range(10) for j in range(count)
+        ]
+        data[f"oos_{split}"] = [[f"off topic {split} {j}", "oos"] for j in range(3)]
+    path.mkdir(parents=True)
+    (path / "data_full.json").write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_a_clinc150_folder_stores_train_rows_and_asks_the_rest_and_its_out_of_scope(
+    tmp_path: Path,
+) -> None:
+    _write_clinc(tmp_path / "clinc")
+    faq_set = load_group_set(tmp_path / "clinc", seed=0, max_groups=None, max_phrasings=2)
+    assert len(faq_set.faqs) == 8  # two of ten intents put aside
+    for index, faq in enumerate(faq_set.faqs):
+        assert len(faq.phrasings) == 2 and all(" train " in t for t in faq.phrasings)
+        asked = [q.text for q in faq_set.questions if q.gold == index]
+        assert len(asked) == 3 and not any(" train " in t for t in asked)
+    no_answer = [q.text for q in faq_set.questions if q.gold is None]
+    off_topic = sorted(t for t in no_answer if t.startswith("off topic"))
+    # CLINC's oos_train is a training split: never asked.
+    assert off_topic == [f"off topic {s} {j}" for s in ("test", "val") for j in range(3)]
+    assert len(no_answer) == 2 * 7 + 6  # the aside intents' every phrasing, then off-topic
+
+
+def test_a_folder_with_no_dataset_is_a_bench_error_that_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    config = FaqBenchConfig(data=[str(tmp_path / "empty")], columns=["bm25"], seeds=[0, 1])
+    with pytest.raises(BenchError, match="holds none of data_full.json, groups.tsv"):
+        load_set(str(tmp_path / "empty"), 0, config)
+    with pytest.raises(BenchError, match="is not a dataset folder"):
+        load_set(str(tmp_path / "missing"), 0, config)
 
 
 def test_demo_max_phrasings_keeps_the_question_first() -> None:
