@@ -179,7 +179,9 @@ def _train_first_model(
     scratch = target.parent / f".{target.name}.training-{uuid.uuid4().hex}"
     started = time.perf_counter()
     try:
-        train_encoder(training_groups, scratch, config.recipe.train, progress=progress)
+        train_encoder(
+            training_groups, scratch, config.recipe.train_config(groups), progress=progress
+        )
         os.replace(scratch, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -98,7 +98,7 @@ def _train(
         torch.set_num_threads(torch_threads)
         if config is None:
             recipe = FaqRecipe()
-            config, groups = recipe.train, recipe.training_groups(groups)
+            config, groups = recipe.train_config(groups), recipe.training_groups(groups)
         path = train_encoder(
             groups,
             Path(out),

@@ -28,6 +28,7 @@ from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 from training.anchors import Anchors, anchor_sentences
 from training.batches import Batcher, length_batches
+from training.companion import companion_network, imprinted_class_vectors
 from training.errors import TrainingError
 
 ProgressCallback = Callable[[float, str], None]
@@ -127,6 +128,11 @@ class TrainConfig:
     anchor_weight: float = 0.0
     anchor_sentences: int = 4000
     anchor_batch: int = 64
+    # Fine-tuning only (init_from, one member): save the starting network, untrained, as a
+    # second ensemble member beside the fine-tuned one, so that a text's score is the mean
+    # of both networks' cosines (training.companion). training.recipes sets it for FAQ sets
+    # with few phrasings per FAQ, where the base's general knowledge counts most.
+    keep_base: bool = False
 
     def encoder_config(self, vocab_size: int) -> EncoderConfig:
         """The config of one member network (an ensemble is assembled from trained members)."""
@@ -287,9 +293,10 @@ def lr_factor(step: int, total_steps: int, config: TrainConfig) -> float:
 
 def _warm_start(
     base_path: Path, sentences: list[str], config: TrainConfig
-) -> tuple[list[GruEncoder], Tokenizer]:
+) -> tuple[list[GruEncoder], Tokenizer, int]:
     """The base checkpoint's member networks, their vocabulary extended with this data's new
-    pieces (new embedding rows start random; known pieces keep what the base model learned)."""
+    pieces (new embedding rows start random; known pieces keep what the base model learned),
+    and the base's vocabulary size (the added pieces' ids start there)."""
     base = load_encoder(base_path)
     fresh = Tokenizer.build(
         sentences, replace(base.tokenizer.config, min_count=config.encoder.tokenizer.min_count)
@@ -310,7 +317,7 @@ def _warm_start(
         state["embedding.weight"] = torch.cat([state["embedding.weight"], extra_rows])
         network.load_state_dict(state)
         networks.append(network)
-    return networks, tokenizer
+    return networks, tokenizer, len(base.tokenizer)
 
 
 def _member_seed(config: TrainConfig, member: int) -> int:
@@ -344,10 +351,15 @@ def _train(
         raise TrainingError(f"members must be at least 1, got {members}")
 
     base_members: list[GruEncoder] = []
+    base_vocabulary = 0
     if config.init_from:
-        base_members, tokenizer = _warm_start(Path(config.init_from), sentences, config)
+        base_members, tokenizer, base_vocabulary = _warm_start(
+            Path(config.init_from), sentences, config
+        )
     else:
         tokenizer = Tokenizer.build(sentences, config.encoder.tokenizer)
+    if config.keep_base and (len(base_members) != 1 or members != 1):
+        raise TrainingError("keep_base needs init_from a one-network base and members = 1")
     batcher = Batcher(tokenizer, sentences, labels)
     anchor_batcher = None
     if base_members and config.anchor_weight > 0:
@@ -394,8 +406,16 @@ def _train(
     train_seconds = time.perf_counter() - started
 
     first = runs[0]
-    if len(runs) == 1:
-        final: GruEncoder | EnsembleEncoder = first.network
+    if config.keep_base:
+        companion = companion_network(base_members[0], tokenizer, sentences, base_vocabulary)
+        final: GruEncoder | EnsembleEncoder = EnsembleEncoder(
+            replace(first.network.config, members=2), [first.network.cpu(), companion]
+        )
+        companion_heads = imprinted_class_vectors(companion, tokenizer, train_groups)
+        units = [torch.nn.functional.normalize(first.head.cpu(), dim=-1), companion_heads]
+        class_weights = torch.cat(units, dim=-1) / math.sqrt(2)
+    elif len(runs) == 1:
+        final = first.network
         class_weights = first.head
     else:
         final = EnsembleEncoder(

@@ -88,3 +88,12 @@ def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
     encoder = load_encoder(settings.resolved_model_path)
     base_pieces = load_encoder(base).tokenizer.vocabulary
     assert encoder.tokenizer.vocabulary[: len(base_pieces)] == base_pieces  # extended, not rebuilt
+    # Three phrasings per FAQ: the base is kept beside its fine-tuned copy (training.companion).
+    assert encoder.config.members == 2 and encoder.dim == 2 * load_encoder(base).dim
+
+    with TestClient(create_app(settings)) as client:
+        faqs = client.get("/faq").json()["items"]
+        ids = {item["question"]: item["id"] for item in faqs}
+        for question, expected in ASKED:
+            body = client.post("/ask", json={"question": question}).json()
+            assert body["faq_id"] == ids[FAQS[expected][0]], (question, body)
