@@ -102,7 +102,9 @@ def ensure_ready(
     echo: Echo = _stderr,
 ) -> BootstrapReport:
     """Bring a data directory to a servable state; a no-op (a few queries) when it is."""
-    config = config or BootstrapConfig()
+    config = config or BootstrapConfig(
+        recipe=FaqRecipe(keep_base_max_phrasings=settings.keep_base_max_phrasings)
+    )
     report = BootstrapReport()
 
     def say(message: str) -> None:

@@ -119,6 +119,7 @@ class Retrainer:
                 self._train_config,  # None: the first-start recipe, chosen in the child
                 self._settings.torch_threads,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
+                keep_base_max_phrasings=self._settings.keep_base_max_phrasings,
             )
             encoder = load_numpy_encoder(trained)  # served as at start: no torch network
             final = checkpoint_dir(self._settings, encoder.content_hash)

@@ -33,11 +33,13 @@ def train_in_child(
     config: TrainConfig | None,
     torch_threads: int,
     on_progress: Callable[[float, str], None],
+    keep_base_max_phrasings: int = 5,
 ) -> Path:
     """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
     child; returns its path. `config` None means the first-start recipe (its config and its
     noisy copies: a retrained model is built like the one it replaces), chosen in the child
-    because the recipes import torch.
+    because the recipes import torch; `keep_base_max_phrasings` is that recipe's
+    (Settings.keep_base_max_phrasings).
 
     Blocks until the child is done; `on_progress(fraction, message)` is called in this
     thread as the child reports. Raises TrainingFailed when the child fails or dies.
@@ -46,7 +48,7 @@ def train_in_child(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_train,
-        args=(groups, str(out), config, torch_threads, sender),
+        args=(groups, str(out), config, torch_threads, keep_base_max_phrasings, sender),
         name="samesay-retrain",
         daemon=True,  # a worker that exits takes its training child with it
     )
@@ -86,6 +88,7 @@ def _train(
     out: str,
     config: TrainConfig | None,
     torch_threads: int,
+    keep_base_max_phrasings: int,
     messages: Any,
 ) -> None:
     """The child's whole life: every outcome becomes one last message."""
@@ -97,7 +100,7 @@ def _train(
 
         torch.set_num_threads(torch_threads)
         if config is None:
-            recipe = FaqRecipe()
+            recipe = FaqRecipe(keep_base_max_phrasings=keep_base_max_phrasings)
             config, groups = recipe.train_config(groups), recipe.training_groups(groups)
         path = train_encoder(
             groups,

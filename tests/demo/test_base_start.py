@@ -97,3 +97,17 @@ def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
         for question, expected in ASKED:
             body = client.post("/ask", json={"question": question}).json()
             assert body["faq_id"] == ids[FAQS[expected][0]], (question, body)
+
+
+def test_keep_base_max_phrasings_zero_keeps_one_network(tmp_path: Path) -> None:
+    """SAMESAY_KEEP_BASE_MAX_PHRASINGS=0: the fastest model, whatever the phrasings."""
+    settings = _settings(tmp_path).model_copy(update={"keep_base_max_phrasings": 0})
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        store.add([FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(FAQS)])
+    finally:
+        store.close()
+    report = ensure_ready(settings, progress=False, echo=lambda _: None)  # the default recipe
+    assert report.trained
+    assert load_encoder(settings.resolved_model_path).config.members == 1
