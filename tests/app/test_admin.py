@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.conftest import AUTH, THRESHOLD, make_settings
+from app.model_files import models_dir
+from model.checkpoint import load_encoder
+from tests.app.conftest import AUTH, THRESHOLD, faq_body, make_settings
+from tests.fixtures.model_fixtures import tiny_train_config
 
 
 def _best(client, question: str) -> tuple[float, int]:
@@ -180,3 +183,26 @@ def test_retrain_swaps_the_model_without_a_failed_request(
     # ...and a worker started now serves it too.
     late = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
     assert late.get("/readyz").json()["model_version"] == new_version
+
+
+def test_retrain_to_a_model_of_another_width_keeps_answering(
+    settings, make_client, faq_groups
+) -> None:
+    """A fine-tune that keeps the base doubles the vector width (training.companion), one
+    that stops keeping it halves it: the swap re-embeds every phrasing at the new width."""
+    client = make_client(settings, train_config=tiny_train_config(members=1, epochs=3))
+    items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
+    ids = client.post("/faq", json={"items": items}, headers=AUTH).json()["ids"]
+    before = client.get("/readyz").json()["model_version"]
+    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    deadline = time.monotonic() + 300
+    while (status := client.get("/admin/retrain", headers=AUTH).json())["state"] == "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["state"] == "succeeded", status
+    assert status["new_model_version"] != before
+    served = load_encoder(next(models_dir(settings).glob(status["new_model_version"] + "*")))
+    assert served.dim != load_encoder(settings.model_path).dim  # one network, not three
+    for (name, sentences), faq_id in zip(faq_groups.items(), ids, strict=True):
+        body = client.post("/ask", json={"question": sentences[0]}).json()
+        assert body["faq_id"] == faq_id and body["model_version"] != before, (name, body)
