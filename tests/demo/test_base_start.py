@@ -38,6 +38,15 @@ def _settings(tmp_path: Path) -> Settings:
     )
 
 
+def _store_own_faqs(settings: Settings) -> None:
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        store.add([FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(FAQS)])
+    finally:
+        store.close()
+
+
 def test_an_empty_store_is_served_by_the_base_model_without_training(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     messages: list[str] = []
@@ -69,12 +78,7 @@ def test_an_empty_store_is_served_by_the_base_model_without_training(tmp_path: P
 
 def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    settings.data_dir.mkdir()
-    store = FaqStore(settings.resolved_database_url)
-    try:
-        store.add([FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(FAQS)])
-    finally:
-        store.close()
+    _store_own_faqs(settings)
     fast = replace(first_start_train_config(), epochs=1, min_steps=0, num_threads=1)
     config = BootstrapConfig(recipe=FaqRecipe(train=fast, augment=AugmentConfig(copies=1)))
     report = ensure_ready(settings, config, progress=False, echo=lambda _: None)
@@ -102,12 +106,7 @@ def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
 def test_keep_base_max_phrasings_zero_keeps_one_network(tmp_path: Path) -> None:
     """SAMESAY_KEEP_BASE_MAX_PHRASINGS=0: the fastest model, whatever the phrasings."""
     settings = _settings(tmp_path).model_copy(update={"keep_base_max_phrasings": 0})
-    settings.data_dir.mkdir()
-    store = FaqStore(settings.resolved_database_url)
-    try:
-        store.add([FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(FAQS)])
-    finally:
-        store.close()
+    _store_own_faqs(settings)
     report = ensure_ready(settings, progress=False, echo=lambda _: None)  # the default recipe
     assert report.trained
     assert load_encoder(settings.resolved_model_path).config.members == 1
