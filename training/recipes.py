@@ -13,6 +13,8 @@ from pathlib import Path
 from statistics import median
 
 from model.base_model import shipped_base_path
+from model.checkpoint_format import read_metadata
+from model.errors import CheckpointError
 from model.tokenizer import TokenizerConfig
 from training.augment import AugmentConfig, augment_groups
 from training.trainer import DEFAULT_ENCODER, TrainConfig
@@ -112,7 +114,17 @@ class FaqRecipe:
 
     def train_config(self, groups: Sequence[Sequence[str]]) -> TrainConfig:
         """The training config for these FAQs (their own phrasings, before noisy copies)."""
-        few = median(len(group) for group in groups) <= self.keep_base_max_phrasings
-        if self.train.init_from and self.train.encoder.members == 1 and groups and few:
+        few = bool(groups) and median(len(g) for g in groups) <= self.keep_base_max_phrasings
+        base = self.train.init_from
+        if few and base and self.train.encoder.members == 1 and _one_network(Path(base)):
             return replace(self.train, keep_base=True)
         return self.train
+
+
+def _one_network(checkpoint: Path) -> bool:
+    """Whether a checkpoint is one network (the shipped base is; an ensemble base has no one
+    starting network to keep). Unreadable: False, and the trainer says what is wrong."""
+    try:
+        return int(read_metadata(checkpoint)["encoder"].get("members", 1)) == 1
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return False

@@ -81,12 +81,18 @@ def test_keep_base_needs_a_one_network_base(tmp_path: Path, tiny_encoder_path: P
             train_encoder(GROUPS, tmp_path / "m", config, progress=False)
 
 
-def test_the_recipe_keeps_the_base_for_few_phrasings_per_faq(tiny_encoder_path: Path) -> None:
-    recipe = FaqRecipe(train=fine_tune_train_config(tiny_encoder_path))
+def test_the_recipe_keeps_the_base_for_few_phrasings_per_faq(
+    base_path: Path, tiny_encoder_path: Path, tmp_path: Path
+) -> None:
+    recipe = FaqRecipe(train=fine_tune_train_config(base_path))
     few = [["a b", "c d"], ["e f", "g h", "i j"], ["k"]]
     many = [[f"faq {i} way {j}" for j in range(8)] for i in range(3)]
     assert recipe.train_config(few).keep_base
     assert not recipe.train_config(many).keep_base
     assert not FaqRecipe(train=scratch_train_config()).train_config(few).keep_base
-    never = FaqRecipe(train=fine_tune_train_config(tiny_encoder_path), keep_base_max_phrasings=0)
+    never = FaqRecipe(train=fine_tune_train_config(base_path), keep_base_max_phrasings=0)
     assert not never.train_config(few).keep_base
+    # An ensemble base has no one starting network to keep; a missing one is the trainer's
+    # to report.
+    for other in (tiny_encoder_path, tmp_path / "missing"):
+        assert not FaqRecipe(train=fine_tune_train_config(other)).train_config(few).keep_base
