@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     faiss_device: Literal["auto", "cpu", "gpu"] = "auto"
     # A fine-tune (first start, POST /admin/retrain) keeps the base beside it when the median
     # FAQ has at most this many phrasings (training.companion: CLINC150 at 2 phrasings top-1
-    # 0.647 -> 0.676), at ~1.4x the CPU per /ask; 0 = always one network, the fastest.
+    # 0.647 -> 0.676), at ~1.3x the CPU per /ask; 0 = always one network, the fastest.
     keep_base_max_phrasings: int = Field(5, ge=0)
     # One thread each: single queries are fastest single-threaded, and workers scale instead.
     torch_threads: int = Field(1, ge=1)
