@@ -33,7 +33,7 @@ def train_in_child(
     config: TrainConfig | None,
     torch_threads: int,
     on_progress: Callable[[float, str], None],
-    keep_base_max_phrasings: int = 5,
+    keep_base_max_phrasings: int,
 ) -> Path:
     """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
     child; returns its path. `config` None means the first-start recipe (its config and its

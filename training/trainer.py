@@ -406,24 +406,20 @@ def _train(
     train_seconds = time.perf_counter() - started
 
     first = runs[0]
-    if config.keep_base:
+    networks = [r.network.cpu() for r in runs]
+    heads = [r.head.cpu() for r in runs]
+    if config.keep_base:  # the untrained base as one more member (training.companion)
         companion = companion_network(base_members[0], tokenizer, sentences, base_vocabulary)
-        final: GruEncoder | EnsembleEncoder = EnsembleEncoder(
-            replace(first.network.config, members=2), [first.network.cpu(), companion]
-        )
-        companion_heads = imprinted_class_vectors(companion, tokenizer, train_groups)
-        units = [torch.nn.functional.normalize(first.head.cpu(), dim=-1), companion_heads]
-        class_weights = torch.cat(units, dim=-1) / math.sqrt(2)
-    elif len(runs) == 1:
-        final = first.network
+        networks.append(companion)
+        heads.append(imprinted_class_vectors(companion, tokenizer, train_groups))
+    if len(networks) == 1:
+        final: GruEncoder | EnsembleEncoder = first.network
         class_weights = first.head
     else:
-        final = EnsembleEncoder(
-            replace(first.network.config, members=len(runs)), [r.network for r in runs]
-        )
+        final = EnsembleEncoder(replace(first.network.config, members=len(networks)), networks)
         # cos(query, class) over the concatenation = the members' mean cosine, as for texts.
-        units = [torch.nn.functional.normalize(r.head, dim=-1) for r in runs]
-        class_weights = torch.cat(units, dim=-1) / math.sqrt(len(runs))
+        units = [torch.nn.functional.normalize(head, dim=-1) for head in heads]
+        class_weights = torch.cat(units, dim=-1) / math.sqrt(len(networks))
     metrics = {
         "train_config": config.to_dict(),
         "loss_config": first.loss_config,
