@@ -24,7 +24,10 @@ Choice (tie rule): `accuracy` and `f1` take the candidate with the best objectiv
 candidates within 1e-12 of the best, the one with the lowest wrong-answer rate, then the
 lowest threshold (the most coverage). `precision` takes the lowest threshold that answers
 something and reaches precision >= target; when none does, the answer-nothing threshold,
-with `target_met=False`.
+with `target_met=False`. With `in_scope_share` p, `accuracy` becomes
+p * answered_correctly_rate + (1 - p) * abstain_rate_out_of_scope: the accuracy a mix of p
+answerable questions would get (training.rehearsal, whose own mix is an accident of how
+many phrasings each FAQ has).
 """
 
 from __future__ import annotations
@@ -177,10 +180,17 @@ def threshold_curve(
 
 
 def choose_threshold(
-    curve: ThresholdCurve, objective: Objective = "accuracy", target: float | None = None
+    curve: ThresholdCurve,
+    objective: Objective = "accuracy",
+    target: float | None = None,
+    in_scope_share: float | None = None,
 ) -> ThresholdChoice:
+    """The threshold for `objective` (module docstring). `in_scope_share` reweights
+    `accuracy` as if that share of questions had an FAQ, whatever the examples' own mix."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if in_scope_share is not None and not 0.0 < in_scope_share < 1.0:
+        raise ValueError(f"in_scope_share must be in (0, 1), got {in_scope_share!r}")
     if objective == "precision":
         if target is None:
             raise ValueError("objective 'precision' needs a target, e.g. 0.95")
@@ -194,6 +204,11 @@ def choose_threshold(
         position = int(np.argmax(reaches)) if met else len(curve.thresholds) - 1
     else:
         values = curve.metrics[objective]
+        if objective == "accuracy" and in_scope_share is not None:
+            values = (
+                in_scope_share * curve.metrics["answered_correctly_rate"]
+                + (1.0 - in_scope_share) * curve.metrics["abstain_rate_out_of_scope"]
+            )
         tied = values >= values.max() - _TIE_EPS
         wrong = np.where(tied, curve.metrics["wrong_answer_rate"], np.inf)
         # argmin returns the first (lowest-threshold) of equal minima.
@@ -215,9 +230,11 @@ def tune_threshold(
     gold: Sequence[int | None],
     objective: Objective = "accuracy",
     target: float | None = None,
+    in_scope_share: float | None = None,
 ) -> ThresholdChoice:
     """The curve over all candidate thresholds and the threshold chosen for `objective`."""
-    return choose_threshold(threshold_curve(scores, predicted, gold), objective, target)
+    curve = threshold_curve(scores, predicted, gold)
+    return choose_threshold(curve, objective, target, in_scope_share)
 
 
 def rates_at(
@@ -235,22 +252,31 @@ def best_matches(
     encoder: SentenceEncoder, entries: Sequence[FaqEntry], questions: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best score and its FAQ id per question, over every stored phrasing: the examples'
-    scores and predictions for tuning.
+    scores and predictions for tuning (`best_group_matches` over the entries' phrasings).
+    (The admin tune route asks the live searcher instead: the index the service answers
+    from.)"""
+    ids = np.array([entry.id for entry in entries], dtype=np.int64)
+    scores, best = best_group_matches(encoder, [entry.phrasings for entry in entries], questions)
+    return scores, ids[best]
+
+
+def best_group_matches(
+    encoder: SentenceEncoder, groups: Sequence[Sequence[str]], questions: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best score and the index of its group per question, over every phrasing.
 
     The same decision the searcher makes (exact inner product over unit vectors, fused with
     the TF-IDF cosine when the model has a lexical half, best phrasing per FAQ), without
-    building an index; the per-FAQ scores come from
-    `training.metrics.group_scores`, which the evaluation protocols use too. (The admin tune
-    route asks the live searcher instead: the index the service answers from.)
+    building an index; the per-group scores come from `training.metrics.group_scores`, which
+    the evaluation protocols use too.
     """
-    phrasings = [text for entry in entries for text in entry.phrasings]
-    owners = np.array([i for i, entry in enumerate(entries) for _ in entry.phrasings])
-    ids = np.array([entry.id for entry in entries], dtype=np.int64)
+    phrasings = [text for group in groups for text in group]
+    owners = np.array([i for i, group in enumerate(groups) for _ in group])
     stored = encoder.encode(phrasings)  # (p, dim), unit rows
     asked = encoder.encode(list(questions))  # (q, dim), unit rows
     fuse = _lexical_fuse(encoder, phrasings, list(questions))
-    per_faq = group_scores(stored, owners, asked, len(entries), fuse)  # (q, entries)
-    return per_faq.max(axis=1).astype(np.float64), ids[per_faq.argmax(axis=1)]
+    per_group = group_scores(stored, owners, asked, len(groups), fuse)  # (q, groups)
+    return per_group.max(axis=1).astype(np.float64), per_group.argmax(axis=1)
 
 
 def _lexical_fuse(

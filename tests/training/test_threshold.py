@@ -146,3 +146,20 @@ def test_plot_writes_a_png(tmp_path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = choice.curve.rows()
     assert len(rows) == 6 and set(rows[0]) == {"threshold", *METRIC_NAMES}
+
+
+def test_in_scope_share_weighs_accuracy_as_if_that_mix_were_asked() -> None:
+    # Two right answers scoring 0.5 and 0.6; four no-answer questions scoring 0.55-0.9.
+    scores = [0.5, 0.6, 0.55, 0.7, 0.8, 0.9]
+    predicted = [0, 1, 0, 1, 0, 1]
+    gold: list[int | None] = [0, 1, None, None, None, None]
+    # The examples' own mix (4 of 6 need no answer): declining everything is best, 4/6.
+    plain = tune_threshold(scores, predicted, gold)
+    assert plain.threshold > 0.9 and plain.metrics["accuracy"] == pytest.approx(4 / 6)
+    # As if 3 in 4 questions had an FAQ: answering both right ones (0.75) beats declining
+    # everything (0.25) and answering from 0.575 (0.75 * 1/2 + 0.25 * 1/4).
+    weighed = tune_threshold(scores, predicted, gold, in_scope_share=0.75)
+    assert weighed.threshold < 0.5
+    assert weighed.metrics["accuracy"] == pytest.approx(2 / 6)  # the metrics stay unweighted
+    with pytest.raises(ValueError, match="in_scope_share"):
+        tune_threshold(scores, predicted, gold, in_scope_share=1.0)
