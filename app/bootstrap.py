@@ -8,14 +8,18 @@ when its result is missing, so later starts do nothing heavy:
 2. No checkpoint at `settings.resolved_model_path` (and no retrained active model) → train
    one from the store's entries (each entry's phrasings = one group), plus seeded noisy
    copies of every phrasing (`training.recipes.FaqRecipe`), written atomically.
-3. No threshold in the store and the store holds the demo FAQs → tune it from the demo's
-   held-out phrasings (should get their FAQ) and unanswerable questions (should get nothing),
-   store it, and write the curve to `<data_dir>/threshold_curve.png`.
+3. No threshold in the store → learn it, store it, and write the curve to
+   `<data_dir>/threshold_curve.png`. With the demo FAQs: from the demo's held-out phrasings
+   (should get their FAQ) and unanswerable questions (should get nothing). With your own
+   FAQs, which come with no labelled questions: from a rehearsal before step 2
+   (`training.rehearsal`: a model trained the same way on part of your FAQs, asked the
+   phrasings it did not see and those of FAQs put aside).
 
-Your own FAQs are never mixed with the demo: a non-empty store skips step 1, and step 3
-then has no labelled examples for your entries, so the threshold stays at the default until
-you tune it (POST /admin/threshold/tune). A lock file in the data directory keeps two
-processes on one machine from bootstrapping at the same time.
+Your own FAQs are never mixed with the demo: a non-empty store skips step 1. When your FAQs
+give too few questions for a rehearsal (most have one phrasing) or the model was not trained
+here, the threshold stays at the default until you tune it (POST /admin/threshold/tune). A
+lock file in the data directory keeps two processes on one machine from bootstrapping at
+the same time.
 """
 
 from __future__ import annotations
@@ -36,14 +40,17 @@ import numpy as np
 
 from app.config import Settings
 from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
+from app.last_tuning import DEMO_SOURCE, REHEARSAL_SOURCE, operator_chose_threshold
 from app.model_files import checkpoint_dir, load_serving_encoder
 from model.base_model import shipped_base_path
 from model.checkpoint import META_FILE, load_encoder
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
 from training.recipes import FaqRecipe
+from training.rehearsal import RehearsalConfig, rehearse_threshold
 from training.threshold import (
     Objective,
+    ThresholdChoice,
     best_matches,
     plot_threshold_curve,
     rates_at,
@@ -67,6 +74,10 @@ class BootstrapConfig:
     target: float | None = None
     # Whether an empty store gets the demo FAQs (False: start with an empty help centre).
     import_demo: bool = True
+    rehearsal: RehearsalConfig = field(default_factory=RehearsalConfig)
+    # False: a store holding the demo FAQs learns its threshold by rehearsal too (bench faq,
+    # whose demo questions are the held-out phrasings the demo tuning would use).
+    tune_on_demo: bool = True
 
 
 @dataclass
@@ -77,6 +88,8 @@ class BootstrapReport:
     model_path: Path | None = None
     threshold_tuned: bool = False
     threshold: float | None = None
+    # What the threshold was learned from: app.last_tuning's DEMO_SOURCE or REHEARSAL_SOURCE.
+    threshold_source: str | None = None
     # "all" and one entry per demo language: rates at the chosen threshold.
     tuning_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     curve_png: Path | None = None
@@ -117,12 +130,21 @@ def ensure_ready(
         if not model_present and config.import_demo and store.count() == 0:
             report.imported_faqs = _import_demo(store)
             say(f"empty store: imported {report.imported_faqs} demo FAQs (Lumen Market, EN + ZH)")
+        rehearsed = False
         if not model_present:
+            # Before the real training, so that a start which dies while training finds the
+            # threshold learned and does not rehearse again.
+            entries = list(store.iter_entries())
+            demo_labels = config.tune_on_demo and bool(demo_tuning_examples(entries))
+            chosen = store.get_threshold() is not None or operator_chose_threshold(settings)
+            if not chosen and not demo_labels:
+                _rehearse_threshold(settings, store, entries, config, report, progress, say)
+                rehearsed = True
             report.model_path, report.train_seconds = _train_first_model(
                 settings, store, config, progress, say
             )
             report.trained = report.train_seconds is not None  # None: the base as it is
-        if store.get_threshold() is None:
+        if store.get_threshold() is None and not rehearsed:
             _tune_demo_threshold(settings, store, config, report, say)
     return report
 
@@ -207,6 +229,47 @@ def _serve_base_model(settings: Settings, base: Path, say: Echo) -> Path:
     return target
 
 
+def _rehearse_threshold(
+    settings: Settings,
+    store: FaqStore,
+    entries: list[FaqEntry],
+    config: BootstrapConfig,
+    report: BootstrapReport,
+    progress: bool,
+    say: Echo,
+) -> None:
+    groups = [list(entry.phrasings) for entry in entries]
+    say(
+        f"your FAQs come with no labelled questions: learning the answer threshold from "
+        f"rehearsals (models trained on part of your {len(groups)} FAQs, asked the rest)"
+    )
+    rehearsal = rehearse_threshold(
+        groups, config.recipe, config.objective, config.target, config.rehearsal, progress
+    )
+    if rehearsal is None:
+        minimum = config.rehearsal
+        say(
+            f"threshold left at the default ({settings.default_threshold}): {len(groups)} FAQs "
+            f"give too few questions for a rehearsal (it needs {minimum.min_answerable} spare "
+            f"phrasings and {minimum.min_no_answer} of FAQs put aside; an FAQ with one "
+            "phrasing has none to spare); tune it from your own labelled questions with "
+            "POST /admin/threshold/tune"
+        )
+        return
+    _store_tuning(settings, store, config, report, rehearsal.choice, REHEARSAL_SOURCE)
+    rates = rehearsal.choice.metrics
+    first = rehearsal.splits[0]
+    say(
+        f"threshold learned from {len(rehearsal.splits)} rehearsals, each trained on "
+        f"{len(first.groups)} of your FAQs and asked the phrasings it did not see and those of "
+        f"{first.aside_faqs} FAQs put aside ({rehearsal.answerable} + {rehearsal.no_answer} "
+        f"questions, {config.objective}): {rehearsal.choice.threshold:.3f} — answered "
+        f"correctly {rates['answered_correctly_rate']:.0%}, wrong answers "
+        f"{rates['wrong_answer_rate']:.0%}, declined {rates['abstain_rate_out_of_scope']:.0%} "
+        f"of those that fit no FAQ; curve in {report.curve_png}"
+    )
+
+
 def _tune_demo_threshold(
     settings: Settings,
     store: FaqStore,
@@ -216,10 +279,14 @@ def _tune_demo_threshold(
 ) -> None:
     entries = list(store.iter_entries())
     examples = demo_tuning_examples(entries)
+    if not examples and operator_chose_threshold(settings):
+        say(f"threshold: SAMESAY_DEFAULT_THRESHOLD={settings.default_threshold} applies")
+        return
     if not examples:
         say(
-            "threshold left at the default: the store holds no demo FAQs to tune it on; tune "
-            "it from your own labelled questions with POST /admin/threshold/tune"
+            "threshold left at the default: the store holds no demo FAQs to tune it on and "
+            "its model was not trained here; tune it from your own labelled questions with "
+            "POST /admin/threshold/tune"
         )
         return
     # The torch encoder, as before serving went NumPy: the tuned threshold stays the same.
@@ -228,9 +295,6 @@ def _tune_demo_threshold(
     scores, predicted = best_matches(encoder, entries, questions)
     gold = [faq_id for _, faq_id, _ in examples]
     choice = tune_threshold(scores, predicted, gold, config.objective, config.target)
-    store.set_threshold(choice.threshold)
-    report.threshold_tuned = True
-    report.threshold = choice.threshold
     report.tuning_metrics["all"] = choice.metrics
     languages = [language for _, _, language in examples]
     for language in dict.fromkeys(languages):
@@ -239,21 +303,7 @@ def _tune_demo_threshold(
         report.tuning_metrics[language] = rates_at(
             choice.threshold, scores[mask], predicted[mask], subset_gold
         )
-    report.curve_png = plot_threshold_curve(choice, settings.data_dir / CURVE_FILE)
-    (settings.data_dir / TUNING_FILE).write_text(
-        json.dumps(
-            {
-                "objective": config.objective,
-                "target": config.target,
-                "threshold": choice.threshold,
-                "examples": len(examples),
-                "metrics": report.tuning_metrics,
-                "curve": choice.curve.rows(),
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    _store_tuning(settings, store, config, report, choice, DEMO_SOURCE)
     all_rates = report.tuning_metrics["all"]
     say(
         f"threshold tuned on {len(examples)} held-out and unanswerable demo questions "
@@ -261,6 +311,41 @@ def _tune_demo_threshold(
         f"{all_rates['answered_correctly_rate']:.0%}, wrong answers "
         f"{all_rates['wrong_answer_rate']:.0%}, unanswerable declined "
         f"{all_rates['abstain_rate_out_of_scope']:.0%}; curve in {report.curve_png}"
+    )
+
+
+def _store_tuning(
+    settings: Settings,
+    store: FaqStore,
+    config: BootstrapConfig,
+    report: BootstrapReport,
+    choice: ThresholdChoice,
+    source: str,
+) -> None:
+    """Store the threshold; keep its curve as a PNG and as the JSON the console draws."""
+    threshold = min(max(choice.threshold, -1.0), 1.0)  # "answer nothing" lies above 1
+    store.set_threshold(threshold)
+    report.threshold_tuned = True
+    report.threshold = threshold
+    report.threshold_source = source
+    report.tuning_metrics["all"] = choice.metrics
+    report.curve_png = plot_threshold_curve(choice, settings.data_dir / CURVE_FILE)
+    (settings.data_dir / TUNING_FILE).write_text(
+        json.dumps(
+            {
+                "objective": config.objective,
+                "target": config.target,
+                "threshold": threshold,
+                "examples": choice.curve.n_examples,
+                "in_scope": choice.curve.n_in_scope,
+                "out_of_scope": choice.curve.n_out_of_scope,
+                "source": source,
+                "metrics": report.tuning_metrics,
+                "curve": choice.curve.rows(),
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
     )
 
 

@@ -1,29 +1,35 @@
 """The last threshold tuning (its whole curve), kept so the console can draw it later.
 
 Kept as a store setting, so every worker and replica sees the same one; before any
-POST /admin/threshold/tune the first start's demo tuning (a file in the data directory,
-written by app.bootstrap) stands in.
+POST /admin/threshold/tune the first start's tuning (the demo's, or a rehearsal on the
+store's own FAQs: a file in the data directory, written by app.bootstrap) stands in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.config import Settings
 from store.faq_store import FaqStore
 from training.threshold import ThresholdChoice
 
 SETTING_KEY = "last_tuning"
 # app.bootstrap writes it; named here too so this module does not import the bootstrap.
 FIRST_START_FILE = "threshold_tuning.json"
+DEMO_SOURCE = "demo held-out and unanswerable questions (first start)"
+# training.rehearsal, at the first start or at a retrain.
+REHEARSAL_SOURCE = "a rehearsal on the store's own FAQs"
 logger = logging.getLogger("samesay.app")
 
 
-def save_last_tuning(store: FaqStore, choice: ThresholdChoice, threshold: float,
-                     source: str) -> None:
+def save_last_tuning(
+    store: FaqStore, choice: ThresholdChoice, threshold: float, source: str
+) -> None:
     curve = choice.curve
     store.set_setting(
         SETTING_KEY,
@@ -57,9 +63,10 @@ def load_last_tuning(store: FaqStore, data_dir: Path) -> dict[str, Any] | None:
             "metrics": first["metrics"]["all"],
             "curve": first["curve"],
             "n_examples": first["examples"],
-            "n_in_scope": None,
-            "n_out_of_scope": None,
-            "source": "demo held-out and unanswerable questions (first start)",
+            "n_in_scope": first.get("in_scope"),
+            "n_out_of_scope": first.get("out_of_scope"),
+            # Files written before the rehearsal existed came from the demo only.
+            "source": first.get("source", DEMO_SOURCE),
             "tuned_at": datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(),
         }
     except FileNotFoundError:
@@ -67,3 +74,25 @@ def load_last_tuning(store: FaqStore, data_dir: Path) -> dict[str, Any] | None:
     except (ValueError, KeyError, TypeError):
         logger.warning("ignoring an unreadable %s", path, exc_info=True)
         return None
+
+
+def operator_chose_threshold(settings: Settings) -> bool:
+    """SAMESAY_DEFAULT_THRESHOLD was set: the default is then a choice, not a placeholder."""
+    return "default_threshold" in settings.model_fields_set
+
+
+def rehearsal_may_set_threshold(store: FaqStore, settings: Settings) -> bool:
+    """Whether a retrain may replace the threshold with its rehearsal's: nobody chose the
+    one in force (none is stored, or the stored one is the last rehearsal's), so it was
+    learned for the model being replaced. A tuned or hand-set threshold is left alone."""
+    if operator_chose_threshold(settings):
+        return False
+    stored = store.get_threshold()
+    if stored is None:
+        return True
+    last = load_last_tuning(store, settings.data_dir)
+    return (
+        last is not None
+        and last.get("source") == REHEARSAL_SOURCE
+        and math.isclose(float(last["threshold"]), stored, abs_tol=1e-9)
+    )

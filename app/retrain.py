@@ -5,6 +5,10 @@ new ones; the new model is then recorded as the store's active model so other wo
 it too (see app.model_files). Training runs in a spawned child process (app.train_child)
 with Settings.torch_threads threads: the worker never imports torch and keeps the GIL for
 /ask; it still shares the CPU with the child while it runs.
+
+A new model scores on its own scale, so a threshold nobody chose (none stored, or the last
+rehearsal's) is learned again for it by a rehearsal in the child (training.rehearsal) and
+applied with the swap; a tuned or hand-set threshold is kept (retune it yourself).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.last_tuning import REHEARSAL_SOURCE, rehearsal_may_set_threshold, save_last_tuning
 from app.model_files import checkpoint_dir, model_version, models_dir
 from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
@@ -58,12 +63,14 @@ class Retrainer:
         searcher: FaqSearcher,
         train_config: TrainConfig | None,
         on_new_model: Callable[[str], None],
+        on_new_threshold: Callable[[float], None],
     ) -> None:
         self._settings = settings
         self._store = store
         self._searcher = searcher
         self._train_config = train_config
         self._on_new_model = on_new_model
+        self._on_new_threshold = on_new_threshold
         self._lock = threading.Lock()
         self._state = RetrainState()
         self._thread: threading.Thread | None = None
@@ -113,14 +120,16 @@ class Retrainer:
         try:
             groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
             self._progress(0.01, f"training on {len(groups)} FAQ entries")
-            trained = train_in_child(
+            result = train_in_child(
                 groups,
                 scratch,
                 self._train_config,  # None: the first-start recipe, chosen in the child
                 self._settings.torch_threads,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
                 keep_base_max_phrasings=self._settings.keep_base_max_phrasings,
+                rehearse=rehearsal_may_set_threshold(self._store, self._settings),
             )
+            trained = result.checkpoint
             encoder = load_numpy_encoder(trained)  # served as at start: no torch network
             final = checkpoint_dir(self._settings, encoder.content_hash)
             if not final.exists():
@@ -133,6 +142,13 @@ class Retrainer:
                 ),
             )
             swap.result()
+            learned = ""
+            if result.rehearsal is not None:
+                threshold = min(max(result.rehearsal.threshold, -1.0), 1.0)
+                learned = f"; threshold {threshold:.3f} learned for it by a rehearsal"
+                self._on_new_threshold(threshold)
+                save_last_tuning(self._store, result.rehearsal, threshold, REHEARSAL_SOURCE)
+                logger.info("retrain: threshold %.4f learned by a rehearsal", threshold)
             self._store.set_active_model(encoder.content_hash)
             version = model_version(encoder)
             self._on_new_model(version)
@@ -140,7 +156,7 @@ class Retrainer:
                 self._state,
                 state="succeeded",
                 progress=1.0,
-                message=f"serving the new model {version}",
+                message=f"serving the new model {version}{learned}",
                 finished_at=datetime.now(UTC),
                 new_model_version=version,
             )

@@ -98,7 +98,12 @@ class Service:
             poller=IndexPoller.from_settings(searcher, settings),
         )
         service.retrainer = Retrainer(
-            settings, store, searcher, train_config, on_new_model=service.adopt_model_version
+            settings,
+            store,
+            searcher,
+            train_config,
+            on_new_model=service.adopt_model_version,
+            on_new_threshold=service.set_threshold,
         )
         service.refresh_settings()
         metrics.set_model_version(service.model_version)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from training.threshold import ThresholdChoice
     from training.trainer import TrainConfig
 
 # How often the worker checks that the child is still alive while no message comes.
@@ -27,6 +29,14 @@ class TrainingFailed(Exception):
     """Training stopped in the child: its error as `Type: message`, or how the child died."""
 
 
+@dataclass(frozen=True)
+class ChildResult:
+    checkpoint: Path
+    # The threshold a rehearsal chose for the new model (training.rehearsal), when asked
+    # for and the FAQs gave enough questions.
+    rehearsal: ThresholdChoice | None = None
+
+
 def train_in_child(
     groups: list[list[str]],
     out: Path,
@@ -34,12 +44,14 @@ def train_in_child(
     torch_threads: int,
     on_progress: Callable[[float, str], None],
     keep_base_max_phrasings: int,
-) -> Path:
+    rehearse: bool = False,
+) -> ChildResult:
     """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
-    child; returns its path. `config` None means the first-start recipe (its config and its
-    noisy copies: a retrained model is built like the one it replaces), chosen in the child
-    because the recipes import torch; `keep_base_max_phrasings` is that recipe's
-    (Settings.keep_base_max_phrasings).
+    child. `config` None means the first-start recipe (its config and its noisy copies: a
+    retrained model is built like the one it replaces), chosen in the child because the
+    recipes import torch; `keep_base_max_phrasings` is that recipe's
+    (Settings.keep_base_max_phrasings). `rehearse` first learns the new model's threshold
+    by a rehearsal built the same way (app.bootstrap does it at the first start).
 
     Blocks until the child is done; `on_progress(fraction, message)` is called in this
     thread as the child reports. Raises TrainingFailed when the child fails or dies.
@@ -48,7 +60,7 @@ def train_in_child(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_train,
-        args=(groups, str(out), config, torch_threads, keep_base_max_phrasings, sender),
+        args=(groups, str(out), config, torch_threads, keep_base_max_phrasings, rehearse, sender),
         name="samesay-retrain",
         daemon=True,  # a worker that exits takes its training child with it
     )
@@ -67,7 +79,7 @@ def train_in_child(
             if message[0] == "progress":
                 on_progress(message[1], message[2])
             elif message[0] == "done":
-                return Path(message[1])
+                return ChildResult(Path(message[1]), message[2])
             else:
                 raise TrainingFailed(message[1])
     finally:
@@ -89,6 +101,7 @@ def _train(
     config: TrainConfig | None,
     torch_threads: int,
     keep_base_max_phrasings: int,
+    rehearse: bool,
     messages: Any,
 ) -> None:
     """The child's whole life: every outcome becomes one last message."""
@@ -96,20 +109,28 @@ def _train(
         import torch
 
         from training.recipes import FaqRecipe
+        from training.rehearsal import rehearse_threshold
         from training.trainer import train_encoder
 
         torch.set_num_threads(torch_threads)
-        if config is None:
-            recipe = FaqRecipe(keep_base_max_phrasings=keep_base_max_phrasings)
-            config, groups = recipe.train_config(groups), recipe.training_groups(groups)
+        # A given config trains on the phrasings as they are, and keeps no base beside it.
+        recipe = (
+            FaqRecipe(keep_base_max_phrasings=keep_base_max_phrasings)
+            if config is None
+            else FaqRecipe(train=config, augment=None, keep_base_max_phrasings=0)
+        )
+        rehearsal = None
+        if rehearse:
+            messages.send(("progress", 0.0, "rehearsing to learn the answer threshold"))
+            rehearsal = rehearse_threshold(groups, recipe, progress=False)
         path = train_encoder(
-            groups,
+            recipe.training_groups(groups),
             Path(out),
-            config,
+            recipe.train_config(groups),
             progress=False,
             on_progress=lambda fraction, text: messages.send(("progress", fraction, text)),
         )
-        messages.send(("done", str(path)))
+        messages.send(("done", str(path), rehearsal.choice if rehearsal else None))
     except Exception as error:  # reported to the worker, which logs it and keeps serving
         messages.send(("failed", f"{type(error).__name__}: {error}"))
     finally:

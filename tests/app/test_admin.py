@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.config import Settings
+from app.last_tuning import REHEARSAL_SOURCE
 from app.model_files import models_dir
 from model.checkpoint import load_encoder
 from tests.app.conftest import AUTH, THRESHOLD, faq_body, make_settings
@@ -185,6 +187,16 @@ def test_retrain_swaps_the_model_without_a_failed_request(
     assert late.get("/readyz").json()["model_version"] == new_version
 
 
+def _retrain(client) -> dict:
+    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    deadline = time.monotonic() + 300
+    while (status := client.get("/admin/retrain", headers=AUTH).json())["state"] == "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["state"] == "succeeded", status
+    return status
+
+
 def test_retrain_to_a_model_of_another_width_keeps_answering(
     settings, make_client, faq_groups
 ) -> None:
@@ -194,15 +206,50 @@ def test_retrain_to_a_model_of_another_width_keeps_answering(
     items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
     ids = client.post("/faq", json={"items": items}, headers=AUTH).json()["ids"]
     before = client.get("/readyz").json()["model_version"]
-    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
-    deadline = time.monotonic() + 300
-    while (status := client.get("/admin/retrain", headers=AUTH).json())["state"] == "running":
-        assert time.monotonic() < deadline, status
-        time.sleep(0.2)
-    assert status["state"] == "succeeded", status
+    status = _retrain(client)
     assert status["new_model_version"] != before
     served = load_encoder(next(models_dir(settings).glob(status["new_model_version"] + "*")))
     assert served.dim != load_encoder(settings.model_path).dim  # one network, not three
     for (name, sentences), faq_id in zip(faq_groups.items(), ids, strict=True):
         body = client.post("/ask", json={"question": sentences[0]}).json()
         assert body["faq_id"] == faq_id and body["model_version"] != before, (name, body)
+
+
+def test_retrain_learns_a_threshold_nobody_chose_and_keeps_one_set_by_hand(
+    settings, make_client, faq_groups
+) -> None:
+    """No SAMESAY_DEFAULT_THRESHOLD and none stored: the retrain's rehearsal learns one for
+    the new model; once a person sets one, later retrains keep it."""
+    unchosen = Settings(_env_file=None, **settings.model_dump(exclude={"default_threshold"}))
+    client = make_client(unchosen, train_config=tiny_train_config(members=1, epochs=3))
+    items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
+    assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
+    assert client.get("/admin/threshold", headers=AUTH).json()["source"] == "default"
+
+    status = _retrain(client)
+    assert "learned for it by a rehearsal" in status["message"]
+    learned = client.get("/admin/threshold", headers=AUTH).json()
+    assert learned["source"] == "store"
+    curve = client.get("/admin/threshold/curve", headers=AUTH).json()
+    assert curve["source"] == REHEARSAL_SOURCE
+    assert curve["threshold"] == pytest.approx(learned["threshold"])
+    # 10 FAQs of 3 phrasings, 2 rehearsals: 8 kept and asked 1 each, 2 aside asked 3 each.
+    assert (curve["n_in_scope"], curve["n_out_of_scope"]) == (16, 12)
+
+    # A second retrain relearns it (the one in force is the last rehearsal's)...
+    status = _retrain(client)
+    assert "learned for it by a rehearsal" in status["message"]
+    # ...until a person sets one.
+    put = client.put("/admin/threshold", json={"threshold": 0.123}, headers=AUTH)
+    assert put.status_code == 200, put.text
+    status = _retrain(client)
+    assert "rehearsal" not in status["message"]
+    assert client.get("/admin/threshold", headers=AUTH).json()["threshold"] == pytest.approx(0.123)
+
+
+def test_retrain_keeps_the_configured_default_threshold(client, loaded) -> None:
+    """SAMESAY_DEFAULT_THRESHOLD set (the fixtures' settings): the operator chose it."""
+    status = _retrain(client)
+    assert "rehearsal" not in status["message"]
+    threshold = client.get("/admin/threshold", headers=AUTH).json()
+    assert threshold == {**threshold, "threshold": THRESHOLD, "source": "default"}

@@ -21,7 +21,7 @@ GROUPS = [
 @pytest.mark.skipif(shipped_base_path() is None, reason="needs the packaged base model")
 def test_the_child_keeps_one_network_when_told_to(tmp_path: Path) -> None:
     progress: list[float] = []
-    path = train_in_child(
+    result = train_in_child(
         GROUPS,
         tmp_path / "model",
         None,
@@ -29,7 +29,8 @@ def test_the_child_keeps_one_network_when_told_to(tmp_path: Path) -> None:
         on_progress=lambda fraction, _: progress.append(fraction),
         keep_base_max_phrasings=0,  # three phrasings each would keep the base by default
     )
-    training = read_metadata(path)["training"]
+    assert result.rehearsal is None  # not asked for
+    training = read_metadata(result.checkpoint)["training"]
     assert training["train_config"]["keep_base"] is False
     assert training["train_config"]["init_from"] == str(shipped_base_path())
     assert progress and progress[-1] == pytest.approx(1.0)

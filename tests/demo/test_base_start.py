@@ -110,3 +110,65 @@ def test_keep_base_max_phrasings_zero_keeps_one_network(tmp_path: Path) -> None:
     report = ensure_ready(settings, progress=False, echo=lambda _: None)  # the default recipe
     assert report.trained
     assert load_encoder(settings.resolved_model_path).config.members == 1
+
+
+# A user's own help centre with a few phrasings per FAQ, as customers write them.
+RENTAL_FAQS = [
+    ("How much does it cost to rent a bike?",
+     ["bike rental prices", "what is the daily rate for a bicycle", "how expensive is a rental"]),
+    ("What are your opening hours?",
+     ["when are you open", "what time do you close", "are you open on sundays"]),
+    ("Do I need to bring ID?",
+     ["which documents do i need", "is a passport required", "do you ask for identification"]),
+    ("Can I rent a helmet?",
+     ["do you have helmets", "is a helmet included", "helmet hire"]),
+    ("Can I return the bike at another shop?",
+     ["one way rental", "drop the bike off somewhere else", "return to a different location"]),
+    ("What happens if the bike gets a flat tyre?",
+     ["puncture during my ride", "my tire went flat", "repair a flat on the road"]),
+    ("Do you rent electric bikes?",
+     ["e-bike rental", "do you have ebikes", "electric bicycle hire"]),
+    ("Can I book a bike in advance?",
+     ["reserve a bike online", "make a reservation", "pre-book a bicycle"]),
+    ("Is there a deposit?",
+     ["how much is the deposit", "do you hold money on my card", "security deposit"]),
+    ("Do you have bikes for children?",
+     ["kids bikes", "child seat for a bicycle", "small bikes for my son"]),
+]
+
+
+def test_a_new_users_own_faqs_are_answered_at_the_threshold_learned_at_first_start(
+    tmp_path: Path,
+) -> None:
+    """No threshold given and no labelled question: the first start's rehearsal learns one
+    that answers paraphrases (the 0.75 default declined them all) and declines off-topic."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'faq.db'}",
+        api_keys=[KEY],
+        _env_file=None,
+    )  # no SAMESAY_DEFAULT_THRESHOLD: nobody chose one
+    settings.data_dir.mkdir()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        ids = store.add(
+            [FaqDraft(q, f"answer {i}", tuple(a)) for i, (q, a) in enumerate(RENTAL_FAQS)]
+        )
+    finally:
+        store.close()
+    fast = replace(first_start_train_config(), epochs=1, min_steps=0, num_threads=1)
+    config = BootstrapConfig(recipe=FaqRecipe(train=fast, augment=AugmentConfig(copies=1)))
+    report = ensure_ready(settings, config, progress=False, echo=lambda _: None)
+    assert report.threshold is not None and report.threshold < settings.default_threshold
+
+    asked = [
+        ("what does a bicycle cost per day", 0),
+        ("until what time are you open today", 1),
+        ("can I hire an electric bike", 6),
+    ]
+    with TestClient(create_app(settings)) as client:
+        for question, expected in asked:
+            body = client.post("/ask", json={"question": question}).json()
+            assert body["faq_id"] == ids[expected].id, (question, body)
+        body = client.post("/ask", json={"question": "who won the football world cup"}).json()
+        assert body["faq_id"] is None, body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from app.bootstrap import (
     CURVE_FILE,
+    REHEARSAL_SOURCE,
     TUNING_FILE,
     BootstrapConfig,
     BootstrapError,
@@ -19,12 +21,14 @@ from app.bootstrap import (
 )
 from app.config import Settings
 from app.demo import load_faqs, load_unanswerable
+from app.last_tuning import load_last_tuning
 from model.checkpoint import load_encoder
 from model.lexical import sparse_dot
 from store.entries import FaqDraft
 from store.faq_store import FaqStore
 from training.augment import AugmentConfig
 from training.recipes import FaqRecipe, scratch_train_config
+from training.rehearsal import rehearsal_splits
 from training.threshold import best_matches
 
 # The from-scratch recipe with fewer, smaller, faster passes: a first start takes ~7 s of one
@@ -235,3 +239,71 @@ def test_best_matches_returns_the_best_phrasing_per_question(tiny_encoder_path: 
     for row in range(3):
         assert scores[row] == pytest.approx(float(fused[row].max()), abs=1e-5)
         assert ids[row] == owners[int(fused[row].argmax())]
+
+
+def _store_own_demo_like_faqs(settings: Settings, count: int = 12) -> None:
+    """Part of the English demo as a user's own FAQs: not every demo FAQ is there, so the
+    store has no demo labels and the threshold must come from a rehearsal."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        store.add([FaqDraft(f.question, f.answer, f.alternates) for f in load_faqs("en")[:count]])
+    finally:
+        store.close()
+
+
+def test_own_faqs_learn_their_threshold_from_a_rehearsal(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'rehearse.db'}")
+    _store_own_demo_like_faqs(settings)
+    messages: list[str] = []
+    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+
+    assert report.imported_faqs == 0 and report.trained
+    assert report.threshold_tuned and report.threshold_source == REHEARSAL_SOURCE
+    assert any("learned from 2 rehearsals, each trained on 10 of your FAQs" in m for m in messages)
+    tuning = json.loads((settings.data_dir / TUNING_FILE).read_text(encoding="utf-8"))
+    assert tuning["source"] == REHEARSAL_SOURCE
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        # Kept FAQs are asked about half their phrasings; the 2 put aside, all of theirs.
+        splits = rehearsal_splits([entry.phrasings for entry in store.iter_entries()])
+        assert [split.aside_faqs for split in splits] == [2, 2]
+        answerable = sum(split.answerable for split in splits)
+        no_answer = sum(split.no_answer for split in splits)
+        assert (tuning["in_scope"], tuning["out_of_scope"]) == (answerable, no_answer)
+        assert answerable > 120 and no_answer > 50
+        assert store.get_threshold() == pytest.approx(report.threshold)
+        last = load_last_tuning(store, settings.data_dir)
+        assert last is not None and last["source"] == REHEARSAL_SOURCE
+        assert last["threshold"] == pytest.approx(report.threshold)
+    finally:
+        store.close()
+
+    again = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+    assert not again.did_work
+
+
+def test_a_crash_while_training_keeps_the_rehearsed_threshold_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'rehearse-crash.db'}")
+    _store_own_demo_like_faqs(settings)
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("app.bootstrap.train_encoder", crash)  # the real model, not the rehearsal
+    with pytest.raises(KeyboardInterrupt):
+        ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+    monkeypatch.undo()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        learned = store.get_threshold()
+    finally:
+        store.close()
+    assert learned is not None
+
+    messages: list[str] = []
+    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+    assert report.trained and not report.threshold_tuned  # not rehearsed twice
+    assert not any("rehearsal" in m for m in messages)
