@@ -16,6 +16,9 @@ write; the questions asked stay the same). Per set, seed and column it reports
   threshold tuned on one random half of the questions and scored on the other, 2-fold mean
   (bench.demo_measure.cross_validated_rates), with answered-right (of the answerable) and
   answered-wrong (of all: wrong FAQ, or answered though nothing fits) at that threshold;
+- first_start_accuracy (Samesay columns): the same accuracy at the threshold the first
+  start left in the store (first_start_threshold: learned by the rehearsal, else the
+  default), i.e. what a new user gets before tuning anything; every question counts;
 - CPU ms per ask (one question alone) and the training seconds (Samesay columns).
 """
 
@@ -36,16 +39,19 @@ from bench.faq_columns import COLUMNS, ColumnContext, column_scores, skip_reason
 from bench.faq_samesay import ColumnScores
 from bench.faq_sets import FaqSet, cap_questions, demo_set, load_group_set
 from training.errors import DatasetError
+from training.threshold import rates_at
 
 DEMO = "demo"
 RESULT_FILE = "faq.json"
-# Shown in the table, in this order; all are rates except the last three.
+# Shown in the table, in this order; the thresholds and the last two are not rates.
 METRICS = (
     "top1",
     "accuracy",
     "answered_right",
     "answered_wrong",
     "threshold",
+    "first_start_accuracy",
+    "first_start_threshold",
     "cpu_ms_per_ask",
     "train_seconds",
 )
@@ -102,6 +108,13 @@ def score(faq_set: FaqSet, found: ColumnScores, seed: int) -> dict[str, float | 
             "answered_wrong": rates["wrong_answer_rate"],
             "no_answer_declined": rates["abstain_rate_out_of_scope"],
             "threshold": rates["threshold"],
+        }
+    if found.first_start_threshold is not None:
+        at_first_start = rates_at(found.first_start_threshold, found.scores, found.predicted, gold)
+        result |= {
+            "first_start_accuracy": at_first_start["accuracy"],
+            "first_start_answered_wrong": at_first_start["wrong_answer_rate"],
+            "first_start_threshold": found.first_start_threshold,
         }
     result |= {"cpu_ms_per_ask": found.cpu_ms_per_ask, "train_seconds": found.train_seconds}
     return result

@@ -40,6 +40,9 @@ class ColumnScores:
     predicted: np.ndarray  # (q,) int64, index into FaqSet.faqs
     cpu_ms_per_ask: float
     train_seconds: float | None = None
+    # The threshold the first start left in the store (learned, or the default): what a
+    # new user's questions meet before anyone tunes it.
+    first_start_threshold: float | None = None
 
 
 def write_import_file(faq_set: FaqSet, path: Path) -> Path:
@@ -67,13 +70,14 @@ def samesay_scores(
         ids = _import(settings, write_import_file(faq_set, Path(scratch) / "faqs.jsonl"))
         report = ensure_ready(
             settings,
-            BootstrapConfig(recipe=FaqRecipe(train=train), import_demo=False),
+            BootstrapConfig(recipe=FaqRecipe(train=train), import_demo=False, tune_on_demo=False),
             progress=progress,
             echo=lambda message: print(f"bench faq: {message}", file=sys.stderr, flush=True),
         )
         position = {faq_id: i for i, faq_id in enumerate(ids)}
         scores, predicted, cpu = _ask_all(settings, faq_set, position, progress)
-    return ColumnScores(scores, predicted, cpu, report.train_seconds)
+    threshold = report.threshold if report.threshold is not None else settings.default_threshold
+    return ColumnScores(scores, predicted, cpu, report.train_seconds, threshold)
 
 
 def _import(settings: Settings, path: Path) -> list[int]:

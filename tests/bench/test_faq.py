@@ -192,6 +192,26 @@ def test_threshold_scoring_on_a_case_with_a_known_answer() -> None:
     assert 0.2 < result["threshold"] < 0.8
 
 
+def test_first_start_accuracy_is_scored_at_the_threshold_the_store_was_left_with() -> None:
+    gold: list[int | None] = [0, 1, 2, 3, 0, 1, None, None, None, None, 2, 3]
+    predicted = np.array([0, 1, 2, 3, 0, 1, 0, 1, 2, 3, 2, 0])
+    scores = np.array([0.9, 0.85, 0.8, 0.82, 0.88, 0.86, 0.1, 0.2, 0.15, 0.12, 0.84, 0.05])
+    faq_set = FaqSet("toy", [], [Question(f"q{i}", g) for i, g in enumerate(gold)])
+
+    def at(threshold: float | None) -> dict[str, float | None]:
+        found = ColumnScores(scores, predicted, 0.0, first_start_threshold=threshold)
+        return score(faq_set, found, seed=0)
+
+    # 0.5: every right answer but the 0.05 one, every no-answer question declined.
+    assert at(0.5)["first_start_accuracy"] == pytest.approx(11 / 12)
+    # 0.95 answers nothing: only the four no-answer questions are handled right.
+    assert at(0.95)["first_start_accuracy"] == pytest.approx(4 / 12)
+    assert at(0.95)["first_start_answered_wrong"] == 0.0
+    assert at(0.11)["first_start_answered_wrong"] == pytest.approx(3 / 12)  # 0.12, 0.15, 0.2
+    assert at(0.5)["first_start_threshold"] == 0.5
+    assert "first_start_accuracy" not in at(None)  # a baseline column has no store
+
+
 def _reference_fold(
     tune: list[int],
     test: list[int],
@@ -307,6 +327,9 @@ def test_the_command_runs_end_to_end_on_a_tiny_set(
             assert metrics["cpu_ms_per_ask"] > 0
         assert run["columns"]["scratch"]["train_seconds"] > 0
         assert run["columns"]["bm25"]["train_seconds"] is None
+        assert 0.0 <= run["columns"]["scratch"]["first_start_accuracy"] <= 1.0
+        assert -1.0 <= run["columns"]["scratch"]["first_start_threshold"] <= 1.0
+        assert "first_start_accuracy" not in run["columns"]["bm25"]
         # Shared words make these paraphrases easy for BM25: a broken split or id mapping
         # (question asked against the wrong FAQ list) would drop it far below this.
         assert run["columns"]["bm25"]["top1"] >= 0.8
