@@ -90,6 +90,7 @@ class BootstrapReport:
     threshold: float | None = None
     # What the threshold was learned from: app.last_tuning's DEMO_SOURCE or REHEARSAL_SOURCE.
     threshold_source: str | None = None
+    rehearsal_seconds: float | None = None
     # "all" and one entry per demo language: rates at the chosen threshold.
     tuning_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     curve_png: Path | None = None
@@ -243,9 +244,11 @@ def _rehearse_threshold(
         f"your FAQs come with no labelled questions: learning the answer threshold from "
         f"rehearsals (models trained on part of your {len(groups)} FAQs, asked the rest)"
     )
+    started = time.perf_counter()
     rehearsal = rehearse_threshold(
         groups, config.recipe, config.objective, config.target, config.rehearsal, progress
     )
+    report.rehearsal_seconds = time.perf_counter() - started
     if rehearsal is None:
         minimum = config.rehearsal
         say(
@@ -266,7 +269,7 @@ def _rehearse_threshold(
         f"questions, {config.objective}): {rehearsal.choice.threshold:.3f} — answered "
         f"correctly {rates['answered_correctly_rate']:.0%}, wrong answers "
         f"{rates['wrong_answer_rate']:.0%}, declined {rates['abstain_rate_out_of_scope']:.0%} "
-        f"of those that fit no FAQ; curve in {report.curve_png}"
+        f"of those that fit no FAQ; {report.rehearsal_seconds:.0f} s; curve in {report.curve_png}"
     )
 
 

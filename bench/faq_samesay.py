@@ -43,6 +43,7 @@ class ColumnScores:
     # The threshold the first start left in the store (learned, or the default): what a
     # new user's questions meet before anyone tunes it.
     first_start_threshold: float | None = None
+    rehearsal_seconds: float | None = None  # the rehearsal that learned it, when one ran
 
 
 def write_import_file(faq_set: FaqSet, path: Path) -> Path:
@@ -77,7 +78,9 @@ def samesay_scores(
         position = {faq_id: i for i, faq_id in enumerate(ids)}
         scores, predicted, cpu = _ask_all(settings, faq_set, position, progress)
     threshold = report.threshold if report.threshold is not None else settings.default_threshold
-    return ColumnScores(scores, predicted, cpu, report.train_seconds, threshold)
+    return ColumnScores(
+        scores, predicted, cpu, report.train_seconds, threshold, report.rehearsal_seconds
+    )
 
 
 def _import(settings: Settings, path: Path) -> list[int]:

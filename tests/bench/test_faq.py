@@ -329,6 +329,7 @@ def test_the_command_runs_end_to_end_on_a_tiny_set(
         assert run["columns"]["bm25"]["train_seconds"] is None
         assert 0.0 <= run["columns"]["scratch"]["first_start_accuracy"] <= 1.0
         assert -1.0 <= run["columns"]["scratch"]["first_start_threshold"] <= 1.0
+        assert run["columns"]["scratch"]["rehearsal_seconds"] > 0  # FAQs of 2-3 phrasings
         assert "first_start_accuracy" not in run["columns"]["bm25"]
         # Shared words make these paraphrases easy for BM25: a broken split or id mapping
         # (question asked against the wrong FAQ list) would drop it far below this.
