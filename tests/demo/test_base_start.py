@@ -114,26 +114,43 @@ def test_keep_base_max_phrasings_zero_keeps_one_network(tmp_path: Path) -> None:
 
 # A user's own help centre with a few phrasings per FAQ, as customers write them.
 RENTAL_FAQS = [
-    ("How much does it cost to rent a bike?",
-     ["bike rental prices", "what is the daily rate for a bicycle", "how expensive is a rental"]),
-    ("What are your opening hours?",
-     ["when are you open", "what time do you close", "are you open on sundays"]),
-    ("Do I need to bring ID?",
-     ["which documents do i need", "is a passport required", "do you ask for identification"]),
-    ("Can I rent a helmet?",
-     ["do you have helmets", "is a helmet included", "helmet hire"]),
-    ("Can I return the bike at another shop?",
-     ["one way rental", "drop the bike off somewhere else", "return to a different location"]),
-    ("What happens if the bike gets a flat tyre?",
-     ["puncture during my ride", "my tire went flat", "repair a flat on the road"]),
-    ("Do you rent electric bikes?",
-     ["e-bike rental", "do you have ebikes", "electric bicycle hire"]),
-    ("Can I book a bike in advance?",
-     ["reserve a bike online", "make a reservation", "pre-book a bicycle"]),
-    ("Is there a deposit?",
-     ["how much is the deposit", "do you hold money on my card", "security deposit"]),
-    ("Do you have bikes for children?",
-     ["kids bikes", "child seat for a bicycle", "small bikes for my son"]),
+    (
+        "How much does it cost to rent a bike?",
+        ["bike rental prices", "what is the daily rate for a bicycle", "how expensive is a rental"],
+    ),
+    (
+        "What are your opening hours?",
+        ["when are you open", "what time do you close", "are you open on sundays"],
+    ),
+    (
+        "Do I need to bring ID?",
+        ["which documents do i need", "is a passport required", "do you ask for identification"],
+    ),
+    ("Can I rent a helmet?", ["do you have helmets", "is a helmet included", "helmet hire"]),
+    (
+        "Can I return the bike at another shop?",
+        ["one way rental", "drop the bike off somewhere else", "return to a different location"],
+    ),
+    (
+        "What happens if the bike gets a flat tyre?",
+        ["puncture during my ride", "my tire went flat", "repair a flat on the road"],
+    ),
+    (
+        "Do you rent electric bikes?",
+        ["e-bike rental", "do you have ebikes", "electric bicycle hire"],
+    ),
+    (
+        "Can I book a bike in advance?",
+        ["reserve a bike online", "make a reservation", "pre-book a bicycle"],
+    ),
+    (
+        "Is there a deposit?",
+        ["how much is the deposit", "do you hold money on my card", "security deposit"],
+    ),
+    (
+        "Do you have bikes for children?",
+        ["kids bikes", "child seat for a bicycle", "small bikes for my son"],
+    ),
 ]
 
 
