@@ -54,6 +54,7 @@ from training.threshold import (
     best_matches,
     plot_threshold_curve,
     rates_at,
+    storable,
     tune_threshold,
 )
 from training.trainer import train_encoder
@@ -326,7 +327,7 @@ def _store_tuning(
     source: str,
 ) -> None:
     """Store the threshold; keep its curve as a PNG and as the JSON the console draws."""
-    threshold = min(max(choice.threshold, -1.0), 1.0)  # "answer nothing" lies above 1
+    threshold = storable(choice.threshold)
     store.set_threshold(threshold)
     report.threshold_tuned = True
     report.threshold = threshold

@@ -30,6 +30,7 @@ from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
+from training.threshold import storable
 
 if TYPE_CHECKING:
     from training.trainer import TrainConfig
@@ -144,7 +145,7 @@ class Retrainer:
             swap.result()
             learned = ""
             if result.rehearsal is not None:
-                threshold = min(max(result.rehearsal.threshold, -1.0), 1.0)
+                threshold = storable(result.rehearsal.threshold)
                 learned = f"; threshold {threshold:.3f} learned for it by a rehearsal"
                 self._on_new_threshold(threshold)
                 save_last_tuning(self._store, result.rehearsal, threshold, REHEARSAL_SOURCE)

@@ -20,6 +20,7 @@ from training.threshold import (
     ThresholdChoice,
     plot_threshold_curve,
     rates_at,
+    storable,
     tune_threshold,
 )
 
@@ -64,8 +65,7 @@ def tune_from_examples(
         target = DEFAULT_PRECISION_TARGET
     choice = tune_threshold(scores, predicted, [faq_id for _, faq_id in examples], objective,
                             target)
-    # The store keeps thresholds in [-1, 1]; the extreme candidates may lie just outside.
-    threshold = min(max(choice.threshold, -1.0), 1.0)
+    threshold = storable(choice.threshold)
     if apply:
         service.set_threshold(threshold)
     save_last_tuning(service.store, choice, threshold, source)

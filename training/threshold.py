@@ -237,6 +237,12 @@ def tune_threshold(
     return choose_threshold(curve, objective, target, in_scope_share)
 
 
+def storable(threshold: float) -> float:
+    """A chosen threshold as the store keeps it, in [-1, 1]: the extreme candidates (answer
+    everything, answer nothing) may lie just outside."""
+    return min(max(threshold, -1.0), 1.0)
+
+
 def rates_at(
     threshold: float,
     scores: Sequence[float],
