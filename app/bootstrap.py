@@ -40,7 +40,12 @@ import numpy as np
 
 from app.config import Settings
 from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
-from app.last_tuning import DEMO_SOURCE, REHEARSAL_SOURCE, operator_chose_threshold
+from app.last_tuning import (
+    DEMO_SOURCE,
+    REHEARSAL_SOURCE,
+    mark_rehearsed,
+    operator_chose_threshold,
+)
 from app.model_files import checkpoint_dir, load_serving_encoder
 from model.base_model import shipped_base_path
 from model.checkpoint import META_FILE, load_encoder
@@ -261,6 +266,7 @@ def _rehearse_threshold(
         )
         return
     _store_tuning(settings, store, config, report, rehearsal.choice, REHEARSAL_SOURCE)
+    mark_rehearsed(store, storable(rehearsal.choice.threshold))
     rates = rehearsal.choice.metrics
     first = rehearsal.splits[0]
     say(

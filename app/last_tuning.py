@@ -24,6 +24,9 @@ FIRST_START_FILE = "threshold_tuning.json"
 DEMO_SOURCE = "demo held-out and unanswerable questions (first start)"
 # training.rehearsal, at the first start or at a retrain.
 REHEARSAL_SOURCE = "a rehearsal on the store's own FAQs"
+# The threshold a rehearsal stored last. Kept apart from the last tuning, which a tuning
+# that is only looked at (apply=false) replaces while the threshold in force stays.
+REHEARSED_KEY = "rehearsed_threshold"
 logger = logging.getLogger("samesay.app")
 
 
@@ -81,18 +84,20 @@ def operator_chose_threshold(settings: Settings) -> bool:
     return "default_threshold" in settings.model_fields_set
 
 
+def mark_rehearsed(store: FaqStore, threshold: float) -> None:
+    """Note that the stored threshold is a rehearsal's (set it first): while the store keeps
+    that value, nobody has chosen another."""
+    store.set_setting(REHEARSED_KEY, threshold)
+
+
 def rehearsal_may_set_threshold(store: FaqStore, settings: Settings) -> bool:
-    """Whether a retrain may replace the threshold with its rehearsal's: nobody chose the
-    one in force (none is stored, or the stored one is the last rehearsal's), so it was
-    learned for the model being replaced. A tuned or hand-set threshold is left alone."""
+    """Whether a rehearsal may replace the threshold in force: nobody chose it (none is
+    stored, or the stored one is still the last rehearsal's), so it was learned for the
+    model being replaced. A tuned (and applied) or hand-set threshold is left alone."""
     if operator_chose_threshold(settings):
         return False
     stored = store.get_threshold()
     if stored is None:
         return True
-    last = load_last_tuning(store, settings.data_dir)
-    return (
-        last is not None
-        and last.get("source") == REHEARSAL_SOURCE
-        and math.isclose(float(last["threshold"]), stored, abs_tol=1e-9)
-    )
+    rehearsed = store.get_setting(REHEARSED_KEY)
+    return isinstance(rehearsed, int | float) and math.isclose(rehearsed, stored, abs_tol=1e-9)

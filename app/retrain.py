@@ -24,7 +24,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.last_tuning import REHEARSAL_SOURCE, rehearsal_may_set_threshold, save_last_tuning
+from app.last_tuning import (
+    REHEARSAL_SOURCE,
+    mark_rehearsed,
+    rehearsal_may_set_threshold,
+    save_last_tuning,
+)
 from app.model_files import checkpoint_dir, model_version, models_dir
 from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
@@ -144,10 +149,14 @@ class Retrainer:
             )
             swap.result()
             learned = ""
-            if result.rehearsal is not None:
+            # Asked again: someone may have tuned or set a threshold while this ran.
+            if result.rehearsal is not None and rehearsal_may_set_threshold(
+                self._store, self._settings
+            ):
                 threshold = storable(result.rehearsal.threshold)
                 learned = f"; threshold {threshold:.3f} learned for it by a rehearsal"
                 self._on_new_threshold(threshold)
+                mark_rehearsed(self._store, threshold)
                 save_last_tuning(self._store, result.rehearsal, threshold, REHEARSAL_SOURCE)
                 logger.info("retrain: threshold %.4f learned by a rehearsal", threshold)
             self._store.set_active_model(encoder.content_hash)
