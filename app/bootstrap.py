@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from app.config import Settings
-from app.demo import LANGUAGES, DemoFaq, DemoLanguage, load_faqs, load_unanswerable
+from app.demo import LANGUAGES, DemoLanguage, load_faqs
+from app.demo_labels import demo_tuning_examples
 from app.last_tuning import (
     DEMO_SOURCE,
     REHEARSAL_SOURCE,
-    mark_rehearsed,
+    mark_learned,
     operator_chose_threshold,
 )
 from app.model_files import checkpoint_dir, load_serving_encoder
@@ -266,7 +267,6 @@ def _rehearse_threshold(
         )
         return
     _store_tuning(settings, store, config, report, rehearsal.choice, REHEARSAL_SOURCE)
-    mark_rehearsed(store, storable(rehearsal.choice.threshold))
     rates = rehearsal.choice.metrics
     first = rehearsal.splits[0]
     say(
@@ -332,9 +332,11 @@ def _store_tuning(
     choice: ThresholdChoice,
     source: str,
 ) -> None:
-    """Store the threshold; keep its curve as a PNG and as the JSON the console draws."""
+    """Store the threshold, marked as the service's own (a retrain learns it again for its
+    model); keep its curve as a PNG and as the JSON the console draws."""
     threshold = storable(choice.threshold)
     store.set_threshold(threshold)
+    mark_learned(store, threshold)
     report.threshold_tuned = True
     report.threshold = threshold
     report.threshold_source = source
@@ -357,28 +359,6 @@ def _store_tuning(
         ),
         encoding="utf-8",
     )
-
-
-# ---- helpers (also used by bench.demo_measure and the tests) ----------------------------------
-
-
-def demo_tuning_examples(
-    entries: list[FaqEntry], languages: tuple[DemoLanguage, ...] = LANGUAGES
-) -> list[tuple[str, int | None, DemoLanguage]]:
-    """(question, expected FAQ id or None, language) for every demo language whose FAQs are
-    all in the store: held-out phrasings expect their FAQ, unanswerable questions None."""
-    by_question = {entry.question: entry.id for entry in entries}
-    examples: list[tuple[str, int | None, DemoLanguage]] = []
-    for language in languages:
-        faqs: list[DemoFaq] = load_faqs(language)
-        # Compare as the store normalises (NFKC, trimmed), so ids map back exactly.
-        ids = [by_question.get(FaqDraft(f.question, f.answer).question) for f in faqs]
-        if any(faq_id is None for faq_id in ids):
-            continue  # this language's demo was not imported (or was edited): no labels
-        for faq, faq_id in zip(faqs, ids, strict=True):
-            examples += [(text, faq_id, language) for text in faq.heldout]
-        examples += [(q.question, None, language) for q in load_unanswerable(language)]
-    return examples
 
 
 @contextmanager

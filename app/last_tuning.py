@@ -21,12 +21,15 @@ from training.threshold import ThresholdChoice
 SETTING_KEY = "last_tuning"
 # app.bootstrap writes it; named here too so this module does not import the bootstrap.
 FIRST_START_FILE = "threshold_tuning.json"
-DEMO_SOURCE = "demo held-out and unanswerable questions (first start)"
+DEMO_SOURCE = "demo held-out and unanswerable questions"
 # training.rehearsal, at the first start or at a retrain.
 REHEARSAL_SOURCE = "a rehearsal on the store's own FAQs"
-# The threshold a rehearsal stored last. Kept apart from the last tuning, which a tuning
-# that is only looked at (apply=false) replaces while the threshold in force stays.
-REHEARSED_KEY = "rehearsed_threshold"
+# The threshold the service last learned by itself (the first start's tuning on the demo, or
+# a rehearsal). Kept apart from the last tuning, which a tuning that is only looked at
+# (apply=false) replaces while the threshold in force stays.
+LEARNED_KEY = "learned_threshold"
+# The same marker as the version that learned thresholds by rehearsal only wrote it.
+_REHEARSED_KEY = "rehearsed_threshold"
 logger = logging.getLogger("samesay.app")
 
 
@@ -84,20 +87,36 @@ def operator_chose_threshold(settings: Settings) -> bool:
     return "default_threshold" in settings.model_fields_set
 
 
-def mark_rehearsed(store: FaqStore, threshold: float) -> None:
-    """Note that the stored threshold is a rehearsal's (set it first): while the store keeps
-    that value, nobody has chosen another."""
-    store.set_setting(REHEARSED_KEY, threshold)
+def mark_learned(store: FaqStore, threshold: float) -> None:
+    """Note that the stored threshold was learned by the service itself (set it first):
+    while the store keeps that value, nobody has chosen another."""
+    store.set_setting(LEARNED_KEY, threshold)
 
 
-def rehearsal_may_set_threshold(store: FaqStore, settings: Settings) -> bool:
-    """Whether a rehearsal may replace the threshold in force: nobody chose it (none is
-    stored, or the stored one is still the last rehearsal's), so it was learned for the
-    model being replaced. A tuned (and applied) or hand-set threshold is left alone."""
+def threshold_may_be_relearned(store: FaqStore, settings: Settings) -> bool:
+    """Whether a retrain may replace the threshold in force with one learned for its new
+    model: nobody chose it (none is stored, or the stored one is still the one the service
+    learned itself, for the model being replaced). A tuned (and applied) or hand-set
+    threshold is left alone, and so is SAMESAY_DEFAULT_THRESHOLD when it is set."""
     if operator_chose_threshold(settings):
         return False
     stored = store.get_threshold()
     if stored is None:
         return True
-    rehearsed = store.get_setting(REHEARSED_KEY)
-    return isinstance(rehearsed, int | float) and math.isclose(rehearsed, stored, abs_tol=1e-9)
+    learned = (
+        store.get_setting(LEARNED_KEY),
+        store.get_setting(_REHEARSED_KEY),
+        # Data directories first started before the marker: the first start's own record.
+        _first_start_threshold(settings.data_dir),
+    )
+    return any(
+        isinstance(value, int | float) and math.isclose(value, stored, abs_tol=1e-9)
+        for value in learned
+    )
+
+
+def _first_start_threshold(data_dir: Path) -> object:
+    try:
+        return json.loads((data_dir / FIRST_START_FILE).read_text(encoding="utf-8"))["threshold"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -6,9 +6,11 @@ it too (see app.model_files). Training runs in a spawned child process (app.trai
 with Settings.torch_threads threads: the worker never imports torch and keeps the GIL for
 /ask; it still shares the CPU with the child while it runs.
 
-A new model scores on its own scale, so a threshold nobody chose (none stored, or the last
-rehearsal's) is learned again for it by a rehearsal in the child (training.rehearsal) and
-applied with the swap; a tuned or hand-set threshold is kept (retune it yourself).
+A new model scores on its own scale, so a threshold nobody chose (none stored, or the one
+the service learned itself: app.last_tuning) is learned again for it and applied with the
+swap: on the demo's held-out questions while the store holds the demo (as at the first
+start), else by a rehearsal on the store's own FAQs in the child (training.rehearsal). A
+tuned or hand-set threshold is kept (retune it yourself).
 """
 
 from __future__ import annotations
@@ -24,18 +26,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.demo_labels import demo_tuning_examples
 from app.last_tuning import (
+    DEMO_SOURCE,
     REHEARSAL_SOURCE,
-    mark_rehearsed,
-    rehearsal_may_set_threshold,
+    mark_learned,
     save_last_tuning,
+    threshold_may_be_relearned,
 )
 from app.model_files import checkpoint_dir, model_version, models_dir
 from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
-from training.threshold import storable
+from training.threshold import ThresholdChoice, storable, tune_threshold
 
 if TYPE_CHECKING:
     from training.trainer import TrainConfig
@@ -124,8 +128,14 @@ class Retrainer:
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
         try:
-            groups = [list(entry.phrasings) for entry in self._store.iter_entries()]
+            entries = list(self._store.iter_entries())
+            groups = [list(entry.phrasings) for entry in entries]
             self._progress(0.01, f"training on {len(groups)} FAQ entries")
+            # Labelled questions beat a rehearsal: with the demo in the store, its held-out
+            # questions tune the new model's threshold after the swap instead.
+            rehearse = threshold_may_be_relearned(self._store, self._settings) and not (
+                demo_tuning_examples(entries)
+            )
             result = train_in_child(
                 groups,
                 scratch,
@@ -133,7 +143,7 @@ class Retrainer:
                 self._settings.torch_threads,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
                 keep_base_max_phrasings=self._settings.keep_base_max_phrasings,
-                rehearse=rehearsal_may_set_threshold(self._store, self._settings),
+                rehearse=rehearse,
             )
             trained = result.checkpoint
             encoder = load_numpy_encoder(trained)  # served as at start: no torch network
@@ -150,15 +160,8 @@ class Retrainer:
             swap.result()
             learned = ""
             # Asked again: someone may have tuned or set a threshold while this ran.
-            if result.rehearsal is not None and rehearsal_may_set_threshold(
-                self._store, self._settings
-            ):
-                threshold = storable(result.rehearsal.threshold)
-                learned = f"; threshold {threshold:.3f} learned for it by a rehearsal"
-                self._on_new_threshold(threshold)
-                mark_rehearsed(self._store, threshold)
-                save_last_tuning(self._store, result.rehearsal, threshold, REHEARSAL_SOURCE)
-                logger.info("retrain: threshold %.4f learned by a rehearsal", threshold)
+            if threshold_may_be_relearned(self._store, self._settings):
+                learned = self._relearn_threshold(result.rehearsal)
             self._store.set_active_model(encoder.content_hash)
             version = model_version(encoder)
             self._on_new_model(version)
@@ -184,3 +187,22 @@ class Retrainer:
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _relearn_threshold(self, rehearsal: ThresholdChoice | None) -> str:
+        """Apply the threshold learned for the model just swapped in; what the status message
+        says. The demo's questions are asked through the searcher, as /ask would be."""
+        examples = demo_tuning_examples(list(self._store.iter_entries()))
+        if examples:
+            scores, predicted = self._searcher.best_matches([q for q, _, _ in examples])
+            choice = tune_threshold(scores, predicted, [faq_id for _, faq_id, _ in examples])
+            source, how = DEMO_SOURCE, "tuned for it on the demo's held-out questions"
+        elif rehearsal is not None:
+            choice, source, how = rehearsal, REHEARSAL_SOURCE, "learned for it by a rehearsal"
+        else:
+            return ""  # the rehearsal found too few questions: the threshold stays
+        threshold = storable(choice.threshold)
+        self._on_new_threshold(threshold)
+        mark_learned(self._store, threshold)
+        save_last_tuning(self._store, choice, threshold, source)
+        logger.info("retrain: threshold %.4f %s", threshold, how)
+        return f"; threshold {threshold:.3f} {how}"

@@ -60,7 +60,7 @@ def tune_from_examples(
         raise UnknownFaqIds(unknown)
     if service.searcher.count == 0:
         raise NothingToTune("the store has no FAQ entries to tune against")
-    scores, predicted = _searched_best_matches(service, [question for question, _ in examples])
+    scores, predicted = service.searcher.best_matches([question for question, _ in examples])
     if objective == "precision" and target is None:
         target = DEFAULT_PRECISION_TARGET
     choice = tune_threshold(scores, predicted, [faq_id for _, faq_id in examples], objective,
@@ -102,21 +102,9 @@ def score_on_feedback(service: Service) -> FeedbackScore:
     threshold = service.threshold.value
     if not examples or service.searcher.count == 0:
         return FeedbackScore(len(examples), threshold, {})
-    scores, predicted = _searched_best_matches(service, [question for question, _ in examples])
+    scores, predicted = service.searcher.best_matches([question for question, _ in examples])
     metrics = rates_at(threshold, scores, predicted, [faq_id for _, faq_id in examples])
     return FeedbackScore(len(examples), threshold, metrics)
-
-
-def _searched_best_matches(
-    service: Service, questions: list[str]
-) -> tuple[list[float], list[int | None]]:
-    scores: list[float] = []
-    predicted: list[int | None] = []
-    for question in questions:
-        found = service.searcher.search(question, 1)
-        scores.append(float(found[0].score) if found else -1.0)
-        predicted.append(found[0].faq_id if found else None)
-    return scores, predicted
 
 
 def _plot(service: Service, choice: ThresholdChoice) -> str | None:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.bootstrap import BootstrapConfig, demo_tuning_examples, ensure_ready
+from app.bootstrap import BootstrapConfig, ensure_ready
 from app.config import Settings
 from app.demo import load_unanswerable
+from app.demo_labels import demo_tuning_examples
 from bench.new_topics import new_topic_hits
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore

@@ -47,6 +47,8 @@ from store.entries import FaqEntry
 from store.faq_store import FaqStore
 
 log = logging.getLogger(__name__)
+# Questions per search_many call in best_matches: the encoder's batch buffers grow with it.
+_BEST_MATCHES_BATCH = 256
 
 ProgressCallback = Callable[[float, str], None]
 # Phrasings the FAISS search hands to the lexical fusion at least: the fused best is among
@@ -366,6 +368,16 @@ class FaqSearcher:
         the store); the index over-fetches until `k` such FAQs are found or none are left.
         """
         return self._search_queries([Query(text, k, tags)])[0]
+
+    def best_matches(self, questions: Sequence[str]) -> tuple[list[float], list[int | None]]:
+        """Per question, the best FAQ's score and id as /ask decides (-1.0 and None when the
+        index is empty): what a threshold is tuned on, so that it holds for the answers."""
+        found: list[list[Match]] = []
+        for first in range(0, len(questions), _BEST_MATCHES_BATCH):
+            batch = questions[first : first + _BEST_MATCHES_BATCH]
+            found += self.search_many([Query(question, 1) for question in batch])
+        scores = [float(matches[0].score) if matches else -1.0 for matches in found]
+        return scores, [matches[0].faq_id if matches else None for matches in found]
 
     def search_many(self, queries: Sequence[Query]) -> list[list[Match]]:
         """`search` for several questions at once (the /ask batcher): one encoder pass, one

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from app.bootstrap import demo_drafts
 from app.config import Settings
-from app.last_tuning import REHEARSAL_SOURCE
+from app.demo import LANGUAGES, load_faqs, load_unanswerable
+from app.last_tuning import DEMO_SOURCE, REHEARSAL_SOURCE, mark_learned
 from app.model_files import models_dir
 from model.checkpoint import load_encoder
+from store.faq_store import FaqStore
 from tests.app.conftest import AUTH, THRESHOLD, faq_body, make_settings
 from tests.fixtures.model_fixtures import tiny_train_config
 
@@ -245,6 +248,45 @@ def test_retrain_learns_a_threshold_nobody_chose_and_keeps_one_set_by_hand(
     status = _retrain(client)
     assert "rehearsal" not in status["message"]
     assert client.get("/admin/threshold", headers=AUTH).json()["threshold"] == pytest.approx(0.123)
+
+
+def test_retrain_tunes_the_first_starts_demo_threshold_again_then_rehearses_without_the_demo(
+    settings, make_client, faq_groups
+) -> None:
+    """The first start's threshold, tuned on the demo, is the service's own: a retrain tunes
+    it again for its new model on the demo's held-out questions while the demo is in the
+    store, and learns it by a rehearsal once the user's own FAQs have replaced the demo."""
+    unchosen = Settings(_env_file=None, **settings.model_dump(exclude={"default_threshold"}))
+    client = make_client(unchosen, train_config=tiny_train_config(members=1, epochs=2))
+    store = FaqStore(unchosen.resolved_database_url)
+    try:
+        demo_ids = [entry.id for entry in store.add(demo_drafts())]
+        store.set_threshold(0.5)  # what the first start does after tuning on the demo
+        mark_learned(store, 0.5)
+    finally:
+        store.close()
+
+    status = _retrain(client)
+    assert "tuned for it on the demo's held-out questions" in status["message"]
+    curve = client.get("/admin/threshold/curve", headers=AUTH).json()
+    assert curve["source"] == DEMO_SOURCE
+    heldout = sum(len(faq.heldout) for lang in LANGUAGES for faq in load_faqs(lang))
+    unanswerable = sum(len(load_unanswerable(lang)) for lang in LANGUAGES)
+    assert (curve["n_in_scope"], curve["n_out_of_scope"]) == (heldout, unanswerable)
+    tuned = client.get("/admin/threshold", headers=AUTH).json()
+    assert tuned == {"threshold": pytest.approx(curve["threshold"]), "source": "store"}
+    assert tuned["threshold"] != 0.5
+
+    # The user replaces the demo with their own FAQs: no labels left, so a rehearsal.
+    for faq_id in demo_ids:
+        assert client.delete(f"/faq/{faq_id}", headers=AUTH).status_code == 200
+    items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
+    assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
+    status = _retrain(client)
+    assert "learned for it by a rehearsal" in status["message"]
+    assert client.get("/admin/threshold/curve", headers=AUTH).json()["source"] == (
+        REHEARSAL_SOURCE
+    )
 
 
 def test_retrain_keeps_the_configured_default_threshold(client, loaded) -> None:

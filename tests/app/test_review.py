@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.feedback_examples import expected_faq
+from app.last_tuning import DEMO_SOURCE
 from store.records import Feedback
 from tests.app.conftest import AUTH, THRESHOLD
 
@@ -166,7 +167,7 @@ def test_curve_falls_back_to_the_first_start_tuning(client, settings) -> None:
         "objective": "accuracy", "target": None, "threshold": 0.4, "examples": 12,
         "metrics": {"all": rows[1], "en": rows[1]}, "curve": rows}), encoding="utf-8")
     curve = client.get("/admin/threshold/curve", headers=AUTH).json()
-    assert curve["source"].endswith("(first start)")
+    assert curve["source"] == DEMO_SOURCE  # files from before the rehearsal: the demo's
     assert [p["threshold"] for p in curve["curve"]] == [0.2, 0.4, 0.6]
     assert curve["n_examples"] == 12 and curve["metrics"] == rows[1]
 

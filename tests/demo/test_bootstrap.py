@@ -16,12 +16,12 @@ from app.bootstrap import (
     TUNING_FILE,
     BootstrapConfig,
     BootstrapError,
-    demo_tuning_examples,
     ensure_ready,
 )
 from app.config import Settings
 from app.demo import load_faqs, load_unanswerable
-from app.last_tuning import load_last_tuning
+from app.demo_labels import demo_tuning_examples
+from app.last_tuning import load_last_tuning, threshold_may_be_relearned
 from model.checkpoint import load_encoder
 from model.lexical import sparse_dot
 from store.entries import FaqDraft
@@ -83,6 +83,8 @@ def test_first_start_prepares_everything_and_the_second_start_does_nothing(
         assert np.isclose(np.linalg.norm(vector), 1.0, atol=1e-4)
 
         assert store.get_threshold() == pytest.approx(report.threshold)
+        # The service's own threshold, not a person's: a retrain tunes it again.
+        assert threshold_may_be_relearned(store, settings)
         assert (settings.data_dir / CURVE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (settings.data_dir / TUNING_FILE).is_file()
         assert set(report.tuning_metrics) == {"all", "en", "zh"}

@@ -115,6 +115,27 @@ def test_search_many_answers_each_question_as_search_does(
     assert searcher.search_many([]) == []
 
 
+def test_best_matches_is_each_questions_top_answer_past_one_batch(
+    stocked_store, make_searcher, fixture_groups, tmp_path: Path
+) -> None:
+    searcher = make_searcher(stocked_store)
+    searcher.start()
+    texts = [q for qs in held_out_queries(fixture_groups).values() for q in qs]
+    texts = (texts * (300 // len(texts) + 1))[:300]  # past one 256-question batch
+    scores, ids = searcher.best_matches(texts)
+    alone = [searcher.search(text, 1)[0] for text in texts]
+    assert ids == [match.faq_id for match in alone]
+    assert scores == pytest.approx([match.score for match in alone], abs=1e-5)
+
+    store = FaqStore(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        empty = make_searcher(store, index_dir=tmp_path / "empty-index")
+        empty.start()
+        assert empty.best_matches(["anything"]) == ([-1.0], [None])
+    finally:
+        store.close()
+
+
 @pytest.mark.slow
 def test_second_process_finds_a_write_after_catching_up(
     stocked_store, database_url, tiny_encoder_path, tmp_path
