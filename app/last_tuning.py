@@ -23,7 +23,7 @@ SETTING_KEY = "last_tuning"
 FIRST_START_FILE = "threshold_tuning.json"
 DEMO_SOURCE = "demo held-out and unanswerable questions"
 # training.rehearsal, at the first start or at a retrain.
-REHEARSAL_SOURCE = "a rehearsal on the store's own FAQs"
+REHEARSAL_SOURCE = "rehearsal questions on the store's own FAQs"
 # The threshold the service last learned by itself (the first start's tuning on the demo, or
 # a rehearsal). Kept apart from the last tuning, which a tuning that is only looked at
 # (apply=false) replaces while the threshold in force stays.
