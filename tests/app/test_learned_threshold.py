@@ -59,9 +59,7 @@ def test_the_services_own_threshold_may_be_relearned_until_someone_sets_another(
     assert not threshold_may_be_relearned(store, settings)
 
 
-def test_a_stored_threshold_not_marked_learned_is_a_choice(
-    store: FaqStore, tmp_path: Path
-) -> None:
+def test_a_stored_threshold_not_marked_learned_is_a_choice(store: FaqStore, tmp_path: Path) -> None:
     store.set_threshold(0.41)
     assert not threshold_may_be_relearned(store, _settings(tmp_path))
 
