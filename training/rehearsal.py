@@ -13,7 +13,10 @@ phrasings is asked its second; one with a single phrasing is asked nothing), a m
 what is kept exactly as the real one will be, and the threshold is tuned on those answers
 (pooled over two such rehearsals, each with other FAQs put aside).
 The real model then trains on everything; its scores for new questions are expected near
-the rehearsal's, since both were asked phrasings they never saw.
+the rehearsal's, since both were asked phrasings they never saw. Where FAQs have one or two
+phrasings they are not (each rehearsal model keeps fewer than the real one and errs low), so
+a fine-tune of a base with a measured threshold prior never gets less than that prior
+(training.threshold_prior).
 """
 
 from __future__ import annotations
@@ -22,14 +25,21 @@ import random
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from model.checkpoint import load_encoder
 from training.recipes import FaqRecipe
-from training.threshold import Objective, ThresholdChoice, best_group_matches, tune_threshold
+from training.threshold import (
+    Objective,
+    ThresholdChoice,
+    best_group_matches,
+    rates_at,
+    tune_threshold,
+)
+from training.threshold_prior import threshold_floor
 from training.trainer import TrainConfig, train_encoder
 
 
@@ -56,6 +66,9 @@ class RehearsalConfig:
     # (fewer FAQs compete); on bench faq's sets 0.75 came closest to the best threshold
     # (docs/quality.md, "A threshold for FAQs that come with no labelled questions").
     in_scope_share: float = 0.75
+    # Raise a threshold below the prior of the base the fine-tune starts from to that prior
+    # (training.threshold_prior).
+    floor_at_base_prior: bool = True
     seed: int = 0
 
 
@@ -77,8 +90,14 @@ class RehearsalSplit:
 
 @dataclass(frozen=True)
 class Rehearsal:
-    choice: ThresholdChoice
+    choice: ThresholdChoice  # at the threshold the store gets, floor applied
     splits: list[RehearsalSplit]
+    rehearsed: float  # what the rehearsal's questions alone chose
+    floor: float | None = None  # the base's prior, when there is one
+
+    @property
+    def floored(self) -> bool:
+        return self.choice.threshold != self.rehearsed
 
     @property
     def answerable(self) -> int:
@@ -158,7 +177,12 @@ def rehearse_threshold(
         gold += [None if g is None else g + offset for g in split.gold]
         offset += len(split.groups)
     choice = tune_threshold(scores, predicted, gold, objective, target, config.in_scope_share)
-    return Rehearsal(choice, splits)
+    rehearsed = choice.threshold
+    floor = threshold_floor(train.init_from) if config.floor_at_base_prior else None
+    if floor is not None and rehearsed < floor:
+        # Only ever raised: fewer answers, each likelier right, whatever the objective.
+        choice = replace(choice, threshold=floor, metrics=rates_at(floor, scores, predicted, gold))
+    return Rehearsal(choice, splits, rehearsed, floor)
 
 
 def _ask(

@@ -285,6 +285,29 @@ def test_own_faqs_learn_their_threshold_from_a_rehearsal(tmp_path: Path) -> None
     assert not again.did_work
 
 
+def test_a_rehearsed_threshold_below_the_bases_prior_is_stored_at_the_prior(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reduced recipe starts from no base with a prior: the lookup alone is replaced.
+    monkeypatch.setattr("training.rehearsal.threshold_floor", lambda init_from: 0.97)
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'floor.db'}")
+    _store_own_demo_like_faqs(settings)
+    messages: list[str] = []
+    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+
+    assert report.threshold_tuned and report.threshold == pytest.approx(0.97)
+    (said,) = [m for m in messages if "learned from 2 rehearsals" in m]
+    assert ": 0.970 (the rehearsal alone chose 0." in said and "base model's prior" in said
+    tuning = json.loads((settings.data_dir / TUNING_FILE).read_text(encoding="utf-8"))
+    assert tuning["threshold"] == pytest.approx(0.97)
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        assert store.get_threshold() == pytest.approx(0.97)
+        assert threshold_may_be_relearned(store, settings)  # still the service's own
+    finally:
+        store.close()
+
+
 def test_a_crash_while_training_keeps_the_rehearsed_threshold_for_the_next_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
