@@ -161,7 +161,7 @@ class Retrainer:
             learned = ""
             # Asked again: someone may have tuned or set a threshold while this ran.
             if threshold_may_be_relearned(self._store, self._settings):
-                learned = self._relearn_threshold(result.rehearsal)
+                learned = self._relearn_threshold(result.rehearsal, result.raised_from)
             self._store.set_active_model(encoder.content_hash)
             version = model_version(encoder)
             self._on_new_model(version)
@@ -188,7 +188,9 @@ class Retrainer:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _relearn_threshold(self, rehearsal: ThresholdChoice | None) -> str:
+    def _relearn_threshold(
+        self, rehearsal: ThresholdChoice | None, raised_from: float | None = None
+    ) -> str:
         """Apply the threshold learned for the model just swapped in; what the status message
         says. The demo's questions are asked through the searcher, as /ask would be."""
         examples = demo_tuning_examples(list(self._store.iter_entries()))
@@ -198,6 +200,8 @@ class Retrainer:
             source, how = DEMO_SOURCE, "tuned for it on the demo's held-out questions"
         elif rehearsal is not None:
             choice, source, how = rehearsal, REHEARSAL_SOURCE, "learned for it by a rehearsal"
+            if raised_from is not None:
+                how += f" (which chose {raised_from:.3f}; raised to the base model's prior)"
         else:
             return ""  # the rehearsal found too few questions: the threshold stays
         threshold = storable(choice.threshold)

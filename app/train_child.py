@@ -35,6 +35,8 @@ class ChildResult:
     # The threshold a rehearsal chose for the new model (training.rehearsal), when asked
     # for and the FAQs gave enough questions.
     rehearsal: ThresholdChoice | None = None
+    # What the rehearsal's questions alone chose, when the base's prior raised it.
+    raised_from: float | None = None
 
 
 def train_in_child(
@@ -79,7 +81,7 @@ def train_in_child(
             if message[0] == "progress":
                 on_progress(message[1], message[2])
             elif message[0] == "done":
-                return ChildResult(Path(message[1]), message[2])
+                return ChildResult(Path(message[1]), message[2], message[3])
             else:
                 raise TrainingFailed(message[1])
     finally:
@@ -130,7 +132,9 @@ def _train(
             progress=False,
             on_progress=lambda fraction, text: messages.send(("progress", fraction, text)),
         )
-        messages.send(("done", str(path), rehearsal.choice if rehearsal else None))
+        choice = rehearsal.choice if rehearsal else None
+        raised_from = rehearsal.rehearsed if rehearsal and rehearsal.floored else None
+        messages.send(("done", str(path), choice, raised_from))
     except Exception as error:  # reported to the worker, which logs it and keeps serving
         messages.send(("failed", f"{type(error).__name__}: {error}"))
     finally:

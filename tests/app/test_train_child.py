@@ -3,6 +3,7 @@ Settings.keep_base_max_phrasings, passed across the spawn."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from app.train_child import train_in_child
 from model.base_model import shipped_base_path
 from model.checkpoint import read_metadata
+from training.recipes import fine_tune_train_config
+from training.threshold_prior import threshold_floor
 
 GROUPS = [
     ["How do I reset my password?", "forgot my password", "change password"],
@@ -34,3 +37,40 @@ def test_the_child_keeps_one_network_when_told_to(tmp_path: Path) -> None:
     assert training["train_config"]["keep_base"] is False
     assert training["train_config"]["init_from"] == str(shipped_base_path())
     assert progress and progress[-1] == pytest.approx(1.0)
+
+
+# Ten unrelated topics: a rehearsal's near misses score far below its paraphrases, so the
+# lowest threshold that separates them lies under the base's prior.
+TOPICS = [
+    ["How do I reset my password?", "forgot my password", "change my password", "new password"],
+    ["Where is my order?", "track my parcel", "order status", "when does my order arrive"],
+    ["Can I get a refund?", "money back please", "refund my purchase", "I want a refund"],
+    ["Do you ship abroad?", "international shipping", "ship to another country", "overseas"],
+    ["What are your opening hours?", "when are you open", "opening times", "hours today"],
+    ["Is there a student discount?", "discount for students", "student price", "students save"],
+    ["How do I delete my account?", "close my account", "remove my account", "delete profile"],
+    ["Which payment methods do you take?", "can I pay by card", "payment options", "pay how"],
+    ["Do you have gift cards?", "buy a gift card", "gift voucher", "gift certificate"],
+    ["How can I contact support?", "talk to a human", "customer service phone", "support email"],
+]
+
+
+@pytest.mark.skipif(shipped_base_path() is None, reason="needs the packaged base model")
+def test_the_child_reports_a_rehearsed_threshold_the_bases_prior_raised(tmp_path: Path) -> None:
+    base = shipped_base_path()
+    quick = replace(
+        fine_tune_train_config(base), epochs=1, min_steps=0, device="cpu", num_threads=1
+    )
+    result = train_in_child(
+        TOPICS,
+        tmp_path / "model",
+        quick,
+        1,
+        on_progress=lambda *_: None,
+        keep_base_max_phrasings=0,
+        rehearse=True,
+    )
+    assert result.rehearsal is not None
+    prior = threshold_floor(base)
+    assert result.raised_from is not None and result.raised_from < prior
+    assert result.rehearsal.threshold == prior
