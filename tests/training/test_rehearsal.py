@@ -1,15 +1,23 @@
 """The rehearsal that learns a threshold from an FAQ set's own phrasings: the split it asks
-(labels, what stays trained, what is put aside) and a real rehearsal with a tiny model."""
+(labels, what stays trained, what is put aside), a real rehearsal with a tiny model, and the
+floor a base's threshold prior puts under what it learns."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+import training.rehearsal
 from training.augment import AugmentConfig
 from training.recipes import FaqRecipe, scratch_train_config
-from training.rehearsal import RehearsalConfig, rehearsal_splits, rehearse_threshold
+from training.rehearsal import (
+    Rehearsal,
+    RehearsalConfig,
+    rehearsal_splits,
+    rehearse_threshold,
+)
 
 ONE = RehearsalConfig(folds=1)
 
@@ -83,15 +91,18 @@ def test_too_few_questions_give_no_rehearsal(faqs: list[list[str]], why: str) ->
     assert rehearsal_splits(faqs) == [], why
 
 
-def test_a_rehearsal_trains_asks_and_tunes_on_its_own_questions() -> None:
-    topics = ["refund", "password", "shipping", "invoice", "warranty", "delivery"]
-    faqs = [
-        [f"how do i get a {t}", f"question about {t}", f"help with {t} please", f"{t} issue"]
-        for t in topics
-    ] + [
-        [f"where is the {t} page", f"{t} page link", f"open the {t} page", f"find {t} page"]
-        for t in topics
-    ]
+TOPICS = ["refund", "password", "shipping", "invoice", "warranty", "delivery"]
+TOPIC_FAQS = [
+    [f"how do i get a {t}", f"question about {t}", f"help with {t} please", f"{t} issue"]
+    for t in TOPICS
+] + [
+    [f"where is the {t} page", f"{t} page link", f"open the {t} page", f"find {t} page"]
+    for t in TOPICS
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_recipe() -> FaqRecipe:
     tiny = replace(
         scratch_train_config(),
         encoder=replace(scratch_train_config().encoder, embedding_dim=16, hidden_size=16),
@@ -100,10 +111,56 @@ def test_a_rehearsal_trains_asks_and_tunes_on_its_own_questions() -> None:
         device="cpu",
         num_threads=1,
     )
-    recipe = FaqRecipe(train=tiny, augment=AugmentConfig(copies=1))
-    rehearsal = rehearse_threshold(faqs, recipe, progress=False)
+    return FaqRecipe(train=tiny, augment=AugmentConfig(copies=1))
+
+
+def test_a_rehearsal_trains_asks_and_tunes_on_its_own_questions(tiny_recipe: FaqRecipe) -> None:
+    rehearsal = rehearse_threshold(TOPIC_FAQS, tiny_recipe, progress=False)
     assert rehearsal is not None and len(rehearsal.splits) == 2
     curve = rehearsal.choice.curve
     assert curve.n_in_scope == rehearsal.answerable == 2 * 20  # 10 FAQs x 2 asked, twice
     assert curve.n_out_of_scope == rehearsal.no_answer == 2 * 8  # 2 FAQs x 4 phrasings, twice
     assert -1.0 <= rehearsal.choice.threshold <= 1.001
+
+
+def _rehearse(recipe: FaqRecipe, floor_at_base_prior: bool = True) -> Rehearsal:
+    # A low precision target answers nearly everything: room for a floor above it.
+    config = RehearsalConfig(floor_at_base_prior=floor_at_base_prior)
+    rehearsal = rehearse_threshold(TOPIC_FAQS, recipe, "precision", 0.05, config, progress=False)
+    assert rehearsal is not None
+    return rehearsal
+
+
+@pytest.fixture(scope="module")
+def unfloored(tiny_recipe: FaqRecipe) -> Rehearsal:
+    rehearsal = _rehearse(tiny_recipe, floor_at_base_prior=False)
+    assert rehearsal.floor is None and not rehearsal.floored
+    return rehearsal
+
+
+def test_a_rehearsed_threshold_below_the_prior_is_raised_to_it(
+    tiny_recipe: FaqRecipe, unfloored: Rehearsal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    curve = unfloored.choice.curve
+    floor = float(np.median(curve.thresholds))
+    assert unfloored.rehearsed < floor
+    # The lookup alone is replaced: the tiny recipe starts from no base with a prior.
+    monkeypatch.setattr(training.rehearsal, "threshold_floor", lambda init_from: floor)
+    rehearsal = _rehearse(tiny_recipe)
+    assert rehearsal.rehearsed == unfloored.rehearsed  # the same seeded rehearsal
+    assert rehearsal.floored and rehearsal.floor == rehearsal.choice.threshold == floor
+    # Its metrics are those at the floor: the rates of a candidate next to it on the curve.
+    above = int(np.searchsorted(curve.thresholds, floor))
+    assert rehearsal.choice.metrics in (curve.metrics_at(above - 1), curve.metrics_at(above))
+    assert rehearsal.choice.metrics["coverage"] < unfloored.choice.metrics["coverage"]
+
+
+def test_a_rehearsed_threshold_above_the_prior_is_kept(
+    tiny_recipe: FaqRecipe, unfloored: Rehearsal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    floor = unfloored.rehearsed - 0.1
+    monkeypatch.setattr(training.rehearsal, "threshold_floor", lambda init_from: floor)
+    rehearsal = _rehearse(tiny_recipe)
+    assert rehearsal.floor == floor and not rehearsal.floored
+    assert rehearsal.choice.threshold == unfloored.rehearsed
+    assert rehearsal.choice.metrics == unfloored.choice.metrics
