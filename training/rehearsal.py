@@ -25,7 +25,7 @@ import random
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from training.threshold import (
     Objective,
     ThresholdChoice,
     best_group_matches,
-    rates_at,
+    moved_to,
     tune_threshold,
 )
 from training.threshold_prior import threshold_floor
@@ -180,8 +180,8 @@ def rehearse_threshold(
     rehearsed = choice.threshold
     floor = threshold_floor(train.init_from) if config.floor_at_base_prior else None
     if floor is not None and rehearsed < floor:
-        # Only ever raised: fewer answers, each likelier right, whatever the objective.
-        choice = replace(choice, threshold=floor, metrics=rates_at(floor, scores, predicted, gold))
+        # Only ever raised (fewer answers); its metrics and target are read at the floor.
+        choice = moved_to(choice, floor, scores, predicted, gold)
     return Rehearsal(choice, splits, rehearsed, floor)
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -252,6 +252,23 @@ def rates_at(
     """Every curve metric at one threshold (e.g. a threshold tuned on other examples)."""
     curve = threshold_curve(scores, predicted, gold, thresholds=np.array([threshold]))
     return curve.metrics_at(0)
+
+
+def moved_to(
+    choice: ThresholdChoice,
+    threshold: float,
+    scores: Sequence[float],
+    predicted: Sequence[int | None],
+    gold: Sequence[int | None],
+) -> ThresholdChoice:
+    """`choice` at another threshold (a floor under it, say), on the examples it was tuned
+    on: the metrics there and, for `precision`, whether something answered still meets the
+    target (precision need not rise with the threshold). The curve stays as it was."""
+    metrics = rates_at(threshold, scores, predicted, gold)
+    met = choice.target_met
+    if choice.objective == "precision" and choice.target is not None:
+        met = metrics["precision"] >= choice.target - _TIE_EPS and metrics["coverage"] > 0
+    return replace(choice, threshold=threshold, metrics=metrics, target_met=met)
 
 
 def best_matches(

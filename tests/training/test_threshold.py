@@ -10,6 +10,7 @@ from training.threshold import (
     METRIC_NAMES,
     candidate_thresholds,
     choose_threshold,
+    moved_to,
     plot_threshold_curve,
     threshold_curve,
     tune_threshold,
@@ -55,6 +56,22 @@ def test_hand_computed_curve_and_choices() -> None:
     chosen = choose_threshold(curve, "accuracy")
     assert chosen.metrics["accuracy"] == pytest.approx(4 / 6)
     assert chosen.target_met
+
+
+def test_a_choice_moved_to_a_higher_threshold_reports_the_rates_there() -> None:
+    examples = _split(HAND_CASE)
+    accuracy = tune_threshold(*examples, "accuracy")
+    moved = moved_to(accuracy, 0.75, *examples)
+    assert moved.threshold == 0.75 and moved.curve is accuracy.curve
+    assert moved.metrics["accuracy"] == pytest.approx(3 / 6)
+    assert moved.metrics["coverage"] == pytest.approx(3 / 6) and moved.target_met
+    # Precision does not rise with the threshold: 3/5 at 0.45, 2/4 at 0.65, 2/3 at 0.75.
+    precise = tune_threshold(*examples, "precision", 0.6)
+    assert precise.threshold == pytest.approx(0.45) and precise.target_met
+    assert not moved_to(precise, 0.65, *examples).target_met
+    assert moved_to(precise, 0.75, *examples).target_met
+    nothing = moved_to(precise, 0.95, *examples)  # answers nothing: no precision to meet
+    assert nothing.metrics["coverage"] == 0.0 and not nothing.target_met
 
 
 def test_accuracy_tie_prefers_fewer_wrong_answers() -> None:
