@@ -33,7 +33,7 @@ many phrasings each FAQ has).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -196,9 +196,7 @@ def choose_threshold(
             raise ValueError("objective 'precision' needs a target, e.g. 0.95")
         if not (math.isfinite(target) and 0.0 < target <= 1.0):
             raise ValueError(f"precision target must be in (0, 1], got {target!r}")
-        reaches = (curve.metrics["precision"] >= target - _TIE_EPS) & (
-            curve.metrics["coverage"] > 0
-        )
+        reaches = _reaches(curve.metrics, target)
         met = bool(reaches.any())
         # Thresholds are ascending: the first that reaches the target answers the most.
         position = int(np.argmax(reaches)) if met else len(curve.thresholds) - 1
@@ -267,8 +265,15 @@ def moved_to(
     metrics = rates_at(threshold, scores, predicted, gold)
     met = choice.target_met
     if choice.objective == "precision" and choice.target is not None:
-        met = metrics["precision"] >= choice.target - _TIE_EPS and metrics["coverage"] > 0
+        met = bool(_reaches(metrics, choice.target))
     return replace(choice, threshold=threshold, metrics=metrics, target_met=met)
+
+
+def _reaches(metrics: Mapping[str, np.ndarray | float], target: float) -> np.ndarray | np.bool_:
+    """Where the precision target is met by answering something (arrays: per candidate)."""
+    return (np.asarray(metrics["precision"]) >= target - _TIE_EPS) & (
+        np.asarray(metrics["coverage"]) > 0
+    )
 
 
 def best_matches(
