@@ -44,6 +44,7 @@ from app.demo_labels import demo_tuning_examples
 from app.last_tuning import (
     DEMO_SOURCE,
     REHEARSAL_SOURCE,
+    floor_note,
     mark_learned,
     operator_chose_threshold,
 )
@@ -53,7 +54,7 @@ from model.checkpoint import META_FILE, load_encoder
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
 from training.recipes import FaqRecipe
-from training.rehearsal import Rehearsal, RehearsalConfig, rehearse_threshold
+from training.rehearsal import RehearsalConfig, rehearse_threshold
 from training.threshold import (
     Objective,
     ThresholdChoice,
@@ -273,20 +274,11 @@ def _rehearse_threshold(
         f"threshold learned from {len(rehearsal.splits)} rehearsals, each trained on "
         f"{len(first.groups)} of your FAQs and asked the phrasings it did not see and those of "
         f"{first.aside_faqs} FAQs put aside ({rehearsal.answerable} + {rehearsal.no_answer} "
-        f"questions, {config.objective}): {rehearsal.choice.threshold:.3f}{_floor_note(rehearsal)}"
-        f" — answered "
+        f"questions, {config.objective}): {rehearsal.choice.threshold:.3f}"
+        f"{floor_note(rehearsal.raised_from)} — answered "
         f"correctly {rates['answered_correctly_rate']:.0%}, wrong answers "
         f"{rates['wrong_answer_rate']:.0%}, declined {rates['abstain_rate_out_of_scope']:.0%} "
         f"of those that fit no FAQ; {report.rehearsal_seconds:.0f} s; curve in {report.curve_png}"
-    )
-
-
-def _floor_note(rehearsal: Rehearsal) -> str:
-    if not rehearsal.floored:
-        return ""
-    return (
-        f" (the rehearsal alone chose {rehearsal.rehearsed:.3f}; raised to the base model's "
-        "prior: rehearsals at few phrasings per FAQ answer too readily)"
     )
 
 

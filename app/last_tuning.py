@@ -33,6 +33,17 @@ _REHEARSED_KEY = "rehearsed_threshold"
 logger = logging.getLogger("samesay.app")
 
 
+def floor_note(raised_from: float | None) -> str:
+    """What the first start and a retrain add to the threshold they report when the base's
+    prior raised a rehearsed one (training.threshold_prior); empty otherwise."""
+    if raised_from is None:
+        return ""
+    return (
+        f" (the rehearsal alone chose {raised_from:.3f}; raised to the base model's prior: "
+        "rehearsals at few phrasings per FAQ answer too readily)"
+    )
+
+
 def save_last_tuning(
     store: FaqStore, choice: ThresholdChoice, threshold: float, source: str
 ) -> None:

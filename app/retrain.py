@@ -30,6 +30,7 @@ from app.demo_labels import demo_tuning_examples
 from app.last_tuning import (
     DEMO_SOURCE,
     REHEARSAL_SOURCE,
+    floor_note,
     mark_learned,
     save_last_tuning,
     threshold_may_be_relearned,
@@ -189,7 +190,7 @@ class Retrainer:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _relearn_threshold(
-        self, rehearsal: ThresholdChoice | None, raised_from: float | None = None
+        self, rehearsal: ThresholdChoice | None, raised_from: float | None
     ) -> str:
         """Apply the threshold learned for the model just swapped in; what the status message
         says. The demo's questions are asked through the searcher, as /ask would be."""
@@ -199,9 +200,8 @@ class Retrainer:
             choice = tune_threshold(scores, predicted, [faq_id for _, faq_id, _ in examples])
             source, how = DEMO_SOURCE, "tuned for it on the demo's held-out questions"
         elif rehearsal is not None:
-            choice, source, how = rehearsal, REHEARSAL_SOURCE, "learned for it by a rehearsal"
-            if raised_from is not None:
-                how += f" (which chose {raised_from:.3f}; raised to the base model's prior)"
+            choice, source = rehearsal, REHEARSAL_SOURCE
+            how = f"learned for it by a rehearsal{floor_note(raised_from)}"
         else:
             return ""  # the rehearsal found too few questions: the threshold stays
         threshold = storable(choice.threshold)

@@ -132,9 +132,10 @@ def _train(
             progress=False,
             on_progress=lambda fraction, text: messages.send(("progress", fraction, text)),
         )
-        choice = rehearsal.choice if rehearsal else None
-        raised_from = rehearsal.rehearsed if rehearsal and rehearsal.floored else None
-        messages.send(("done", str(path), choice, raised_from))
+        if rehearsal is None:
+            messages.send(("done", str(path), None, None))
+        else:
+            messages.send(("done", str(path), rehearsal.choice, rehearsal.raised_from))
     except Exception as error:  # reported to the worker, which logs it and keeps serving
         messages.send(("failed", f"{type(error).__name__}: {error}"))
     finally:

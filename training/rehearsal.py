@@ -100,6 +100,11 @@ class Rehearsal:
         return self.choice.threshold != self.rehearsed
 
     @property
+    def raised_from(self) -> float | None:
+        """What the rehearsal alone chose, when the floor raised it."""
+        return self.rehearsed if self.floored else None
+
+    @property
     def answerable(self) -> int:
         return sum(split.answerable for split in self.splits)
 
