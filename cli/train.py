@@ -112,6 +112,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--topic-share must be between 0 and 1")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
+        "num_layers pooling "
         "learning_rate batch_size synthetic_en synthetic_zh listwise_weight topic_share"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from model.checkpoint import save_checkpoint
 from model.encoder import EncoderConfig, GruEncoder
+from model.encoder_config import Pooling
 from model.losses import build_loss
 from model.tokenizer import CJK_CHAR, PAD, UNK, Tokenizer, TokenizerConfig
 from training.batches import Batcher, length_batches
@@ -78,6 +79,9 @@ class BaseRecipe:
     embedding_dim: int = 128
     # One biGRU 128 (256-d vectors): the one-question encode budget is 0.5 ms of one core.
     hidden_size: int = 128
+    # Capacity and pooling probes (docs/quality.md); the shipped base is one layer, max-pooled.
+    num_layers: int = 1
+    pooling: Pooling = "max"
     epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 3e-3
@@ -306,6 +310,8 @@ def _train(
         vocab_size=len(tokenizer),
         embedding_dim=recipe.embedding_dim,
         hidden_size=recipe.hidden_size,
+        num_layers=recipe.num_layers,
+        pooling=recipe.pooling,
         tokenizer=recipe.tokenizer,
     )
     network = GruEncoder(config)

@@ -107,6 +107,14 @@ def test_base_training_writes_a_half_precision_checkpoint_and_card(
     assert encoder.content_hash in card and "CC BY-SA 4.0" in card
 
 
+def test_the_recipes_pooling_and_layers_make_the_network(data_root: Path, tmp_path: Path) -> None:
+    out = train_base(data_root, tmp_path / "base", _tiny(pooling="last", num_layers=2), False)
+    config = load_encoder(out).config
+    assert (config.pooling, config.num_layers) == ("last", 2)
+    card = write_model_card(out, "samesay train --recipe base").read_text(encoding="utf-8")
+    assert "last pooling" in card
+
+
 def test_research_only_group_sets_are_refused(data_root: Path, tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="licence"):
         train_base(data_root, tmp_path / "x", _tiny(group_sets=("lcqmc_zh",)), progress=False)
