@@ -20,6 +20,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_FIND_LINKS=/opt/wheels \
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv && pip install --upgrade pip setuptools wheel
+# A C compiler for the package's one extension (model/_gru_scan.c, the serving GRU's scan;
+# setup.py), in this build stage only: the runtime image copies the venv, not the compiler.
+# python:3.11-slim has Python's headers; a Debian-Python base needs python3-dev for them.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && if [ ! -f "$(python -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ]; then \
+        apt-get install -y --no-install-recommends python3-dev; \
+    fi \
+    && rm -rf /var/lib/apt/lists/*
 # Own layer: torch is ~90 % of the image and changes far less often than the code.
 # The local wheel is installed by file name (its dependencies still come from PyPI), so the
 # choice between it and the index never depends on how pip ranks versions.
@@ -31,7 +39,8 @@ RUN set -- /opt/wheels/torch-"${TORCH_VERSION}"+cpu-*.whl; \
     fi
 WORKDIR /src
 COPY . .
-RUN pip install ".[${EXTRAS}]" && python -c "import torch, faiss, cli.main"
+# Checked from / so that the installed package is imported, not the sources in /src.
+RUN pip install ".[${EXTRAS}]" && cd / && python -c "import torch, faiss, cli.main, model._gru_scan"
 
 # ------------------------------------------------------- GPU build: CUDA torch + faiss-gpu
 FROM ${CUDA_IMAGE} AS gpu-build
@@ -41,6 +50,7 @@ ARG EXTRAS=postgres,gpu
 ENV DEBIAN_FRONTEND=noninteractive PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \
+        gcc libc6-dev python3-dev \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv && pip install --upgrade pip setuptools wheel
 RUN pip install --index-url "${TORCH_CUDA_INDEX_URL}" "torch==${TORCH_VERSION}"

@@ -129,6 +129,7 @@ def compare(
                 tree = work / revision.commit[:12]
                 _git(repo, "worktree", "add", "--detach", "--quiet", str(tree), revision.commit)
                 trees[revision.commit] = tree
+                _build_extensions(tree)
             for number, revision in enumerate(run_order(revisions, rounds), 1):
                 print(
                     f"== run {number}/{rounds * len(revisions)}: {revision.name} "
@@ -155,6 +156,22 @@ def compare(
         out.write_text(json.dumps(document, indent=2) + "\n")
         print(f"\nJSON written to {out}")
     return rows
+
+
+def _build_extensions(tree: Path) -> None:
+    """Compile a commit's C extensions in place (setup.py, since the C GRU scan), as its
+    install would: without this, a worktree on PYTHONPATH would run its NumPy fallbacks."""
+    if not (tree / "setup.py").is_file():
+        return
+    done = subprocess.run(
+        [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
+        cwd=tree,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"building the C extensions failed in {tree}:\n{done.stderr[-1500:]}")
 
 
 def _run_service(tree: Path, service_args: Sequence[str], data_root: Path, out: Path) -> None:
