@@ -20,8 +20,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_FIND_LINKS=/opt/wheels \
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv && pip install --upgrade pip setuptools wheel
-# A C compiler for the package's one extension (model/_gru_scan.c, the serving GRU's scan;
-# setup.py), in this build stage only: the runtime image copies the venv, not the compiler.
+# A C compiler for the package's two extensions (model/_gru_scan.c, model/_lexical_dots.c:
+# /ask's hot loops; setup.py), in this build stage only: the runtime image copies the venv.
 # python:3.11-slim has Python's headers; a Debian-Python base needs python3-dev for them.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && if [ ! -f "$(python -c 'import sysconfig; print(sysconfig.get_path("include"))')/Python.h" ]; then \
@@ -40,7 +40,7 @@ RUN set -- /opt/wheels/torch-"${TORCH_VERSION}"+cpu-*.whl; \
 WORKDIR /src
 COPY . .
 # Checked from / so that the installed package is imported, not the sources in /src.
-RUN pip install ".[${EXTRAS}]" && cd / && python -c "import torch, faiss, cli.main, model._gru_scan"
+RUN pip install ".[${EXTRAS}]" && cd / && python -c "import torch, faiss, cli.main, model._gru_scan, model._lexical_dots"
 
 # ------------------------------------------------------- GPU build: CUDA torch + faiss-gpu
 FROM ${CUDA_IMAGE} AS gpu-build

@@ -1,8 +1,11 @@
-"""The one C extension: model/_gru_scan.c, the GRU recurrence of the serving encoder.
+"""The two C extensions of the /ask hot path, both optional speed-ups:
 
-Optional by design: where no C compiler is found the install goes on without it and
-model/fast_path.py runs the same recurrence in NumPy (slower, same vectors to 1e-5).
-Everything else about the package is in pyproject.toml.
+- model/_gru_scan.c: the serving encoder's GRU recurrence (model/fast_path.py);
+- model/_lexical_dots.c: the lexical rescore's TF-IDF dots (model/lexical.py).
+
+Where no C compiler is found the install goes on without them and the same code runs in
+NumPy (slower; the same vectors to 1e-5, the same dots to the bit). Everything else about
+the package is in pyproject.toml.
 """
 
 import sys
@@ -15,6 +18,7 @@ FLAGS = [] if sys.platform == "win32" else ["-O3", "-fno-trapping-math"]
 
 setup(
     ext_modules=[
-        Extension("model._gru_scan", ["model/_gru_scan.c"], extra_compile_args=FLAGS, optional=True)
+        Extension(f"model.{name}", [f"model/{name}.c"], extra_compile_args=FLAGS, optional=True)
+        for name in ("_gru_scan", "_lexical_dots")
     ]
 )

@@ -23,7 +23,7 @@ from app.retrain import Retrainer
 from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
 from index.sync import IndexPoller
-from model import fast_path
+from model.extensions import missing_extensions
 from store.faq_store import FaqStore
 
 if TYPE_CHECKING:  # training imports torch, which serving never needs (app.retrain)
@@ -108,10 +108,12 @@ class Service:
         )
         service.refresh_settings()
         metrics.set_model_version(service.model_version)
-        if fast_path.native_scan is None:
+        missing = missing_extensions()
+        if missing:
             logger.warning(
-                "model._gru_scan is not built (no C compiler at install): /ask encodes with "
-                "the NumPy scan, ~0.2 ms slower a question; reinstall with gcc to build it"
+                "C extensions not built (no C compiler at install): %s; /ask runs their code "
+                "in NumPy, ~0.1-0.2 ms slower a question each; reinstall with gcc to build them",
+                ", ".join(missing),
             )
         metrics.track_index(lambda: searcher.count, lambda: searcher.revision)
         return service

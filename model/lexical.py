@@ -29,6 +29,11 @@ import numpy as np
 
 from model.text import normalize
 
+try:
+    from model import _lexical_dots as native_dots
+except ImportError:  # not built (no C compiler at install): dots_many runs in NumPy
+    native_dots = None
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(f"[{_CJK}]+|[^\\W{_CJK}]+")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -229,6 +234,22 @@ class LexicalRows:
         faqs = self._faqs
         rows = np.fromiter((faqs[i][0] for i in faq_ids.tolist()), np.int64, n) + phrasing_nos
         starts = self._starts[rows]
+        if native_dots is not None:  # one C call per query (model/_lexical_dots.c), same bits
+            ends, out = self._ends[rows], np.empty(n, dtype=np.float32)
+            first = 0
+            for query, count in zip(queries, counts, strict=True):
+                last = first + count
+                native_dots.dots(
+                    query.terms,
+                    query.weights,
+                    self._terms,
+                    self._weights,
+                    starts[first:last],
+                    ends[first:last],
+                    out[first:last],
+                )
+                first = last
+            return out
         lengths = self._ends[rows] - starts
         row_of = np.repeat(np.arange(n), lengths)  # (total,) candidate of each term
         # Each candidate's run of _terms, back to back: position i of run r is starts[r] + i.

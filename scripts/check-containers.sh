@@ -95,8 +95,8 @@ prepare_root "$root"
 step "in image: samesay --help (as uid 10001)"
 in_image "$root" samesay --help
 in_image "$root" python -c "import torch, faiss; print('torch', torch.__version__, '| faiss', faiss.__version__)"
-# The serving GRU's C scan was compiled in the build stage (a NumPy fallback would be silent).
-in_image "$root" python -c "from model import fast_path; assert fast_path.native_scan, 'no C scan'; print('C GRU scan: built')"
+# /ask's C extensions were compiled in the build stage (a NumPy fallback would be silent).
+in_image "$root" python -c "from model import fast_path, lexical; assert fast_path.native_scan and lexical.native_dots, 'not built'; print('C extensions: built')"
 
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   step "build: podman build --target test -t $test_image . (runtime + dev extras + tests/)"

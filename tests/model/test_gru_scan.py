@@ -6,25 +6,18 @@ compare it with PyTorch's GRU. These check it on its own: shapes the models do n
 rows), its tanh, its input checks, and the NumPy fallback where it is not built.
 """
 
-import os
-
 import numpy as np
 import pytest
 
 from model import fast_path
 from model.encoder_config import EncoderConfig
 from model.fast_path import NumpyGru
+from tests.model.native import built
 
 
 @pytest.fixture
 def native():
-    """The built extension; CI installs with a C compiler, so there it must be built."""
-    if fast_path.native_scan is None:
-        message = "model._gru_scan is not built (no C compiler when the package was installed)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return fast_path.native_scan
+    return built(fast_path.native_scan, "_gru_scan")
 
 
 def _gru(hidden: int, members: int = 1, layers: int = 1, seed: int = 0) -> NumpyGru:
