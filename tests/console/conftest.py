@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from app.bootstrap import BootstrapConfig, ensure_ready
 from app.config import Settings
 from app.main import create_app
+from tests.fixtures.ci import skip_unless_ci
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.augment import AugmentConfig
 from training.recipes import FaqRecipe, scratch_train_config
@@ -55,17 +56,15 @@ FAST_FIRST_START = BootstrapConfig(
 def chromium_or_skip(path: str = CHROMIUM, ci: bool | None = None) -> str:
     """The browser to launch; without it (or Playwright) skip, except under CI (env CI set,
     as .ci/run does): fail."""
-    ci = bool(os.environ.get("CI")) if ci is None else ci
     found = shutil.which(path) or (path if os.path.isfile(path) else None)
     try:
         import playwright  # noqa: F401
     except ImportError:
         found = None
     if found is None:
-        why = f"no chromium at {path} or no playwright (run scripts/ensure-chromium.sh)"
-        if ci:
-            pytest.fail(f"browser tests must run in CI: {why}")
-        pytest.skip(why)
+        skip_unless_ci(
+            f"no chromium at {path} or no playwright (run scripts/ensure-chromium.sh)", ci
+        )
     return found
 
 
