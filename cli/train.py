@@ -38,6 +38,11 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hidden-size", type=int)
     group.add_argument("--embedding-dim", type=int)
     group.add_argument("--layers", type=int, dest="num_layers")
+    group.add_argument(
+        "--wordnet-en",
+        type=int,
+        help="base recipe: distil up to N WordNet sentences from MiniLM (needs wordnet-base)",
+    )
     group.add_argument("--epochs", type=int)
     group.add_argument("--min-steps", type=int, help="extra epochs for small data up to N updates")
     group.add_argument("--batch-size", type=int)
@@ -112,7 +117,7 @@ def _train_base(args: argparse.Namespace) -> int:
         raise SystemExit("--topic-share must be between 0 and 1")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
-        "num_layers pooling "
+        "num_layers pooling wordnet_en "
         "learning_rate batch_size synthetic_en synthetic_zh listwise_weight topic_share"
     ).split()
     changes = {name: getattr(args, name) for name in names if getattr(args, name) is not None}

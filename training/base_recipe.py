@@ -45,6 +45,7 @@ from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
 from training.topic_batches import topic_batches, topic_clusters
 from training.trainer import build_optimizers, resolve_device, seed_everything
+from training.wordnet_text import WORDNET_DIR, wordnet_sentences
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -55,6 +56,8 @@ SOURCE_LICENCES = {
     "sgd_user_en": "CC BY-SA 4.0",
     "crosswoz_user_zh": "Apache-2.0",
     "kdconv_zh": "Apache-2.0",
+    # Not a ../shared/data folder: Debian's wordnet-base (training.wordnet_text).
+    "wordnet": "WordNet 3.0 licence (Princeton University; derived works allowed with its notice)",
 }
 SHIPPABLE_SOURCES = frozenset(SOURCE_LICENCES)
 
@@ -88,6 +91,12 @@ class BaseRecipe:
     # One layer: a second (1-epoch probe) moved zero-shot top-1 by -0.7 to +2.3 points for
     # 1.5x the training time and a second recurrence in every encode.
     num_layers: int = 1
+    # WordNet's definitions and usage examples (training.wordnet_text) distilled from MiniLM
+    # through the English map, up to this many (0 = none; all of them: 165,853). A probe
+    # moved English zero-shot top-1 by +1.8 to +5.5 points; not yet in the shipped base
+    # (docs/quality.md, "WordNet's definitions for the base").
+    wordnet_en: int = 0
+    wordnet_dir: str = str(WORDNET_DIR)
     epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 3e-3
@@ -181,6 +190,11 @@ def _synthetic_teachers(
             )
         sources_made = [SYNTHETIC_SOURCES[teacher.name]] * len(sentences)
         made.append(TeacherVectors(f"{teacher.name}{SYNTHETIC}", sentences, sources_made, vectors))
+    if recipe.wordnet_en and "minilm_en" in recipe.teachers:
+        sentences = wordnet_sentences(Path(recipe.wordnet_dir), recipe.wordnet_en)
+        vectors = cached_teacher_vectors(sentences, "minilm_en", cache)
+        wordnet = [WORDNET_SOURCE] * len(sentences)
+        made.append(TeacherVectors(f"minilm_en{WORDNET}", sentences, wordnet, vectors))
     return made
 
 
@@ -193,6 +207,8 @@ def _own_words(sentences: list[str]) -> list[str]:
 # Synthetic rows are made from the licence-clean requests and MiniLM's (Apache-2.0) or
 # jieba's (MIT) vocabulary.
 SYNTHETIC = "+synthetic"
+WORDNET = "+wordnet"
+WORDNET_SOURCE = "wordnet"
 SYNTHETIC_SOURCES = {
     "minilm_en": "synthetic (made from sgd_user_en / hwu64_en and MiniLM's vocabulary)",
     "use_zh": "synthetic (made from crosswoz_user_zh / kdconv_zh and jieba's dictionary)",
@@ -426,7 +442,10 @@ def _train(
     metrics = {
         "recipe": "base",
         "base_recipe": recipe.to_dict(),
-        "sources": sorted({s for t in teachers for s in t.sources} | set(recipe.group_sets)),
+        "sources": sorted(
+            {s for t in distilled for s in t.sources if s in SOURCE_LICENCES}
+            | set(recipe.group_sets)
+        ),
         "teachers": {t.name: len(t.sentences) for t in distilled},
         "groups": len(groups),
         "vocabulary_size": len(tokenizer),

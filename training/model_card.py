@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from model.checkpoint import WEIGHTS_FILE, read_metadata
-from training.base_recipe import SOURCE_LICENCES
+from training.base_recipe import SOURCE_LICENCES, WORDNET_SOURCE
+from training.wordnet_text import WORDNET_NOTICE
 
 CARD_FILE = "MODEL_CARD.md"
 _TEACHERS = {
@@ -20,6 +21,8 @@ _TEACHERS = {
     "use_zh+synthetic": "USE multilingual v3 again, on synthetic Chinese requests made from "
     "the licence-clean Chinese requests and jieba's dictionary (PyPI jieba 0.42.1, MIT; "
     "training.synthetic_requests_zh), embedded at build time",
+    "minilm_en+wordnet": "all-MiniLM-L6-v2 again, on WordNet 3.0's definitions (led by "
+    "their words) and usage examples (training.wordnet_text), embedded at build time",
 }
 
 
@@ -67,6 +70,7 @@ def write_model_card(checkpoint: Path, command: str) -> Path:
         f"| {name} | {SOURCE_LICENCES[name]} | {uses.get(name, 'teacher vectors')} |"
         for name in training["sources"]
     )
+    notice = f"\n{WORDNET_NOTICE}\n" if WORDNET_SOURCE in training["sources"] else ""
     teachers = "\n".join(
         f"- `{name}`: {_TEACHERS.get(name, name)}; {rows:,} sentences"
         for name, rows in training["teachers"].items()
@@ -92,7 +96,7 @@ made them is Apache-2.0.
 | source | licence | used as |
 |---|---|---|
 {sources}
-
+{notice}
 Not used, so that they stay clean benchmarks: clinc150, acid_en, fin_cs_zh, lcqmc_zh,
 oppo_xiaobu_zh, chinese_sts_zh, and cmedqq_zh (its data terms are unstated).
 

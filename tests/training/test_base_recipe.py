@@ -12,6 +12,7 @@ from safetensors import safe_open
 
 from model.checkpoint import WEIGHTS_FILE, load_encoder, read_metadata
 from tests.fixtures.base_data import ZH, write_tiny_data_root
+from tests.fixtures.wordnet import write_tiny_wordnet
 from training.base_recipe import BaseRecipe, build_vocabulary, train_base
 from training.errors import TrainingError
 from training.model_card import write_model_card
@@ -145,6 +146,36 @@ def test_synthetic_requests_are_distilled_through_the_english_head(
     # The second build reads the cache instead of asking the teacher again.
     train_base(data_root, tmp_path / "again", recipe, progress=False)
     assert training["teachers"]["minilm_en+synthetic"] == len(seen)
+
+
+def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_notice(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.teacher_cache as teacher_cache
+
+    asked: dict[str, list[str]] = {}
+
+    def fake_teacher(name: str):
+        def encode(texts):
+            asked.setdefault(name, []).extend(texts)
+            rng = np.random.default_rng(len(texts))
+            return rng.normal(size=(len(texts), 12)).astype(np.float32)  # minilm_en is 12-d
+
+        return encode
+
+    monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
+    wordnet = write_tiny_wordnet(tmp_path / "wordnet")
+    recipe = _tiny(wordnet_en=5, wordnet_dir=str(wordnet), teacher_cache=str(tmp_path / "c"))
+    out = train_base(data_root, tmp_path / "base", recipe, progress=False)
+    training = read_metadata(out)["training"]
+    assert training["teachers"]["minilm_en+wordnet"] == 5
+    assert list(asked) == ["minilm_en"] and len(asked["minilm_en"]) == 5
+    assert "wordnet" in training["sources"]
+    card = write_model_card(out, "samesay train --recipe base --wordnet-en 5").read_text()
+    assert "WordNet 3.0 Copyright 2006 by Princeton University" in card
+    assert "| wordnet | WordNet 3.0 licence" in card
+    with pytest.raises(TrainingError, match="wordnet-base"):
+        train_base(data_root, tmp_path / "x", _tiny(wordnet_en=5, wordnet_dir=str(tmp_path)))
 
 
 def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
