@@ -4,9 +4,10 @@ often forming a covered entrance"), and its quoted usage examples.
 
 Why: the licence-clean English requests (sgd_user_en) cover 20 assistant domains, and the
 synthetic requests only swap random words into their frames. WordNet's 166k sentences tie
-~150k English words to what they mean, in natural sentences; distilled from MiniLM they
-moved the base's English zero-shot top-1 by +1.8 to +5.5 points in a probe
-(docs/quality.md, "WordNet's definitions for the base").
+~150k English words to what they mean, in natural sentences. Distilled from MiniLM they
+moved the base's English zero-shot top-1 by +1.8 to +5.5 points in 1-epoch probes, by about
+one point in the full recipe, and fine-tuned bases not at all (docs/quality.md, "WordNet's
+definitions for the base"): an option of the base recipe, off.
 
 Licence: WordNet 3.0 licence (Princeton University), which allows derived works provided its
 notice goes with them (`WORDNET_NOTICE`). Read from Debian's `wordnet-base` package
