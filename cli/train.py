@@ -38,11 +38,6 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hidden-size", type=int)
     group.add_argument("--embedding-dim", type=int)
     group.add_argument("--layers", type=int, dest="num_layers")
-    group.add_argument(
-        "--wordnet-en",
-        type=int,
-        help="base recipe: distil up to N WordNet sentences from MiniLM (needs wordnet-base)",
-    )
     group.add_argument("--epochs", type=int)
     group.add_argument("--min-steps", type=int, help="extra epochs for small data up to N updates")
     group.add_argument("--batch-size", type=int)
@@ -238,6 +233,13 @@ def add_commands(commands, bench) -> None:
         help="--recipe base: share of each distillation batch drawn from one topic cluster "
         "of the teacher's vectors (training.topic_batches; 0, off, as shipped: a wash after "
         "fine-tuning; docs/quality.md)",
+    )
+    train.add_argument(
+        "--wordnet-en",
+        type=int,
+        help="--recipe base: up to N of WordNet's definitions and examples distilled from "
+        "MiniLM (training.wordnet_text; needs apt-get install wordnet-base; 0, off, as "
+        "shipped: a wash after fine-tuning; docs/quality.md)",
     )
     _add_recipe_options(train)
     train.set_defaults(func=_reported("train", _train))
