@@ -148,9 +148,9 @@ def test_synthetic_requests_are_distilled_through_the_english_head(
     assert training["teachers"]["minilm_en+synthetic"] == len(seen)
 
 
-def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_notice(
-    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_teachers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Stand-ins for MiniLM (12-d, as the tiny data root's minilm_en vectors) and USE (16-d):
+    returns the texts each was asked to embed, by teacher name."""
     import training.teacher_cache as teacher_cache
 
     asked: dict[str, list[str]] = {}
@@ -158,12 +158,19 @@ def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_not
     def fake_teacher(name: str):
         def encode(texts):
             asked.setdefault(name, []).extend(texts)
-            rng = np.random.default_rng(len(texts))
-            return rng.normal(size=(len(texts), 12)).astype(np.float32)  # minilm_en is 12-d
+            dim = {"minilm_en": 12, "use_zh": 16}[name]
+            return np.random.default_rng(len(texts)).normal(size=(len(texts), dim))
 
         return encode
 
     monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
+    return asked
+
+
+def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_notice(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = _fake_teachers(monkeypatch)
     wordnet = write_tiny_wordnet(tmp_path / "wordnet")
     recipe = _tiny(wordnet_en=5, wordnet_dir=str(wordnet), teacher_cache=str(tmp_path / "c"))
     out = train_base(data_root, tmp_path / "base", recipe, progress=False)
@@ -181,19 +188,7 @@ def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_not
 def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
     data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import training.teacher_cache as teacher_cache
-
-    asked: dict[str, list[str]] = {}
-
-    def fake_teacher(name: str):
-        def encode(texts):
-            asked.setdefault(name, []).extend(texts)
-            dim = {"minilm_en": 12, "use_zh": 16}[name]
-            return np.random.default_rng(len(texts)).normal(size=(len(texts), dim))
-
-        return encode
-
-    monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
+    asked = _fake_teachers(monkeypatch)
     recipe = _tiny(synthetic_zh=200, teacher_cache=str(tmp_path / "cache"))  # synthetic_en 0
     out = train_base(data_root, tmp_path / "base", recipe, progress=False)
     training = read_metadata(out)["training"]
