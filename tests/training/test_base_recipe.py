@@ -121,33 +121,6 @@ def test_research_only_group_sets_are_refused(data_root: Path, tmp_path: Path) -
         train_base(data_root, tmp_path / "x", _tiny(group_sets=("lcqmc_zh",)), progress=False)
 
 
-def test_synthetic_requests_are_distilled_through_the_english_head(
-    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import training.teacher_cache as teacher_cache
-
-    seen: list[str] = []
-
-    def fake_teacher(_name: str):
-        def encode(texts):
-            seen.extend(texts)
-            rng = np.random.default_rng(len(seen))
-            return rng.normal(size=(len(texts), 12)).astype(np.float32)  # minilm_en is 12-d
-
-        return encode
-
-    monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
-    recipe = _tiny(synthetic_en=20, teacher_cache=str(tmp_path / "cache"))
-    out = train_base(data_root, tmp_path / "base", recipe, progress=False)
-    training = read_metadata(out)["training"]
-    assert training["teachers"]["minilm_en+synthetic"] == len(seen) > 0
-    assert "a research only sentence" not in " ".join(seen)
-    assert set(training["sources"]) == {"crosswoz_user_zh", "hwu64_en", "kdconv_zh", "sgd_user_en"}
-    # The second build reads the cache instead of asking the teacher again.
-    train_base(data_root, tmp_path / "again", recipe, progress=False)
-    assert training["teachers"]["minilm_en+synthetic"] == len(seen)
-
-
 def _fake_teachers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     """Stand-ins for MiniLM (12-d, as the tiny data root's minilm_en vectors) and USE (16-d):
     returns the texts each was asked to embed, by teacher name."""
@@ -165,6 +138,21 @@ def _fake_teachers(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
     monkeypatch.setattr(teacher_cache, "_teacher_encoder", fake_teacher)
     return asked
+
+
+def test_synthetic_requests_are_distilled_through_the_english_head(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _fake_teachers(monkeypatch).setdefault("minilm_en", [])
+    recipe = _tiny(synthetic_en=20, teacher_cache=str(tmp_path / "cache"))
+    out = train_base(data_root, tmp_path / "base", recipe, progress=False)
+    training = read_metadata(out)["training"]
+    assert training["teachers"]["minilm_en+synthetic"] == len(seen) > 0
+    assert "a research only sentence" not in " ".join(seen)
+    assert set(training["sources"]) == {"crosswoz_user_zh", "hwu64_en", "kdconv_zh", "sgd_user_en"}
+    # The second build reads the cache instead of asking the teacher again.
+    train_base(data_root, tmp_path / "again", recipe, progress=False)
+    assert training["teachers"]["minilm_en+synthetic"] == len(seen)
 
 
 def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_notice(
