@@ -81,7 +81,8 @@ in_image() {
   local root=$1; shift
   chroot --userspec=10001:10001 "$root" /usr/bin/env -i HOME=/home/samesay \
     PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 SAMESAY_DATA_DIR=/tmp/data \
-    SAMESAY_TEST_DATABASE_URL="$SAMESAY_TEST_DATABASE_URL" HF_HUB_OFFLINE=1 "$@"
+    COLUMNS="${COLUMNS:-240}" SAMESAY_TEST_DATABASE_URL="$SAMESAY_TEST_DATABASE_URL" \
+    HF_HUB_OFFLINE=1 "$@"
 }
 prepare_root() {
   local root=$1
