@@ -191,7 +191,7 @@ def _synthetic_teachers(
             )
         sources_made = [SYNTHETIC_SOURCES[teacher.name]] * len(sentences)
         made.append(TeacherVectors(f"{teacher.name}{SYNTHETIC}", sentences, sources_made, vectors))
-    if recipe.wordnet_en and "minilm_en" in recipe.teachers:
+    if recipe.wordnet_en:  # _train refused it without minilm_en
         sentences = wordnet_sentences(Path(recipe.wordnet_dir), recipe.wordnet_en)
         vectors = cached_teacher_vectors(sentences, "minilm_en", cache)
         wordnet = [WORDNET_SOURCE] * len(sentences)
@@ -306,6 +306,14 @@ def _train(
     progress: bool,
     on_progress: ProgressCallback | None,
 ) -> Path:
+    if recipe.wordnet_en < 0 or (recipe.wordnet_en and "minilm_en" not in recipe.teachers):
+        # Said before the teachers' vectors are read: silently training without WordNet would
+        # cost a 40-minute build that is not the one asked for.
+        raise TrainingError(
+            f"wordnet_en {recipe.wordnet_en}: WordNet's sentences are distilled from the "
+            f"minilm_en teacher, so it needs a count >= 0 and minilm_en among the teachers "
+            f"(got {', '.join(recipe.teachers) or 'none'})"
+        )
     device = resolve_device(recipe.device)
     teachers = _teachers(data_root, recipe)
     groups = _group_sentences(data_root, recipe)

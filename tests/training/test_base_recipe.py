@@ -173,6 +173,16 @@ def test_wordnet_sentences_are_distilled_through_the_english_head_with_their_not
         train_base(data_root, tmp_path / "x", _tiny(wordnet_en=5, wordnet_dir=str(tmp_path)))
 
 
+@pytest.mark.parametrize("change", [{"teachers": ("use_zh",)}, {"wordnet_en": -1}])
+def test_wordnet_without_its_teacher_or_with_a_negative_count_is_refused(
+    data_root: Path, tmp_path: Path, change: dict[str, object]
+) -> None:
+    recipe = _tiny(**{"wordnet_en": 5, **change})
+    with pytest.raises(TrainingError, match="wordnet_en .*minilm_en"):
+        train_base(data_root, tmp_path / "x", recipe, progress=False)
+    assert not (tmp_path / "x").exists()
+
+
 def test_chinese_synthetic_requests_are_distilled_and_their_characters_learnt(
     data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
