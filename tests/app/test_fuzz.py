@@ -42,9 +42,10 @@ KNOWN_REFUSALS = {
 
 
 def _config() -> SchemathesisConfig:
+    seed = {} if _SEED == "random" else {"seed": int(_SEED)}
     return SchemathesisConfig.from_dict(
         {
-            "seed": None if _SEED == "random" else int(_SEED),
+            **seed,
             "headers": dict(AUTH),  # a valid key, so cases reach the handlers
             "workers": 1,
             "suppress-health-check": ["all"],  # slow generation is fine here, not a failure
