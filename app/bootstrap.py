@@ -125,7 +125,10 @@ def ensure_ready(
 ) -> BootstrapReport:
     """Bring a data directory to a servable state; a no-op (a few queries) when it is."""
     config = config or BootstrapConfig(
-        recipe=FaqRecipe(keep_base_max_phrasings=settings.keep_base_max_phrasings)
+        recipe=FaqRecipe(
+            keep_base_max_phrasings=settings.keep_base_max_phrasings,
+            members=settings.faq_members,
+        )
     )
     report = BootstrapReport()
 

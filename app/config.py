@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # FAQ has at most this many phrasings (training.companion: CLINC150 at 2 phrasings top-1
     # 0.647 -> 0.676), at ~1.3x the CPU per /ask; 0 = always one network, the fastest.
     keep_base_max_phrasings: int = Field(5, ge=0)
+    # Networks fine-tuned from the base for the other FAQ sets (training.recipes.FaqRecipe):
+    # 3 answered better (demo top-1 0.786 -> 0.804) for ~2x the CPU per /ask; 1 = fastest.
+    faq_members: int = Field(1, ge=1, le=5)
     # One thread each: single queries are fastest single-threaded, and workers scale instead.
     torch_threads: int = Field(1, ge=1)
     faiss_threads: int = Field(1, ge=1)

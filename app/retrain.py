@@ -108,9 +108,7 @@ class Retrainer:
                     f"retraining needs at least 2 FAQ entries (each is one group of "
                     f"paraphrases), the store has {entries}"
                 )
-            self._state = RetrainState(
-                "running", 0.0, "starting", started_at=datetime.now(UTC)
-            )
+            self._state = RetrainState("running", 0.0, "starting", started_at=datetime.now(UTC))
             self._thread = threading.Thread(target=self._run, name="samesay-retrain", daemon=True)
             self._thread.start()
             return self._state
@@ -144,6 +142,7 @@ class Retrainer:
                 self._settings.torch_threads,
                 on_progress=lambda f, m: self._progress(_TRAIN_SHARE * f, f"training: {m}"),
                 keep_base_max_phrasings=self._settings.keep_base_max_phrasings,
+                members=self._settings.faq_members,
                 rehearse=rehearse,
             )
             trained = result.checkpoint
@@ -183,7 +182,8 @@ class Retrainer:
                 message="retrain failed; the previous model keeps serving",
                 finished_at=datetime.now(UTC),
                 # The child's own `Type: message` when training failed there.
-                error=str(error) if isinstance(error, TrainingFailed)
+                error=str(error)
+                if isinstance(error, TrainingFailed)
                 else f"{type(error).__name__}: {error}",
             )
         finally:

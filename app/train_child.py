@@ -47,13 +47,15 @@ def train_in_child(
     on_progress: Callable[[float, str], None],
     keep_base_max_phrasings: int,
     rehearse: bool = False,
+    members: int = 1,
 ) -> ChildResult:
     """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
     child. `config` None means the first-start recipe (its config and its noisy copies: a
     retrained model is built like the one it replaces), chosen in the child because the
-    recipes import torch; `keep_base_max_phrasings` is that recipe's
-    (Settings.keep_base_max_phrasings). `rehearse` first learns the new model's threshold
-    by a rehearsal built the same way (app.bootstrap does it at the first start).
+    recipes import torch; `keep_base_max_phrasings` and `members` are that recipe's
+    (Settings.keep_base_max_phrasings, Settings.faq_members). `rehearse` first learns the
+    new model's threshold by a rehearsal built the same way (app.bootstrap does it at the
+    first start).
 
     Blocks until the child is done; `on_progress(fraction, message)` is called in this
     thread as the child reports. Raises TrainingFailed when the child fails or dies.
@@ -62,7 +64,16 @@ def train_in_child(
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
         target=_train,
-        args=(groups, str(out), config, torch_threads, keep_base_max_phrasings, rehearse, sender),
+        args=(
+            groups,
+            str(out),
+            config,
+            torch_threads,
+            keep_base_max_phrasings,
+            members,
+            rehearse,
+            sender,
+        ),
         name="samesay-retrain",
         daemon=True,  # a worker that exits takes its training child with it
     )
@@ -103,6 +114,7 @@ def _train(
     config: TrainConfig | None,
     torch_threads: int,
     keep_base_max_phrasings: int,
+    members: int,
     rehearse: bool,
     messages: Any,
 ) -> None:
@@ -117,7 +129,7 @@ def _train(
         torch.set_num_threads(torch_threads)
         # A given config trains on the phrasings as they are, and keeps no base beside it.
         recipe = (
-            FaqRecipe(keep_base_max_phrasings=keep_base_max_phrasings)
+            FaqRecipe(keep_base_max_phrasings=keep_base_max_phrasings, members=members)
             if config is None
             else FaqRecipe(train=config, augment=None, keep_base_max_phrasings=0)
         )

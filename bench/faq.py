@@ -73,6 +73,8 @@ class FaqBenchConfig:
     base: Path | None = None
     # Overrides the first-start recipe's epochs (quick checks); None keeps the recipe's.
     epochs: int | None = None
+    # Networks fine-tuned from the base for sets with more phrasings (FaqRecipe.members).
+    members: int = 1
     progress: bool = True
     train_overrides: dict[str, object] = field(default_factory=dict)
 
@@ -145,7 +147,9 @@ def run(config: FaqBenchConfig, out_dir: Path | None = None) -> dict[str, object
     overrides = dict(config.train_overrides)
     if config.epochs is not None:
         overrides["epochs"] = config.epochs
-    context = ColumnContext(config.threads, config.base, overrides, config.progress)
+    context = ColumnContext(
+        config.threads, config.base, overrides, config.progress, members=config.members
+    )
     skipped = {c: r for c in config.columns if (r := skip_reason(c, context)) is not None}
     columns = [c for c in config.columns if c not in skipped]
     for column, reason in skipped.items():

@@ -42,6 +42,7 @@ class ColumnContext:
     train_overrides: dict[str, object] = field(default_factory=dict)
     progress: bool = True
     latency_sample: int = LATENCY_SAMPLE
+    members: int = 1  # the recipe's networks fine-tuned from the base (FaqRecipe.members)
     encoders: dict[str, CachedEncoder] = field(default_factory=dict, repr=False)
 
 
@@ -55,7 +56,11 @@ def skip_reason(column: str, context: ColumnContext) -> str | None:
 def column_scores(column: str, faq_set: FaqSet, seed: int, context: ColumnContext) -> ColumnScores:
     if column in ("shipped", "scratch"):
         return samesay_scores(
-            faq_set, _recipe(column, seed, context), context.threads, context.progress
+            faq_set,
+            _recipe(column, seed, context),
+            context.threads,
+            context.progress,
+            members=context.members,
         )
     if column == "bm25":
         return _bm25_scores(faq_set, context.latency_sample)

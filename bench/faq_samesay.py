@@ -60,7 +60,7 @@ def write_import_file(faq_set: FaqSet, path: Path) -> Path:
 
 
 def samesay_scores(
-    faq_set: FaqSet, train: TrainConfig, threads: int, progress: bool = True
+    faq_set: FaqSet, train: TrainConfig, threads: int, progress: bool = True, members: int = 1
 ) -> ColumnScores:
     """Import, first start with `train` as the recipe, then ask every question one by one."""
     with tempfile.TemporaryDirectory(prefix="samesay-bench-faq-") as scratch:
@@ -71,7 +71,11 @@ def samesay_scores(
         ids = _import(settings, write_import_file(faq_set, Path(scratch) / "faqs.jsonl"))
         report = ensure_ready(
             settings,
-            BootstrapConfig(recipe=FaqRecipe(train=train), import_demo=False, tune_on_demo=False),
+            BootstrapConfig(
+                recipe=FaqRecipe(train=train, members=members),
+                import_demo=False,
+                tune_on_demo=False,
+            ),
             progress=progress,
             echo=lambda message: print(f"bench faq: {message}", file=sys.stderr, flush=True),
         )

@@ -74,7 +74,9 @@ def _documented(
 ) -> argparse.ArgumentParser:
     """A subcommand whose --help description is its module's docstring."""
     return bench.add_parser(
-        name, help=help, description=module.__doc__,
+        name,
+        help=help,
+        description=module.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -83,22 +85,36 @@ def _add_soak(bench: argparse._SubParsersAction) -> None:
     from bench import soak  # stdlib at import; matplotlib only when plotting
 
     parser = _documented(
-        bench, "soak", soak,
+        bench,
+        "soak",
+        soak,
         "/ask at 32 clients for minutes: errors and each worker's RSS over time",
     )
     defaults = soak.SoakConfig()
     parser.add_argument("--minutes", type=float, default=defaults.minutes)
-    parser.add_argument("--chunk", type=float, default=defaults.chunk_seconds,
-                        help="seconds per load chunk (one RSS sample each)")
-    parser.add_argument("--warmup", type=float, default=defaults.warmup_seconds,
-                        help="seconds of load not counted in the RSS spread")
+    parser.add_argument(
+        "--chunk",
+        type=float,
+        default=defaults.chunk_seconds,
+        help="seconds per load chunk (one RSS sample each)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=defaults.warmup_seconds,
+        help="seconds of load not counted in the RSS spread",
+    )
     parser.add_argument("--workers", type=int, default=defaults.bench.workers)
     parser.add_argument("--entries", type=int, default=defaults.bench.entries)
     parser.add_argument("--concurrency", type=int, default=defaults.bench.concurrency)
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--data-root", type=Path, default=defaults.bench.data_root)
-    parser.add_argument("--model", type=Path, default=None,
-                        help="checkpoint to serve (default: the server trains one on first start)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="checkpoint to serve (default: the server trains one on first start)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-out/soak"))
     parser.set_defaults(func=_soak_main)
 
@@ -109,12 +125,17 @@ def _soak_main(args: argparse.Namespace) -> int:
     from bench import soak
 
     if args.entries < 1 or args.concurrency < 1 or args.workers < 1:
-        print("bench soak: --entries, --concurrency and --workers must be at least 1",
-              file=sys.stderr)
+        print(
+            "bench soak: --entries, --concurrency and --workers must be at least 1", file=sys.stderr
+        )
         return 2
     bench_config = replace(
-        soak.SoakConfig().bench, workers=args.workers, entries=args.entries,
-        concurrency=args.concurrency, load_tool=args.load_tool, data_root=args.data_root,
+        soak.SoakConfig().bench,
+        workers=args.workers,
+        entries=args.entries,
+        concurrency=args.concurrency,
+        load_tool=args.load_tool,
+        data_root=args.data_root,
         model_path=args.model,
     )
     config = soak.SoakConfig(args.minutes, args.chunk, args.warmup, bench_config)
@@ -130,17 +151,22 @@ def _add_compare(bench: argparse._SubParsersAction) -> None:
     from bench import compare  # stdlib only
 
     parser = _documented(
-        bench, "compare", compare,
+        bench,
+        "compare",
+        compare,
         "`bench service` at two or more commits side by side: medians and ratios",
     )
     parser.add_argument("revisions", nargs="+", help="commits (first = the baseline)")
     parser.add_argument("--rounds", type=int, default=2, help="runs per commit, alternating")
     parser.add_argument(
-        "--service-args", default="--no-minilm --workers 2",
+        "--service-args",
+        default="--no-minilm --workers 2",
         help="arguments for each `bench service` run (one shell-quoted string)",
     )
     parser.add_argument(
-        "--data-root", type=Path, default=BenchConfig().data_root,
+        "--data-root",
+        type=Path,
+        default=BenchConfig().data_root,
         help="the shared data folder, the same for every commit",
     )
     parser.add_argument("--repo", type=Path, default=Path("."), help="the git checkout")
@@ -158,8 +184,12 @@ def _compare_main(args: argparse.Namespace) -> int:
         return 2
     try:
         compare(
-            args.repo.resolve(), args.revisions, args.rounds, shlex.split(args.service_args),
-            args.data_root.resolve(), args.out,
+            args.repo.resolve(),
+            args.revisions,
+            args.rounds,
+            shlex.split(args.service_args),
+            args.data_root.resolve(),
+            args.out,
         )
     except BenchError as error:
         print(f"bench compare: {error}", file=sys.stderr)
@@ -181,33 +211,47 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
         "ask and training seconds per column (docs/quality.md, 'FAQ sets').",
     )
     parser.add_argument(
-        "--data", action="append", required=True,
-        help="a dataset folder (groups.tsv, CLINC150's data_full.json, ...) or 'demo' "
-        "(repeatable)",
+        "--data",
+        action="append",
+        required=True,
+        help="a dataset folder (groups.tsv, CLINC150's data_full.json, ...) or 'demo' (repeatable)",
     )
     parser.add_argument(
-        "--columns", default=",".join(_FAQ_COLUMNS),
+        "--columns",
+        default=",".join(_FAQ_COLUMNS),
         help=f"comma-separated subset of {','.join(_FAQ_COLUMNS)} (default: all)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
-        "--max-groups", type=int, default=1500,
+        "--max-groups",
+        type=int,
+        default=1500,
         help="seeded sample of groups per set (0: all)",
     )
     parser.add_argument(
         "--max-questions", type=int, default=0, help="seeded sample of questions (0: all)"
     )
     parser.add_argument(
-        "--max-phrasings", type=int, default=0,
+        "--max-phrasings",
+        type=int,
+        default=0,
         help="at most N phrasings per FAQ, the rest of its half dropped (0: all the store takes)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads")
     parser.add_argument(
-        "--base", type=Path, default=None,
+        "--base",
+        type=Path,
+        default=None,
         help="base checkpoint for the `shipped` column (default: the packaged base model)",
     )
     parser.add_argument(
         "--epochs", type=int, default=None, help="override the recipe's epochs (quick checks)"
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="networks fine-tuned from the base for sets with more phrasings (SAMESAY_FAQ_MEMBERS)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--out", type=Path, default=Path("bench-out/faq"), help="writes faq.json")
@@ -222,8 +266,8 @@ def _faq_main(args: argparse.Namespace) -> int:
         if getattr(args, name) < 0:
             print(f"bench faq: --{name.replace('_', '-')} must be 0 or more", file=sys.stderr)
             return 2
-    if args.threads < 1 or (args.epochs is not None and args.epochs < 1):
-        print("bench faq: --threads and --epochs must be at least 1", file=sys.stderr)
+    if args.threads < 1 or args.members < 1 or (args.epochs is not None and args.epochs < 1):
+        print("bench faq: --threads, --members and --epochs must be at least 1", file=sys.stderr)
         return 2
     config = FaqBenchConfig(
         data=tuple(args.data),
@@ -235,6 +279,7 @@ def _faq_main(args: argparse.Namespace) -> int:
         threads=args.threads,
         base=args.base,
         epochs=args.epochs,
+        members=args.members,
         progress=not args.no_progress,
     )
     try:
@@ -278,4 +323,3 @@ def _main(args: argparse.Namespace) -> int:
         print(f"bench service: {error}", file=sys.stderr)
         return 2
     return 0
-

@@ -105,6 +105,14 @@ class FaqRecipe:
     # gains at 2 and 5 phrasings per FAQ (CLINC150, the demo cut to 2, fin_cs_zh), a loss
     # with the demo's 15 (training.companion); nothing between 5 and 15 was measured.
     keep_base_max_phrasings: int = 5
+    # Networks fine-tuned from the base, each from its own seed, for the other FAQ sets (more
+    # phrasings per FAQ), served as one ensemble (the mean of their cosines). 1 is the
+    # default: 3 ranked and abstained better (`samesay bench faq --members 3`, median top-1 /
+    # accuracy: demo 0.786 / 0.734 -> 0.804 / 0.742, acid_en 0.931 / 0.811 -> 0.933 / 0.837)
+    # but cost 3x the fine-tune and, with vectors 3x as wide, ~2x the CPU per /ask at 10k
+    # FAQs (0.68 -> 1.45 ms; 2,709 -> 1,291/s at 32 clients), past #12's 0.8 ms: an
+    # operator's choice (Settings.faq_members); docs/quality.md, "Three fine-tuned networks".
+    members: int = 1
 
     def training_groups(self, groups: Sequence[Sequence[str]]) -> list[list[str]]:
         """Each FAQ's phrasings, with the recipe's noisy copies when it has any."""
@@ -118,6 +126,8 @@ class FaqRecipe:
         base = self.train.init_from
         if few and base and self.train.encoder.members == 1 and _one_network(Path(base)):
             return replace(self.train, keep_base=True)
+        if base and self.members > 1 and not few:
+            return replace(self.train, encoder=replace(self.train.encoder, members=self.members))
         return self.train
 
 

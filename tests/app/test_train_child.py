@@ -1,5 +1,5 @@
 """POST /admin/retrain's training child with the first-start recipe (config None): it honours
-Settings.keep_base_max_phrasings, passed across the spawn."""
+Settings.keep_base_max_phrasings and Settings.faq_members, passed across the spawn."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ GROUPS = [
 
 
 @pytest.mark.skipif(shipped_base_path() is None, reason="needs the packaged base model")
-def test_the_child_keeps_one_network_when_told_to(tmp_path: Path) -> None:
+@pytest.mark.parametrize("members", [1, 2])
+def test_the_child_fine_tunes_as_many_networks_as_told(tmp_path: Path, members: int) -> None:
     progress: list[float] = []
     result = train_in_child(
         GROUPS,
@@ -31,9 +32,12 @@ def test_the_child_keeps_one_network_when_told_to(tmp_path: Path) -> None:
         1,
         on_progress=lambda fraction, _: progress.append(fraction),
         keep_base_max_phrasings=0,  # three phrasings each would keep the base by default
+        members=members,
     )
     assert result.rehearsal is None  # not asked for
-    training = read_metadata(result.checkpoint)["training"]
+    metadata = read_metadata(result.checkpoint)
+    assert metadata["encoder"]["members"] == members
+    training = metadata["training"]
     assert training["train_config"]["keep_base"] is False
     assert training["train_config"]["init_from"] == str(shipped_base_path())
     assert progress and progress[-1] == pytest.approx(1.0)

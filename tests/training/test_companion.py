@@ -92,6 +92,13 @@ def test_the_recipe_keeps_the_base_for_few_phrasings_per_faq(
     assert not FaqRecipe(train=scratch_train_config()).train_config(few).keep_base
     never = FaqRecipe(train=fine_tune_train_config(base_path), keep_base_max_phrasings=0)
     assert not never.train_config(few).keep_base
+    # More networks from the base only where the base is not kept, and never from scratch.
+    three = FaqRecipe(train=fine_tune_train_config(base_path), members=3)
+    assert three.train_config(many).encoder.members == 3
+    assert three.train_config(few).keep_base and three.train_config(few).encoder.members == 1
+    assert (
+        FaqRecipe(train=scratch_train_config(), members=3).train_config(many).encoder.members == 1
+    )
     # An ensemble base has no one starting network to keep; a missing one is the trainer's
     # to report.
     for other in (tiny_encoder_path, tmp_path / "missing"):
