@@ -206,7 +206,7 @@ def _train_first_model(
     sentences = sum(len(group) for group in training_groups)
     say(
         f"no model yet: training one from {len(groups)} FAQ entries ({sentences} phrasings "
-        f"with noisy copies); about a minute on 2 CPU cores"
+        f"with noisy copies); a minute or a few on 2 CPU cores, more for larger sets"
     )
     target = settings.resolved_model_path
     target.parent.mkdir(parents=True, exist_ok=True)

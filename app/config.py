@@ -43,9 +43,10 @@ class Settings(BaseSettings):
     hnsw_ef_search: int | None = Field(None, ge=1)
     # "auto" uses a GPU when present and faiss was built with CUDA.
     faiss_device: Literal["auto", "cpu", "gpu"] = "auto"
-    # A fine-tune (first start, POST /admin/retrain) keeps the base beside it when the median
-    # FAQ has at most this many phrasings (training.companion: CLINC150 at 2 phrasings top-1
-    # 0.647 -> 0.676), at ~1.3x the CPU per /ask; 0 = always one network, the fastest.
+    # A fine-tune (first start, POST /admin/retrain) learns from the base beside it when the
+    # median FAQ has at most this many phrasings (training.companion: CLINC150 at 2
+    # phrasings top-1 0.647 -> 0.676), then the pair is distilled into one network
+    # (training.recipes.FaqRecipe.distil_steps); 0 = the fine-tune alone.
     keep_base_max_phrasings: int = Field(5, ge=0)
     # Networks fine-tuned from the base for the other FAQ sets (training.recipes.FaqRecipe):
     # 3 answered better (demo top-1 0.786 -> 0.804) for ~2x the CPU per /ask; 1 = fastest.

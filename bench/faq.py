@@ -73,8 +73,10 @@ class FaqBenchConfig:
     base: Path | None = None
     # Overrides the first-start recipe's epochs (quick checks); None keeps the recipe's.
     epochs: int | None = None
-    # Networks fine-tuned from the base for sets with more phrasings (FaqRecipe.members).
-    members: int = 1
+    # Networks fine-tuned from the base for sets with more phrasings (FaqRecipe.members) and
+    # the updates that distil them into one (FaqRecipe.distil_steps); None = the recipe's.
+    members: int | None = None
+    distil_steps: int | None = None
     progress: bool = True
     train_overrides: dict[str, object] = field(default_factory=dict)
 
@@ -148,7 +150,12 @@ def run(config: FaqBenchConfig, out_dir: Path | None = None) -> dict[str, object
     if config.epochs is not None:
         overrides["epochs"] = config.epochs
     context = ColumnContext(
-        config.threads, config.base, overrides, config.progress, members=config.members
+        config.threads,
+        config.base,
+        overrides,
+        config.progress,
+        members=config.members,
+        distil_steps=config.distil_steps,
     )
     skipped = {c: r for c in config.columns if (r := skip_reason(c, context)) is not None}
     columns = [c for c in config.columns if c not in skipped]

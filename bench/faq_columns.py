@@ -42,7 +42,9 @@ class ColumnContext:
     train_overrides: dict[str, object] = field(default_factory=dict)
     progress: bool = True
     latency_sample: int = LATENCY_SAMPLE
-    members: int = 1  # the recipe's networks fine-tuned from the base (FaqRecipe.members)
+    # FaqRecipe.members and FaqRecipe.distil_steps; None = the recipe's.
+    members: int | None = None
+    distil_steps: int | None = None
     encoders: dict[str, CachedEncoder] = field(default_factory=dict, repr=False)
 
 
@@ -61,6 +63,7 @@ def column_scores(column: str, faq_set: FaqSet, seed: int, context: ColumnContex
             context.threads,
             context.progress,
             members=context.members,
+            distil_steps=context.distil_steps,
         )
     if column == "bm25":
         return _bm25_scores(faq_set, context.latency_sample)

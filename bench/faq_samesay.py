@@ -60,9 +60,16 @@ def write_import_file(faq_set: FaqSet, path: Path) -> Path:
 
 
 def samesay_scores(
-    faq_set: FaqSet, train: TrainConfig, threads: int, progress: bool = True, members: int = 1
+    faq_set: FaqSet,
+    train: TrainConfig,
+    threads: int,
+    progress: bool = True,
+    members: int | None = None,
+    distil_steps: int | None = None,
 ) -> ColumnScores:
     """Import, first start with `train` as the recipe, then ask every question one by one."""
+    chosen = {"members": members, "distil_steps": distil_steps}
+    recipe_changes = {name: value for name, value in chosen.items() if value is not None}
     with tempfile.TemporaryDirectory(prefix="samesay-bench-faq-") as scratch:
         settings = Settings(
             data_dir=Path(scratch), torch_threads=threads, faiss_threads=1, _env_file=None
@@ -72,7 +79,7 @@ def samesay_scores(
         report = ensure_ready(
             settings,
             BootstrapConfig(
-                recipe=FaqRecipe(train=train, members=members),
+                recipe=FaqRecipe(train=train, **recipe_changes),
                 import_demo=False,
                 tune_on_demo=False,
             ),

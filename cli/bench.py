@@ -250,8 +250,16 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--members",
         type=int,
-        default=1,
-        help="networks fine-tuned from the base for sets with more phrasings (SAMESAY_FAQ_MEMBERS)",
+        default=None,
+        help="networks fine-tuned from the base for sets with more phrasings "
+        "(SAMESAY_FAQ_MEMBERS; default: the recipe's)",
+    )
+    parser.add_argument(
+        "--distil-steps",
+        type=int,
+        default=None,
+        help="updates distilling several networks into one; 0 serves them side by side "
+        "(default: the recipe's)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--out", type=Path, default=Path("bench-out/faq"), help="writes faq.json")
@@ -266,8 +274,13 @@ def _faq_main(args: argparse.Namespace) -> int:
         if getattr(args, name) < 0:
             print(f"bench faq: --{name.replace('_', '-')} must be 0 or more", file=sys.stderr)
             return 2
-    if args.threads < 1 or args.members < 1 or (args.epochs is not None and args.epochs < 1):
-        print("bench faq: --threads, --members and --epochs must be at least 1", file=sys.stderr)
+    at_least_one = [args.threads, *(v for v in (args.members, args.epochs) if v is not None)]
+    if min(at_least_one) < 1 or (args.distil_steps is not None and args.distil_steps < 0):
+        print(
+            "bench faq: --threads, --members and --epochs must be at least 1, "
+            "--distil-steps 0 or more",
+            file=sys.stderr,
+        )
         return 2
     config = FaqBenchConfig(
         data=tuple(args.data),
@@ -280,6 +293,7 @@ def _faq_main(args: argparse.Namespace) -> int:
         base=args.base,
         epochs=args.epochs,
         members=args.members,
+        distil_steps=args.distil_steps,
         progress=not args.no_progress,
     )
     try:

@@ -52,6 +52,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-tokens", type=int)
     group.add_argument("--seed", type=int)
     group.add_argument("--members", type=int, help="networks in the ensemble (one seed each)")
+    group.add_argument(
+        "--distil-steps", type=int, help="fine-tuning: distil the members into one network"
+    )
+    group.add_argument(
+        "--distil-anchor-sentences", type=int, help="general requests beside the FAQ's"
+    )
     group.add_argument("--max-train-seconds", type=float)
     group.add_argument("--device", help="auto (default), cpu, cuda")
     group.add_argument("--init-from", help="checkpoint to fine-tune instead of from scratch")
@@ -65,7 +71,8 @@ def _config_from_args(args: argparse.Namespace):
     encoder_fields = "pooling hidden_size embedding_dim num_layers members".split()
     train_fields = (
         "loss epochs min_steps batch_size learning_rate lr_schedule warmup_steps margin scale "
-        "label_smoothing word_dropout seed max_train_seconds device num_threads init_from"
+        "label_smoothing word_dropout seed max_train_seconds device num_threads init_from "
+        "distil_steps distil_anchor_sentences"
     ).split()
     changes = {f: getattr(args, f) for f in train_fields if getattr(args, f, None) is not None}
     encoder_changes = {

@@ -1,4 +1,4 @@
-"""The base network served beside its fine-tuned copy (an output ensemble of two members).
+"""The base network beside its fine-tuned copy (an output ensemble of two members).
 
 Fine-tuning on an FAQ set with two or three phrasings per FAQ teaches the network that set
 and costs it some of the base's general knowledge; no regulariser kept that knowledge
@@ -8,6 +8,8 @@ on `samesay bench faq` splits (top-1, fine-tuned alone -> with the base beside i
 CLINC150 at 2 / 5 phrasings per FAQ 0.647 -> 0.676 and 0.726 -> 0.755, the demo at 2
 phrasings 0.529 -> 0.575, fin_cs_zh 0.506 -> 0.563; with the demo's 15 phrasings per FAQ
 it lost (0.779 -> 0.761), so training.recipes turns it on for few-phrasing sets only.
+The recipe then distils the pair into the fine-tuned network (training.ensemble_distillation),
+which keeps the pair's scores at one network's cost on /ask.
 
 The companion is the starting network as it was, with one difference: the pieces the FAQ
 set added to the vocabulary (whole words the base did not know) would be random rows to

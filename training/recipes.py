@@ -105,6 +105,20 @@ class FaqRecipe:
     # gains at 2 and 5 phrasings per FAQ (CLINC150, the demo cut to 2, fin_cs_zh), a loss
     # with the demo's 15 (training.companion); nothing between 5 and 15 was measured.
     keep_base_max_phrasings: int = 5
+    # The base kept beside the fine-tune is not served: the fine-tuned network is distilled
+    # towards the pair's ensemble (the mean of their cosines) for `distil_steps` updates, on
+    # the FAQ phrasings and on `distil_anchor_sentences` synthetic general requests, which
+    # carry what the base knows beyond the FAQ set (TrainConfig.distil_steps). So /ask costs
+    # one network and 256-number vectors for every FAQ set; 0 serves the pair side by side.
+    # Six pair-shaped sets, `samesay bench faq` medians of seeds 0 and 1, top-1 / accuracy
+    # pair -> distilled: fin_cs_zh 0.578 / 0.491 -> 0.579 / 0.496, oppo_xiaobu_zh 0.862 /
+    # 0.762 -> 0.860 / 0.768, CLINC150 at 2 phrasings 0.682 / 0.625 -> same, acid_en at 2
+    # 0.650 / 0.566 -> 0.647 / 0.559, chinese_sts_zh 0.986 / 0.963 -> 0.985 / 0.959, lcqmc_zh
+    # 0.990 / 0.962 -> 0.990 / 0.961; 300 updates with 4,000 requests, or none, lost up to
+    # 1.4 points. /ask in `bench service`: 1,235-1,456 -> 1,566-1,624/s at 32 clients, CPU
+    # 1.29-1.50 -> 1.13-1.16 ms (docs/quality.md, "One network for every FAQ set").
+    distil_steps: int = 600
+    distil_anchor_sentences: int = 8000
     # Networks fine-tuned from the base, each from its own seed, for the other FAQ sets (more
     # phrasings per FAQ), served as one ensemble (the mean of their cosines). 1 is the
     # default: 3 ranked and abstained better (`samesay bench faq --members 3`, median top-1 /
@@ -112,6 +126,8 @@ class FaqRecipe:
     # but cost 3x the fine-tune and, with vectors 3x as wide, ~2x the CPU per /ask at 10k
     # FAQs (0.68 -> 1.45 ms; 2,709 -> 1,291/s at 32 clients), past #12's 0.8 ms: an
     # operator's choice (Settings.faq_members); docs/quality.md, "Three fine-tuned networks".
+    # Distilled into one network like the kept base they kept less (CLINC150 in-scope 93.8 %
+    # median, not 94.1 %; demo top-1 0.789-0.800, not 0.804): docs/quality.md.
     members: int = 1
 
     def training_groups(self, groups: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -125,10 +141,16 @@ class FaqRecipe:
         few = bool(groups) and median(len(g) for g in groups) <= self.keep_base_max_phrasings
         base = self.train.init_from
         if few and base and self.train.encoder.members == 1 and _one_network(Path(base)):
-            return replace(self.train, keep_base=True)
+            return replace(self.train, keep_base=True, **self._distillation())
         if base and self.members > 1 and not few:
             return replace(self.train, encoder=replace(self.train.encoder, members=self.members))
         return self.train
+
+    def _distillation(self) -> dict[str, int]:
+        return {
+            "distil_steps": self.distil_steps,
+            "distil_anchor_sentences": self.distil_anchor_sentences,
+        }
 
 
 def _one_network(checkpoint: Path) -> bool:

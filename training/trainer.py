@@ -29,6 +29,7 @@ from model.tokenizer import Tokenizer, TokenizerConfig
 from training.anchors import Anchors, anchor_sentences
 from training.batches import Batcher, length_batches
 from training.companion import companion_network, imprinted_class_vectors
+from training.ensemble_distillation import distil_ensemble
 from training.errors import TrainingError
 
 ProgressCallback = Callable[[float, str], None]
@@ -133,6 +134,13 @@ class TrainConfig:
     # of both networks' cosines (training.companion). training.recipes sets it for FAQ sets
     # with few phrasings per FAQ, where the base's general knowledge counts most.
     keep_base: bool = False
+    # Where the model would be several networks (members > 1, or keep_base), save one: the
+    # first trained network, this many more updates towards their ensemble's vectors
+    # (training.ensemble_distillation), on the training sentences and, with
+    # distil_anchor_sentences > 0, that many synthetic general requests (training.anchors).
+    # 0 = save the networks side by side.
+    distil_steps: int = 0
+    distil_anchor_sentences: int = 0
 
     def encoder_config(self, vocab_size: int) -> EncoderConfig:
         """The config of one member network (an ensemble is assembled from trained members)."""
@@ -369,6 +377,9 @@ def _train(
     distractors = random.Random(config.seed).sample(sentences, min(len(sentences), 3000))
     started = time.perf_counter()
     runs: list[_MemberRun] = []
+    # Progress: one stage per member, one more for distilling several networks into one.
+    distils = config.distil_steps > 0 and members + int(config.keep_base) > 1
+    stages = members + int(distils)
     for member in range(members):
         if member > 0:  # member 0 draws from the seed set by train_encoder, as a lone model
             torch.manual_seed(_member_seed(config, member))
@@ -385,7 +396,7 @@ def _train(
         def member_progress(fraction: float, message: str, member: int = member) -> None:
             if on_progress is not None:
                 label = f"member {member + 1}/{members}, " if members > 1 else ""
-                on_progress((member + fraction) / members, label + message)
+                on_progress((member + fraction) / stages, label + message)
 
         runs.append(
             _fit_member(
@@ -403,8 +414,6 @@ def _train(
                 anchors,
             )
         )
-    train_seconds = time.perf_counter() - started
-
     first = runs[0]
     networks = [r.network.cpu() for r in runs]
     heads = [r.head.cpu() for r in runs]
@@ -412,9 +421,38 @@ def _train(
         companion = companion_network(base_members[0], tokenizer, sentences, base_vocabulary)
         networks.append(companion)
         heads.append(imprinted_class_vectors(companion, tokenizer, train_groups))
+    distilled_from = len(networks) if distils else 0
+
+    def distil_progress(fraction: float) -> None:
+        if on_progress is not None:
+            on_progress((members + fraction) / stages, "distilling into one network")
+
+    if distilled_from:
+        sources = [batcher]
+        if config.distil_anchor_sentences > 0:
+            made = anchor_sentences(
+                tokenizer, sentences, config.distil_anchor_sentences, config.seed
+            )
+            sources.append(Batcher(tokenizer, made, [0] * len(made)))
+        networks = [
+            distil_ensemble(
+                networks,
+                sources,
+                config.distil_steps,
+                config.learning_rate,
+                config.batch_size,
+                config.word_dropout,
+                np.random.default_rng(config.seed),
+                device,
+                progress,
+                distil_progress,
+            )
+        ]
+        heads = [imprinted_class_vectors(networks[0], tokenizer, train_groups)]
+    train_seconds = time.perf_counter() - started
     if len(networks) == 1:
-        final: GruEncoder | EnsembleEncoder = first.network
-        class_weights = first.head
+        final: GruEncoder | EnsembleEncoder = networks[0]
+        class_weights = heads[0]
     else:
         final = EnsembleEncoder(replace(first.network.config, members=len(networks)), networks)
         # cos(query, class) over the concatenation = the members' mean cosine, as for texts.
@@ -435,6 +473,8 @@ def _train(
     }
     if len(runs) > 1:
         metrics["members"] = [r.record for r in runs]
+    if distilled_from:
+        metrics["distilled_from_networks"] = distilled_from
     save_checkpoint(
         final.cpu(),
         tokenizer,

@@ -92,9 +92,18 @@ def test_the_recipe_keeps_the_base_for_few_phrasings_per_faq(
     assert not FaqRecipe(train=scratch_train_config()).train_config(few).keep_base
     never = FaqRecipe(train=fine_tune_train_config(base_path), keep_base_max_phrasings=0)
     assert not never.train_config(few).keep_base
-    # More networks from the base only where the base is not kept, and never from scratch.
+    # The kept base is distilled into the fine-tune (one network served) unless told not to.
+    kept_config = recipe.train_config(few)
+    assert kept_config.distil_steps == recipe.distil_steps > 0
+    assert kept_config.distil_anchor_sentences == recipe.distil_anchor_sentences > 0
+    side_by_side = FaqRecipe(train=fine_tune_train_config(base_path), distil_steps=0)
+    assert side_by_side.train_config(few).keep_base
+    assert side_by_side.train_config(few).distil_steps == 0
+    # More networks from the base only where the base is not kept, and never from scratch;
+    # they are served side by side (the operator chose their cost).
     three = FaqRecipe(train=fine_tune_train_config(base_path), members=3)
     assert three.train_config(many).encoder.members == 3
+    assert three.train_config(many).distil_steps == 0
     assert three.train_config(few).keep_base and three.train_config(few).encoder.members == 1
     assert (
         FaqRecipe(train=scratch_train_config(), members=3).train_config(many).encoder.members == 1

@@ -1,0 +1,80 @@
+"""One network that scores like an ensemble: a member distilled from all of them.
+
+An ensemble of fine-tuned networks ranks and abstains better than one (docs/quality.md,
+"Three fine-tuned networks"), but costs each member's encode and a wider vector on /ask.
+Here the first member, already fine-tuned, keeps training on the FAQ set's sentences (with
+word dropout, and general synthetic requests when given) so that its vectors regress the
+ensemble's: a linear map to the ensemble's vector by cosine, and its own cosine matrix to
+the ensemble's (training.distillation). The ensemble is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from model.encoder import EnsembleEncoder, GruEncoder
+from training.batches import Batcher, length_batches
+from training.distillation import DistillationLoss
+
+
+def distil_ensemble(
+    members: Sequence[GruEncoder],
+    batchers: Sequence[Batcher],
+    steps: int,
+    learning_rate: float,
+    batch_size: int,
+    word_dropout: float,
+    rng: np.random.Generator,
+    device: torch.device,
+    progress: bool = False,
+    on_step: Callable[[float], None] | None = None,
+) -> GruEncoder:
+    """A copy of `members[0]` trained `steps` updates towards the ensemble of `members`,
+    on batches drawn in turn from `batchers`; `on_step(fraction done)` after each."""
+    teacher = EnsembleEncoder(
+        replace(members[0].config, members=len(members)), [copy.deepcopy(m) for m in members]
+    ).to(device)
+    teacher.eval()
+    student = copy.deepcopy(members[0]).to(device)
+    student.train()
+    loss_fn = DistillationLoss(student.config.dim, teacher.config.dim).to(device)
+    student.embedding.sparse = True
+    optimizers: list[torch.optim.Optimizer] = [
+        torch.optim.SparseAdam(student.embedding.parameters(), lr=learning_rate),
+        torch.optim.AdamW(
+            [p for n, p in student.named_parameters() if not n.startswith("embedding.")]
+            + list(loss_fn.parameters()),
+            lr=learning_rate,
+            weight_decay=0.01,
+        ),
+    ]
+    queues: list[list[np.ndarray]] = [[] for _ in batchers]
+    bar = tqdm(total=steps, disable=not progress, desc="distilling into one network")
+    for step in range(steps):
+        which = step % len(batchers)
+        batcher = batchers[which]
+        if not queues[which]:
+            queues[which] = length_batches(batcher.lengths, batch_size, 50, rng)
+        rows = queues[which].pop()
+        ids, lengths, _ = batcher.collate(rows, word_dropout, rng)
+        ids = ids.to(device)
+        with torch.no_grad():
+            target = teacher(ids, lengths).float()
+        loss = loss_fn(student(ids, lengths), target)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        bar.update(1)
+        if on_step is not None:
+            on_step((step + 1) / steps)
+    bar.close()
+    student.embedding.sparse = False
+    return student.eval().cpu()
