@@ -25,7 +25,7 @@ import random
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +170,10 @@ def rehearse_threshold(
         return None
     # The kind of model the whole set gets (one network, or the base kept beside it): a
     # split with fewer phrasings per FAQ must not pick another kind than the real model.
-    train = recipe.train_config(groups)
+    # Not distilled: the distilled network learns the networks' cosines, so theirs stand in
+    # for its scores at a fraction of the time (docs/quality.md, "One network for every
+    # FAQ set").
+    train = replace(recipe.train_config(groups), distil_steps=0)
     scores: list[float] = []
     predicted: list[int] = []
     gold: list[int | None] = []

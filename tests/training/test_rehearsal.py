@@ -18,6 +18,7 @@ from training.rehearsal import (
     rehearsal_splits,
     rehearse_threshold,
 )
+from training.trainer import TrainConfig
 
 ONE = RehearsalConfig(folds=1)
 
@@ -164,3 +165,22 @@ def test_a_rehearsed_threshold_above_the_prior_is_kept(
     assert rehearsal.floor == floor and not rehearsal.floored
     assert rehearsal.choice.threshold == unfloored.rehearsed
     assert rehearsal.choice.metrics == unfloored.choice.metrics
+
+
+def test_rehearsals_score_the_networks_a_distilled_model_learns_from(
+    tiny_recipe: FaqRecipe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The distilled network learns the networks' cosines: a rehearsal scores with them and
+    # skips the distillation's time.
+    distilling = replace(tiny_recipe, train=replace(tiny_recipe.train, distil_steps=50))
+    assert distilling.train_config(TOPIC_FAQS).distil_steps == 50
+    seen: list[TrainConfig] = []
+    real_train = training.rehearsal.train_encoder
+
+    def recording(groups, out, config, **kwargs):
+        seen.append(config)
+        return real_train(groups, out, config, **kwargs)
+
+    monkeypatch.setattr(training.rehearsal, "train_encoder", recording)
+    assert rehearse_threshold(TOPIC_FAQS, distilling, progress=False) is not None
+    assert len(seen) == 2 and all(config.distil_steps == 0 for config in seen)
