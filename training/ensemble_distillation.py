@@ -1,11 +1,13 @@
 """One network that scores like an ensemble: a member distilled from all of them.
 
-An ensemble of fine-tuned networks ranks and abstains better than one (docs/quality.md,
-"Three fine-tuned networks"), but costs each member's encode and a wider vector on /ask.
-Here the first member, already fine-tuned, keeps training on the FAQ set's sentences (with
-word dropout, and general synthetic requests when given) so that its vectors regress the
+A fine-tune scored together with the base it started from (few phrasings per FAQ:
+training.companion), or several fine-tunes together, answer better than one fine-tune, but
+cost each member's encode and a wider vector on /ask. Here the first member, already
+fine-tuned, keeps training on the FAQ set's sentences (and general synthetic requests when
+given, which carry what the base knows beyond the FAQ set) so that its vectors regress the
 ensemble's: a linear map to the ensemble's vector by cosine, and its own cosine matrix to
-the ensemble's (training.distillation). The ensemble is dropped afterwards.
+the ensemble's (training.distillation). The ensemble is dropped afterwards; measured in
+docs/quality.md, "One network for every FAQ set".
 """
 
 from __future__ import annotations
