@@ -92,8 +92,11 @@ def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
     encoder = load_encoder(settings.resolved_model_path)
     base_pieces = load_encoder(base).tokenizer.vocabulary
     assert encoder.tokenizer.vocabulary[: len(base_pieces)] == base_pieces  # extended, not rebuilt
-    # Three phrasings per FAQ: the base is kept beside its fine-tuned copy (training.companion).
-    assert encoder.config.members == 2 and encoder.dim == 2 * load_encoder(base).dim
+    # Three phrasings per FAQ: the base is kept beside its fine-tuned copy (training.companion)
+    # and the pair distilled into one network (training.ensemble_distillation).
+    training = read_metadata(settings.resolved_model_path)["training"]
+    assert training["train_config"]["keep_base"] and training["distilled_from_networks"] == 2
+    assert encoder.config.members == 1 and encoder.dim == load_encoder(base).dim
 
     with TestClient(create_app(settings)) as client:
         faqs = client.get("/faq").json()["items"]
@@ -103,13 +106,15 @@ def test_own_faqs_are_fine_tuned_from_the_base(tmp_path: Path) -> None:
             assert body["faq_id"] == ids[FAQS[expected][0]], (question, body)
 
 
-def test_keep_base_max_phrasings_zero_keeps_one_network(tmp_path: Path) -> None:
-    """SAMESAY_KEEP_BASE_MAX_PHRASINGS=0: the fastest model, whatever the phrasings."""
+def test_keep_base_max_phrasings_zero_trains_the_fine_tune_alone(tmp_path: Path) -> None:
+    """SAMESAY_KEEP_BASE_MAX_PHRASINGS=0: the fastest first start, whatever the phrasings."""
     settings = _settings(tmp_path).model_copy(update={"keep_base_max_phrasings": 0})
     _store_own_faqs(settings)
     report = ensure_ready(settings, progress=False, echo=lambda _: None)  # the default recipe
     assert report.trained
     assert load_encoder(settings.resolved_model_path).config.members == 1
+    training = read_metadata(settings.resolved_model_path)["training"]
+    assert not training["train_config"]["keep_base"] and "distilled_from_networks" not in training
 
 
 # A user's own help centre with a few phrasings per FAQ, as customers write them.
