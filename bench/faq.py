@@ -73,8 +73,9 @@ class FaqBenchConfig:
     base: Path | None = None
     # Overrides the first-start recipe's epochs (quick checks); None keeps the recipe's.
     epochs: int | None = None
-    # Networks fine-tuned from the base for sets with more phrasings (FaqRecipe.members) and
-    # the updates that distil them into one (FaqRecipe.distil_steps); None = the recipe's.
+    # Networks fine-tuned from the base for sets with more phrasings (FaqRecipe.members), and
+    # the updates that distil the base kept beside a fine-tune into it for sets with few
+    # (FaqRecipe.distil_steps; 0 serves the pair); None = the recipe's.
     members: int | None = None
     distil_steps: int | None = None
     progress: bool = True

@@ -258,8 +258,8 @@ def _add_faq(bench: argparse._SubParsersAction) -> None:
         "--distil-steps",
         type=int,
         default=None,
-        help="updates distilling several networks into one; 0 serves them side by side "
-        "(default: the recipe's)",
+        help="updates distilling the base kept beside the fine-tune (sets with few phrasings "
+        "per FAQ) into it; 0 serves the pair (default: the recipe's)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--out", type=Path, default=Path("bench-out/faq"), help="writes faq.json")

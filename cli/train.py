@@ -53,7 +53,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int)
     group.add_argument("--members", type=int, help="networks in the ensemble (one seed each)")
     group.add_argument(
-        "--distil-steps", type=int, help="fine-tuning: distil the members into one network"
+        "--distil-steps", type=int, help="fine-tuning: distil the --members into one network"
     )
     group.add_argument(
         "--distil-anchor-sentences", type=int, help="general requests beside the FAQ's"
