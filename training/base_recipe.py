@@ -37,6 +37,7 @@ from model.tokenizer import CJK_CHAR, PAD, UNK, Tokenizer, TokenizerConfig
 from training.batches import Batcher, length_batches
 from training.distillation import DistillationLoss
 from training.errors import TrainingError
+from training.optimizers import build_optimizers
 from training.readers import read_dataset
 from training.synthetic_requests import synthetic_requests
 from training.synthetic_requests_zh import chinese_words, synthetic_requests_zh
@@ -44,7 +45,7 @@ from training.teacher_cache import cached_teacher_vectors
 from training.teachers import TEACHERS, TeacherVectors, read_teacher
 from training.token_init import teacher_words, token_init_table
 from training.topic_batches import topic_batches, topic_clusters
-from training.trainer import build_optimizers, resolve_device, seed_everything
+from training.trainer import resolve_device, seed_everything
 from training.wordnet_text import WORDNET_DIR, wordnet_sentences
 
 ProgressCallback = Callable[[float, str], None]

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from model.encoder import EnsembleEncoder, GruEncoder
 from training.batches import Batcher, length_batches
 from training.distillation import DistillationLoss
+from training.optimizers import build_optimizers
 
 
 def distil_ensemble(
@@ -30,6 +31,7 @@ def distil_ensemble(
     batchers: Sequence[Batcher],
     steps: int,
     learning_rate: float,
+    weight_decay: float,
     batch_size: int,
     word_dropout: float,
     rng: np.random.Generator,
@@ -46,16 +48,7 @@ def distil_ensemble(
     student = copy.deepcopy(members[0]).to(device)
     student.train()
     loss_fn = DistillationLoss(student.config.dim, teacher.config.dim).to(device)
-    student.embedding.sparse = True
-    optimizers: list[torch.optim.Optimizer] = [
-        torch.optim.SparseAdam(student.embedding.parameters(), lr=learning_rate),
-        torch.optim.AdamW(
-            [p for n, p in student.named_parameters() if not n.startswith("embedding.")]
-            + list(loss_fn.parameters()),
-            lr=learning_rate,
-            weight_decay=0.01,
-        ),
-    ]
+    optimizers = build_optimizers(student, loss_fn, learning_rate, weight_decay)
     queues: list[list[np.ndarray]] = [[] for _ in batchers]
     bar = tqdm(total=steps, disable=not progress, desc="distilling into one network")
     for step in range(steps):

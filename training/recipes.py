@@ -141,16 +141,15 @@ class FaqRecipe:
         few = bool(groups) and median(len(g) for g in groups) <= self.keep_base_max_phrasings
         base = self.train.init_from
         if few and base and self.train.encoder.members == 1 and _one_network(Path(base)):
-            return replace(self.train, keep_base=True, **self._distillation())
+            return replace(
+                self.train,
+                keep_base=True,
+                distil_steps=self.distil_steps,
+                distil_anchor_sentences=self.distil_anchor_sentences,
+            )
         if base and self.members > 1 and not few:
             return replace(self.train, encoder=replace(self.train.encoder, members=self.members))
         return self.train
-
-    def _distillation(self) -> dict[str, int]:
-        return {
-            "distil_steps": self.distil_steps,
-            "distil_anchor_sentences": self.distil_anchor_sentences,
-        }
 
 
 def _one_network(checkpoint: Path) -> bool:

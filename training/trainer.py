@@ -31,6 +31,7 @@ from training.batches import Batcher, length_batches
 from training.companion import companion_network, imprinted_class_vectors
 from training.ensemble_distillation import distil_ensemble
 from training.errors import TrainingError
+from training.optimizers import build_optimizers
 
 ProgressCallback = Callable[[float, str], None]
 # Member m of an ensemble trains with seed + m · stride: runs with nearby seeds (0, 1, 2, ...)
@@ -257,28 +258,6 @@ def train_encoder(
         torch.set_num_threads(previous_threads)
 
 
-def build_optimizers(
-    network: GruEncoder,
-    heads: torch.nn.Module,
-    learning_rate: float,
-    weight_decay: float,
-    sparse_embeddings: bool = True,
-) -> list[torch.optim.Optimizer]:
-    """AdamW for the GRU and the training heads; with sparse_embeddings, lazy (sparse) Adam
-    for the embedding table, which then updates only the rows a batch used (no weight decay
-    there)."""
-    dense = [p for name, p in network.named_parameters() if not name.startswith("embedding.")]
-    dense += list(heads.parameters())
-    optimizers: list[torch.optim.Optimizer] = []
-    if sparse_embeddings:
-        network.embedding.sparse = True
-        optimizers.append(torch.optim.SparseAdam(network.embedding.parameters(), lr=learning_rate))
-    else:
-        dense += list(network.embedding.parameters())
-    optimizers.append(torch.optim.AdamW(dense, lr=learning_rate, weight_decay=weight_decay))
-    return optimizers
-
-
 def lr_factor(step: int, total_steps: int, config: TrainConfig) -> float:
     """Multiplier of learning_rate for update `step` (0-based) of `total_steps`."""
     if config.lr_schedule not in ("constant", "linear", "cosine"):
@@ -440,6 +419,7 @@ def _train(
                 sources,
                 config.distil_steps,
                 config.learning_rate,
+                config.weight_decay,
                 config.batch_size,
                 config.word_dropout,
                 np.random.default_rng(config.seed),

@@ -47,7 +47,7 @@ def test_the_student_learns_the_ensembles_cosines(fixture_groups) -> None:
     gap_before = np.abs(_cosines(members[0], batcher) - target).mean()
 
     student = distil_ensemble(
-        members, [batcher], 80, 5e-3, 32, 0.1, np.random.default_rng(0), torch.device("cpu")
+        members, [batcher], 80, 5e-3, 0.01, 32, 0.1, np.random.default_rng(0), torch.device("cpu")
     )
 
     assert isinstance(student, GruEncoder) and student.config == config
