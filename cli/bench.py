@@ -42,13 +42,24 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     parser.add_argument(
         "--no-minilm", action="store_true", help="skip the all-MiniLM-L6-v2 comparison run"
     )
-    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--server",
         choices=("auto", "samesay", "launcher"),
         default="auto",
         help="how the GRU server starts: `samesay serve` or the bench launcher",
     )
+    _add_served_store_options(parser, defaults)
+    parser.add_argument("--start-timeout", type=float, default=defaults.start_timeout_s)
+    parser.add_argument("--out", type=Path, default=Path("bench-out/service.json"))
+    parser.set_defaults(func=_main)
+    _add_faq(bench)
+    _add_compare(bench)
+    _add_soak(bench)
+
+
+def _add_served_store_options(parser: argparse.ArgumentParser, defaults: BenchConfig) -> None:
+    """What `bench service` and `bench soak` share: the load tool, the FAQs and the model."""
+    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
         "--data-root",
         type=Path,
@@ -61,12 +72,6 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         default=None,
         help="checkpoint to serve (default: the server trains one on first start)",
     )
-    parser.add_argument("--start-timeout", type=float, default=defaults.start_timeout_s)
-    parser.add_argument("--out", type=Path, default=Path("bench-out/service.json"))
-    parser.set_defaults(func=_main)
-    _add_faq(bench)
-    _add_compare(bench)
-    _add_soak(bench)
 
 
 def _documented(
@@ -107,14 +112,7 @@ def _add_soak(bench: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=defaults.bench.workers)
     parser.add_argument("--entries", type=int, default=defaults.bench.entries)
     parser.add_argument("--concurrency", type=int, default=defaults.bench.concurrency)
-    parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--data-root", type=Path, default=defaults.bench.data_root)
-    parser.add_argument(
-        "--model",
-        type=Path,
-        default=None,
-        help="checkpoint to serve (default: the server trains one on first start)",
-    )
+    _add_served_store_options(parser, defaults.bench)
     parser.add_argument("--out", type=Path, default=Path("bench-out/soak"))
     parser.set_defaults(func=_soak_main)
 
