@@ -15,7 +15,7 @@ from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.batches import Batcher
-from training.ensemble_distillation import distil_ensemble
+from training.ensemble_distillation import TeacherVectors, distil_ensemble
 from training.trainer import train_encoder
 
 GROUPS = [
@@ -55,6 +55,31 @@ def test_the_student_learns_the_ensembles_cosines(fixture_groups) -> None:
     assert gap_after < 0.6 * gap_before, (gap_before, gap_after)
     for member, weights in zip(members, before, strict=True):  # the teachers stay as they were
         torch.testing.assert_close(member.state_dict()["gru.weight_hh_l0"], weights)
+
+
+def test_teacher_vectors_give_each_row_its_own_vector(fixture_groups) -> None:
+    # Computed for the rows a batch draws first, kept for later draws in other orders and
+    # batches: row i must always be the ensemble's vector of sentence i alone.
+    sentences = [s for group in fixture_groups.values() for s in group][:10]
+    tokenizer = Tokenizer.build(sentences, TokenizerConfig(min_count=1))
+    config = EncoderConfig(vocab_size=len(tokenizer), embedding_dim=16, hidden_size=8)
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(GruEncoder(config).eval())
+    ensemble = EnsembleEncoder(replace(config, members=2), members).eval()
+    batcher = Batcher(tokenizer, sentences, [0] * len(sentences))
+    teacher = TeacherVectors(ensemble, batcher, torch.device("cpu"))
+
+    for rows in ([7, 2, 9], [2, 0, 5, 7], list(range(9, -1, -1))):
+        vectors = teacher(np.array(rows))
+        assert vectors.shape == (len(rows), ensemble.config.dim)
+        for vector, row in zip(vectors, rows, strict=True):
+            ids, lengths, _ = batcher.collate(np.array([row]))
+            with torch.no_grad():
+                alone = ensemble(ids, lengths).float()[0]
+            torch.testing.assert_close(vector, alone, atol=1e-5, rtol=1e-4)
+    assert teacher.known.all()
 
 
 @pytest.fixture(scope="module")
