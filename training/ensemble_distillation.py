@@ -8,7 +8,7 @@ given, which carry what the base knows beyond the FAQ set) so that its vectors r
 ensemble's: a linear map to the ensemble's vector by cosine, and its own cosine matrix to
 the ensemble's (training.distillation). The ensemble is dropped afterwards; measured in
 docs/quality.md, "One network for every FAQ set". The ensemble reads each sentence whole,
-once (TeacherVectors); with word dropout the student learns its dropped copies towards that.
+once (EnsembleTargets); with word dropout the student learns its dropped copies towards that.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def distil_ensemble(
     student.train()
     loss_fn = DistillationLoss(student.config.dim, teacher.config.dim).to(device)
     optimizers = build_optimizers(student, loss_fn, learning_rate, weight_decay)
-    targets = [TeacherVectors(teacher, batcher, device) for batcher in batchers]
+    targets = [EnsembleTargets(teacher, batcher, device) for batcher in batchers]
     queues: list[list[np.ndarray]] = [[] for _ in batchers]
     bar = tqdm(total=steps, disable=not progress, desc="distilling into one network")
     for step in range(steps):
@@ -75,11 +75,12 @@ def distil_ensemble(
     return student.eval().cpu()
 
 
-class TeacherVectors:
+class EnsembleTargets:
     """The ensemble's vector of each row of a Batcher, whole (no word dropout), computed the
     first time the row is drawn and kept: the teacher never changes, and 600 updates of 100
     rows draw each of a small FAQ set's rows and 8,000 general requests several times over
-    (a quarter of the distillation's CPU, measured in docs/quality.md)."""
+    (a quarter of the distillation's CPU, measured in docs/quality.md). Lazily, unlike
+    training.anchors' targets: a store's phrasings can outnumber the rows 600 updates draw."""
 
     def __init__(self, teacher: EnsembleEncoder, batcher: Batcher, device: torch.device) -> None:
         self.teacher = teacher

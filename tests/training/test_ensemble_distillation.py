@@ -15,7 +15,7 @@ from model.encoder import EncoderConfig, EnsembleEncoder, GruEncoder
 from model.tokenizer import Tokenizer, TokenizerConfig
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.batches import Batcher
-from training.ensemble_distillation import TeacherVectors, distil_ensemble
+from training.ensemble_distillation import EnsembleTargets, distil_ensemble
 from training.trainer import train_encoder
 
 GROUPS = [
@@ -69,17 +69,17 @@ def test_teacher_vectors_give_each_row_its_own_vector(fixture_groups) -> None:
         members.append(GruEncoder(config).eval())
     ensemble = EnsembleEncoder(replace(config, members=2), members).eval()
     batcher = Batcher(tokenizer, sentences, [0] * len(sentences))
-    teacher = TeacherVectors(ensemble, batcher, torch.device("cpu"))
+    targets = EnsembleTargets(ensemble, batcher, torch.device("cpu"))
 
     for rows in ([7, 2, 9], [2, 0, 5, 7], list(range(9, -1, -1))):
-        vectors = teacher(np.array(rows))
+        vectors = targets(np.array(rows))
         assert vectors.shape == (len(rows), ensemble.config.dim)
         for vector, row in zip(vectors, rows, strict=True):
             ids, lengths, _ = batcher.collate(np.array([row]))
             with torch.no_grad():
                 alone = ensemble(ids, lengths).float()[0]
             torch.testing.assert_close(vector, alone, atol=1e-5, rtol=1e-4)
-    assert teacher.known.all()
+    assert targets.known.all()
 
 
 @pytest.fixture(scope="module")
