@@ -186,14 +186,17 @@ class Match(BaseModel):
     faq_id: int
     question: str = Field(description="the matched phrasing (question or alternate)")
     answer: str
-    score: float
+    score: float = Field(description="the FAQ's score: its best phrasing's, blended with its "
+                         "second best's when it has four or more (README)")
 
 
 class AskResponse(BaseModel):
     answered: bool
     answer: str | None
     faq_id: int | None
-    score: float | None = Field(description="best cosine; null when nothing matched")
+    score: float | None = Field(
+        description="the best FAQ's score (fused cosine, see README); null when nothing matched"
+    )
     threshold: float
     ask_id: str
     matches: list[Match]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.faq_scoring import BEST_PHRASING, FaqScoring
 from model.lexical import LexicalModel
 
 
@@ -38,6 +39,8 @@ class MiniLmEncoder:
         self.content_hash: str = _directory_hash(directory)
         # Plain cosine: the baseline is served as itself, without Samesay's lexical fusion.
         self.lexical: LexicalModel | None = None
+        # Each FAQ by its best phrasing, as every baseline of `bench faq` is scored.
+        self.faq_scoring: FaqScoring = BEST_PHRASING
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (n, dim), unit rows."""

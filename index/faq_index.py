@@ -101,6 +101,9 @@ Rescore = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # `search_many`'s rescoring: (query numbers, their fetched cosines, their vector ids) → the
 # new scores of each, in one call for the whole batch.
 RescoreMany = Callable[[Sequence[int], list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
+# The share of an FAQ's second best phrasing in its score, by FAQ id (model.faq_scoring);
+# None: every FAQ scores as its best phrasing.
+SecondWeight = Callable[[int], float]
 
 
 class Hit(NamedTuple):
@@ -335,6 +338,7 @@ class FaqIndex:
         accept: Callable[[int], bool] | None = None,
         rescore: Rescore | None = None,
         min_fetch: int = 0,
+        second_weight: SecondWeight | None = None,
     ) -> list[Hit]:
         """The best `k` FAQs for a unit query vector (d,): one hit per FAQ, best first.
 
@@ -342,6 +346,8 @@ class FaqIndex:
         are found or the index has nothing more to give. `rescore(scores, vector_ids)` gives
         the fetched phrasings new scores (the lexical fusion) before the best per FAQ is
         kept; `min_fetch` phrasings are fetched at least, so that it has candidates to reorder.
+        `second_weight(faq_id)`: that share of the FAQ's score is its second best fetched
+        phrasing's (model.faq_scoring), and the FAQs are ranked by the blend.
         """
         many = None
         if rescore is not None:
@@ -351,7 +357,9 @@ class FaqIndex:
             ) -> list[np.ndarray]:  # the RescoreMany of a batch of one
                 return [rescore(cosines[0], ids[0])]
 
-        return self.search_many(vector.reshape(1, -1), [k], [accept], many, min_fetch)[0]
+        return self.search_many(
+            vector.reshape(1, -1), [k], [accept], many, min_fetch, second_weight
+        )[0]
 
     def search_many(
         self,
@@ -360,6 +368,7 @@ class FaqIndex:
         accepts: Sequence[Callable[[int], bool] | None],
         rescore: RescoreMany | None = None,
         min_fetch: int = 0,
+        second_weight: SecondWeight | None = None,
     ) -> list[list[Hit]]:
         """`search` for several unit query rows (B, d) at once, the same hits for each: the
         queries that fetch as many phrasings share one FAISS call and one `rescore` call;
@@ -378,7 +387,10 @@ class FaqIndex:
         for first_fetch, numbers in by_fetch.items():
             short = []
             for number, (hits, done) in zip(
-                numbers, self._fetch_hits(queries, numbers, first_fetch, ks, accepts, rescore),
+                numbers,
+                self._fetch_hits(
+                    queries, numbers, first_fetch, ks, accepts, rescore, second_weight
+                ),
                 strict=True,
             ):
                 results[number] = hits
@@ -389,7 +401,7 @@ class FaqIndex:
                 while not done:
                     fetch = min(total, fetch * 4)
                     [(results[number], done)] = self._fetch_hits(
-                        queries, [number], fetch, ks, accepts, rescore
+                        queries, [number], fetch, ks, accepts, rescore, second_weight
                     )
         return results
 
@@ -401,6 +413,7 @@ class FaqIndex:
         ks: Sequence[int],
         accepts: Sequence[Callable[[int], bool] | None],
         rescore: RescoreMany | None,
+        second_weight: SecondWeight | None = None,
     ) -> list[tuple[list[Hit], bool]]:
         """One FAISS call of `fetch` phrasings for the query rows `numbers`: each one's best
         hit per FAQ, and whether that is final (k found, or nothing more to fetch)."""
@@ -420,7 +433,11 @@ class FaqIndex:
         for row, number in enumerate(numbers):
             k = ks[number]
             hits, returned = _best_per_faq(
-                found_scores[row].tolist(), found_ids[row].tolist(), k, accepts[number]
+                found_scores[row].tolist(),
+                found_ids[row].tolist(),
+                k,
+                accepts[number],
+                second_weight,
             )
             # Final when enough FAQs, or the index gave fewer than asked (IVF's probed lists
             # exhausted), or it already gave everything.
@@ -506,9 +523,17 @@ def check_structure(index: faiss.Index, where: str) -> None:
 
 
 def _best_per_faq(
-    scores: list[float], ids: list[int], k: int, accept: Callable[[int], bool] | None
+    scores: list[float],
+    ids: list[int],
+    k: int,
+    accept: Callable[[int], bool] | None,
+    second_weight: SecondWeight | None = None,
 ) -> tuple[list[Hit], int]:
-    """Keep the first (best) hit of each FAQ; returns the hits and how many ids were valid."""
+    """Keep the first (best) hit of each FAQ; returns the hits and how many ids were valid.
+    With `second_weight`, each FAQ's hit scores as the blend of its best and second best
+    fetched phrasings (`_voted_per_faq`)."""
+    if second_weight is not None:
+        return _voted_per_faq(scores, ids, k, accept, second_weight)
     hits: list[Hit] = []
     seen: set[int] = set()
     returned = 0
@@ -526,6 +551,44 @@ def _best_per_faq(
         if len(hits) == k:
             break
     return hits, returned
+
+
+def _voted_per_faq(
+    scores: list[float],
+    ids: list[int],
+    k: int,
+    accept: Callable[[int], bool] | None,
+    second_weight: SecondWeight,
+) -> tuple[list[Hit], int]:
+    """`_best_per_faq` with each FAQ scored `(1 - w) * best + w * second` (model.faq_scoring;
+    w = second_weight(faq_id)). Every fetched FAQ is a candidate, since the blend can reorder
+    them; a second phrasing that was not fetched stands in at the lowest fetched score (its
+    cosine is at most that)."""
+    best: dict[int, tuple[int, float]] = {}  # faq_id -> (phrasing_no, score), first seen
+    second: dict[int, float] = {}
+    returned = 0
+    for score, vector_id in zip(scores, ids, strict=True):  # best first
+        if vector_id < 0:
+            break
+        returned += 1
+        faq_id = vector_id >> PHRASING_BITS
+        if faq_id not in best:
+            best[faq_id] = (vector_id & (PHRASING_SLOTS - 1), score)
+        elif faq_id not in second:
+            second[faq_id] = score
+    if not returned:
+        return [], 0
+    floor = scores[returned - 1]
+    hits = []
+    for faq_id, (phrasing_no, top) in best.items():
+        if accept is not None and not accept(faq_id):
+            continue
+        weight = second_weight(faq_id)
+        if weight > 0.0:
+            top = (1.0 - weight) * top + weight * second.get(faq_id, floor)
+        hits.append(Hit(faq_id, phrasing_no, top))
+    hits.sort(key=lambda hit: -hit.score)  # stable: ties keep the fetched order
+    return hits[:k], returned
 
 
 def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:

@@ -35,6 +35,7 @@ from index.faq_index import (
     Hit,
     IndexConfig,
     RescoreMany,
+    SecondWeight,
     choose_nlist,
     set_threads,
     vector_ids,
@@ -42,6 +43,7 @@ from index.faq_index import (
 )
 from index.persistence import IndexMeta, load_index, save_index_bytes
 from index.rwlock import ReadWriteLock
+from model.faq_scoring import FaqScoring
 from model.lexical import LexicalModel, LexicalRows, PackedQuery
 from store.entries import FaqEntry
 from store.faq_store import FaqStore
@@ -52,7 +54,8 @@ _BEST_MATCHES_BATCH = 256
 
 ProgressCallback = Callable[[float, str], None]
 # Phrasings the FAISS search hands to the lexical fusion at least: the fused best is among
-# the 16 best cosines for every question of bench faq's sets (docs/quality.md).
+# the 16 best cosines for every question of bench faq's sets (docs/quality.md). The vote of
+# model.faq_scoring sees as many (its scores agreed with the full matrix's to a question).
 LEXICAL_CANDIDATES = 16
 
 
@@ -63,6 +66,8 @@ class Encoder(Protocol):
     content_hash: str
     # The TF-IDF half of the fused score, or None for plain cosine (model.lexical).
     lexical: LexicalModel | None
+    # How an FAQ's score comes from its phrasings' (model.faq_scoring).
+    faq_scoring: FaqScoring
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray: ...
 
@@ -399,9 +404,10 @@ class FaqSearcher:
         accepts = [_tag_filter(live, query.tags) for query in queries]
         rescore = _lexical_rescore(live, [query.text for query in queries])
         with live.lock.read():
+            second_weight = _second_weight(live)
             found = live.index.search_many(
                 vectors, [query.k for query in queries], accepts, rescore,
-                LEXICAL_CANDIDATES if rescore else 0,
+                LEXICAL_CANDIDATES if rescore or second_weight else 0, second_weight,
             )
             return [
                 [_match(live, hit) for hit in hits]  # map and index change under one lock
@@ -546,6 +552,21 @@ def _tag_filter(live: _Live, tags: Iterable[str] | None) -> Callable[[int], bool
 def _match(live: _Live, hit: Hit) -> Match:
     entry = live.entries[hit.faq_id]
     return Match(hit.faq_id, entry.phrasings[hit.phrasing_no], entry.answer, hit.score)
+
+
+def _second_weight(live: _Live) -> SecondWeight | None:
+    """Each FAQ's share of its second best phrasing (model.faq_scoring), by its phrasings in
+    the store; None when the model scores FAQs by their best phrasing. Called under the read
+    lock, which keeps `live.entries` still."""
+    scoring = live.encoder.faq_scoring
+    if not scoring.votes:
+        return None
+    entries = live.entries
+
+    def second_weight(faq_id: int) -> float:
+        return scoring.weight_for(len(entries[faq_id].phrasings))
+
+    return second_weight
 
 
 def _lexical_rescore(live: _Live, texts: Sequence[str]) -> RescoreMany | None:

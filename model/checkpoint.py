@@ -6,7 +6,9 @@ Layout of a checkpoint directory:
                           (`class_weights`, one row per training group: `load_class_weights`)
     checkpoint.json       format, encoder config, tokenizer vocabulary, training metrics,
                           optionally the lexical model (IDF table and fusion weights,
-                          model.lexical) and `content_hash` = sha256 over the weights file
+                          model.lexical), optionally how an FAQ's score comes from its
+                          phrasings' (model.faq_scoring; absent: the best phrasing's), and
+                          `content_hash` = sha256 over the weights file
                           and the rest of the JSON
 
 Loading needs nothing else, and a changed byte anywhere is caught by the hash.
@@ -33,12 +35,14 @@ from model.checkpoint_format import (
     WEIGHTS_FILE,
     check_vocabulary,
     content_hash,
+    faq_scoring_of,
     inconsistent,
     read_metadata,
     verify_content_hash,
 )
 from model.encoder import EncoderConfig, EncoderNetwork, build_network
 from model.errors import CheckpointError, TokenizerError
+from model.faq_scoring import BEST_PHRASING, FaqScoring
 from model.lexical import LexicalModel
 from model.sentence_encoder import SentenceEncoder
 from model.tokenizer import Tokenizer
@@ -57,6 +61,7 @@ def save_checkpoint(
     class_weights: torch.Tensor | None = None,
     half_precision: bool = False,
     lexical: LexicalModel | None = None,
+    faq_scoring: FaqScoring = BEST_PHRASING,
 ) -> str:
     """Write `out_dir` (created if needed) and return its content hash.
 
@@ -65,6 +70,7 @@ def save_checkpoint(
     `half_precision` stores the network's tensors as float16 (half the file: the shipped base
     model); loading converts them back to float32, which is what the encoder computes in.
     `lexical`: the fitted TF-IDF half of the fused score (None: scores are plain cosines).
+    `faq_scoring`: written only when it votes, so that other checkpoints keep their bytes.
 
     Files are written to temporaries and renamed, so a crash never leaves a half checkpoint
     that looks valid (the hash would catch it anyway).
@@ -90,6 +96,8 @@ def save_checkpoint(
         }
         if lexical is not None:
             meta["lexical"] = lexical.to_dict()
+        if faq_scoring.votes:
+            meta["faq_scoring"] = faq_scoring.to_dict()
         meta["content_hash"] = content_hash(weights, meta)
         tmp_meta = Path(tmp) / META_FILE
         tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -113,10 +121,11 @@ def load_encoder(path: Path, device: str | torch.device = "cpu") -> SentenceEnco
         state = {name: t.float() for name, t in state.items()}  # half-precision files
         network.load_state_dict(state)
         lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
+        faq_scoring = faq_scoring_of(meta)
     except _LOAD_ERRORS as error:
         raise inconsistent(path, error) from error
     check_vocabulary(path, config.vocab_size, len(tokenizer))
-    return SentenceEncoder(network.to(device), tokenizer, expected, lexical)
+    return SentenceEncoder(network.to(device), tokenizer, expected, lexical, faq_scoring)
 
 
 def load_class_weights(path: Path) -> np.ndarray | None:

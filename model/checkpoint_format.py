@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import CheckpointError
+from model.faq_scoring import BEST_PHRASING, FaqScoring
 
 WEIGHTS_FILE = "weights.safetensors"
 META_FILE = "checkpoint.json"
@@ -59,6 +60,12 @@ def verify_content_hash(path: Path, meta: dict[str, Any]) -> str:
             f"it was modified or partly written; {RETRAIN_HINT}"
         )
     return actual
+
+
+def faq_scoring_of(meta: dict[str, Any]) -> FaqScoring:
+    """How the checkpoint's FAQs score from their phrasings; a checkpoint written before
+    model.faq_scoring (or one that does not vote) scores each by its best phrasing."""
+    return FaqScoring.from_dict(meta["faq_scoring"]) if "faq_scoring" in meta else BEST_PHRASING
 
 
 def inconsistent(path: Path, error: Exception) -> CheckpointError:

@@ -21,12 +21,14 @@ from model.checkpoint_format import (
     CLASS_WEIGHTS,
     WEIGHTS_FILE,
     check_vocabulary,
+    faq_scoring_of,
     inconsistent,
     read_metadata,
     verify_content_hash,
 )
 from model.encoder_config import EncoderConfig
 from model.errors import TokenizerError
+from model.faq_scoring import BEST_PHRASING, FaqScoring
 from model.fast_path import MemberState, NumpyGru
 from model.lexical import LexicalModel
 from model.tokenizer import Tokenizer
@@ -47,6 +49,7 @@ class NumpyEncoder:
         tokenizer: Tokenizer,
         content_hash: str,
         lexical: LexicalModel | None = None,
+        faq_scoring: FaqScoring = BEST_PHRASING,
     ) -> None:
         self.config = config
         self.dim: int = config.dim
@@ -54,6 +57,8 @@ class NumpyEncoder:
         self.content_hash = content_hash
         # The TF-IDF half of the fused score (model.lexical); None: scores are cosines.
         self.lexical = lexical
+        # How an FAQ's score comes from its phrasings' (model.faq_scoring).
+        self.faq_scoring = faq_scoring
         self._fast = NumpyGru(config, states)
 
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -89,7 +94,9 @@ def load_numpy_encoder(path: Path) -> NumpyEncoder:
         tokenizer = Tokenizer.from_dict(meta["tokenizer"])
         states = _member_states(path / WEIGHTS_FILE, config)
         lexical = LexicalModel.from_dict(meta["lexical"]) if "lexical" in meta else None
-        encoder = NumpyEncoder(config, states, tokenizer, content_hash, lexical)
+        encoder = NumpyEncoder(
+            config, states, tokenizer, content_hash, lexical, faq_scoring_of(meta)
+        )
     except _LOAD_ERRORS as error:
         raise inconsistent(path, error) from error
     check_vocabulary(path, config.vocab_size, len(tokenizer))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from model.encoder import EncoderConfig, EncoderNetwork, member_networks
+from model.faq_scoring import BEST_PHRASING, FaqScoring
 from model.fast_path import NumpyGru
 from model.lexical import LexicalModel
 from model.tokenizer import Tokenizer
@@ -28,10 +29,13 @@ class SentenceEncoder:
         tokenizer: Tokenizer,
         content_hash: str,
         lexical: LexicalModel | None = None,
+        faq_scoring: FaqScoring = BEST_PHRASING,
     ) -> None:
         self.network = network.eval()
         # The TF-IDF half of the fused score (model.lexical); None: scores are cosines.
         self.lexical = lexical
+        # How an FAQ's score comes from its phrasings' (model.faq_scoring).
+        self.faq_scoring = faq_scoring
         self.tokenizer = tokenizer
         self.content_hash = content_hash
         self.config: EncoderConfig = network.config

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from model.faq_scoring import BEST_PHRASING, FaqScoring
+
 _CHUNK = 1024  # query rows per similarity block: bounds memory to CHUNK × N floats
 # (first query row, end row, (rows, N) cosines) -> (rows, N) fused scores
 Fuse = Callable[[int, int, np.ndarray], np.ndarray]
@@ -41,8 +43,10 @@ def group_scores(
     query_vectors: np.ndarray,
     n_groups: int,
     fuse: Fuse | None = None,
+    scoring: FaqScoring = BEST_PHRASING,
 ) -> np.ndarray:
-    """(Q, G) best score of each query with any indexed sentence of each group (FAQ dedup).
+    """(Q, G) score of each query with each group (FAQ dedup): its best indexed sentence's,
+    or as `scoring` blends the best with the second best (model.faq_scoring).
 
     Scores are cosines, or `fuse(first, end, cosines)` of them: the (end - first, N) fused
     scores of queries first..end-1 (model.lexical), as the searcher scores them.
@@ -51,14 +55,30 @@ def group_scores(
     sorted_labels = index_labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     present = sorted_labels[starts]
+    sizes = np.diff(np.r_[starts, len(order)])
     scores = np.full((len(query_vectors), n_groups), -np.inf, dtype=np.float32)
     for start in range(0, len(query_vectors), _CHUNK):
         end = min(start + _CHUNK, len(query_vectors))
         sims = query_vectors[start:end] @ index_vectors.T  # (q, N)
         if fuse is not None:
             sims = fuse(start, end, sims)
-        scores[start:end, present] = np.maximum.reduceat(sims[:, order], starts, axis=1)
+        grouped = sims[:, order]
+        best = np.maximum.reduceat(grouped, starts, axis=1)
+        if scoring.votes:
+            best = scoring.combine(best, _second_best(grouped, best, starts, sizes), sizes)
+        scores[start:end, present] = best
     return scores
+
+
+def _second_best(
+    grouped: np.ndarray, best: np.ndarray, starts: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
+    """(q, G) each segment's second-highest value (-inf for one-sentence segments); the best
+    again when two sentences tie for it."""
+    at_best = grouped >= np.repeat(best, sizes, axis=1)
+    rest = np.maximum.reduceat(np.where(at_best, -np.inf, grouped), starts, axis=1)
+    tied = np.add.reduceat(at_best, starts, axis=1) >= 2
+    return np.where(tied, best, rest)
 
 
 def retrieval_topk(

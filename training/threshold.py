@@ -294,16 +294,18 @@ def best_group_matches(
     """Best score and the index of its group per question, over every phrasing.
 
     The same decision the searcher makes (exact inner product over unit vectors, fused with
-    the TF-IDF cosine when the model has a lexical half, best phrasing per FAQ), without
-    building an index; the per-group scores come from `training.metrics.group_scores`, which
-    the evaluation protocols use too.
+    the TF-IDF cosine when the model has a lexical half, each FAQ scored from its phrasings
+    as the model says: model.faq_scoring), without building an index; the per-group scores
+    come from `training.metrics.group_scores`, which the evaluation protocols use too. (The
+    searcher sees only the phrasings it fetched; with a vote its scores can differ slightly
+    on large stores: model.faq_scoring.)
     """
     phrasings = [text for group in groups for text in group]
     owners = np.array([i for i, group in enumerate(groups) for _ in group])
     stored = encoder.encode(phrasings)  # (p, dim), unit rows
     asked = encoder.encode(list(questions))  # (q, dim), unit rows
     fuse = _lexical_fuse(encoder, phrasings, list(questions))
-    per_group = group_scores(stored, owners, asked, len(groups), fuse)  # (q, groups)
+    per_group = group_scores(stored, owners, asked, len(groups), fuse, encoder.faq_scoring)
     return per_group.max(axis=1).astype(np.float64), per_group.argmax(axis=1)
 
 

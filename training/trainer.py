@@ -22,6 +22,7 @@ from model.encoder import (
     GruEncoder,
     member_networks,
 )
+from model.faq_scoring import FaqScoring
 from model.lexical import LexicalModel
 from model.losses import LossName, build_loss
 from model.sentence_encoder import SentenceEncoder
@@ -124,6 +125,10 @@ class TrainConfig:
     # docs/quality.md, "Lexical fusion".
     lexical_weight_cjk: float = 0.4
     lexical_weight_latin: float = 0.25
+    # An FAQ with at least 4 phrasings scores (1 - w) * its best phrasing's score + w * its
+    # second best (model.faq_scoring); 0 = the best alone. training.recipes sets it for FAQ
+    # sets; CLINC150's protocols score by the best phrasing, as the baselines do.
+    second_phrasing_weight: float = 0.0
     # Fine-tuning only (init_from): each update also pulls the network's vectors of
     # `anchor_sentences` synthetic requests towards the base model's own (training.anchors),
     # `anchor_batch` of them a step, weighted by `anchor_weight` (0 = off).
@@ -336,6 +341,7 @@ def _train(
     members = config.encoder.members
     if members < 1:
         raise TrainingError(f"members must be at least 1, got {members}")
+    faq_scoring = _faq_scoring(config)  # before minutes of training, not after
 
     base_members: list[GruEncoder] = []
     base_vocabulary = 0
@@ -462,10 +468,18 @@ def _train(
         metrics,
         class_weights=class_weights,
         lexical=_fit_lexical([s for group in cleaned for s in group], config),
+        faq_scoring=faq_scoring,
     )
     if on_progress is not None:
         on_progress(1.0, "done")
     return out_dir
+
+
+def _faq_scoring(config: TrainConfig) -> FaqScoring:
+    try:
+        return FaqScoring(second_weight=config.second_phrasing_weight)
+    except ValueError as error:
+        raise TrainingError(str(error)) from error
 
 
 def _fit_lexical(sentences: list[str], config: TrainConfig) -> LexicalModel | None:

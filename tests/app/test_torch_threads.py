@@ -20,6 +20,7 @@ class ThreadCountingEncoder:
         self._inner = load_numpy_encoder(path)
         self.dim, self.config = self._inner.dim, self._inner.config
         self.content_hash, self.lexical = self._inner.content_hash, self._inner.lexical
+        self.faq_scoring = self._inner.faq_scoring
         self.seen: list[int] = []
 
     def encode(self, texts, batch_size: int = 256) -> np.ndarray:

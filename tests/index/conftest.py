@@ -47,6 +47,7 @@ class RotatedEncoder:
         self._base = base
         self.dim = base.dim
         self.lexical = base.lexical  # the same lexical half: only the vectors rotate
+        self.faq_scoring = base.faq_scoring
         tag = f"{base.content_hash}:rotated:{seed}".encode()
         self.content_hash = hashlib.sha256(tag).hexdigest()
 

@@ -319,3 +319,75 @@ def test_hnsw_candidate_list_is_by_size_unless_set() -> None:
     fixed.set_ef_search(None)
     assert fixed.ef_search == 64
     assert FaqIndex.build(vectors, ids, IndexConfig(kind="flat")).ef_search is None
+
+
+def voted_brute_force(
+    vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int, weight_of
+) -> list[tuple[int, int, float]]:
+    """Reference for the vote (model.faq_scoring): every phrasing seen, numpy only."""
+    scores = vectors @ query
+    by_faq: dict[int, list[tuple[float, int]]] = {}
+    for score, vector_id in zip(scores.tolist(), ids.tolist(), strict=True):
+        faq, phrasing = divmod(vector_id, 128)
+        by_faq.setdefault(faq, []).append((score, phrasing))
+    ranked = []
+    for faq, found in by_faq.items():
+        found.sort(reverse=True)
+        (best, phrasing), w = found[0], weight_of(faq)
+        score = (1 - w) * best + w * found[1][0] if w > 0 else best
+        ranked.append((faq, phrasing, score))
+    ranked.sort(key=lambda item: -item[2])
+    return ranked[:k]
+
+
+def test_a_vote_ranks_faqs_by_their_two_best_phrasings_when_all_are_fetched() -> None:
+    ids, counts = faq_layout(40)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids)
+
+    def weight_of(faq: int) -> float:
+        return 0.4 if counts[faq] >= 3 else 0.0
+
+    reordered = 0
+    for query in unit_rows(20, 16, seed=2):
+        got = index.search(query, 5, min_fetch=len(ids), second_weight=weight_of)
+        expected = voted_brute_force(vectors, ids, query, 5, weight_of)
+        assert [(h.faq_id, h.phrasing_no) for h in got] == [(f, p) for f, p, _ in expected]
+        np.testing.assert_allclose([h.score for h in got], [s for _, _, s in expected], atol=1e-5)
+        plain = index.search(query, 5, min_fetch=len(ids))
+        reordered += [h.faq_id for h in got] != [h.faq_id for h in plain]
+    assert reordered > 0  # the vote changed some rankings: the test can tell them apart
+
+
+def test_a_second_phrasing_not_fetched_stands_in_at_the_lowest_fetched_score() -> None:
+    # FAQ 1: one phrasing right on the query, its other two far away; FAQ 2: two phrasings
+    # near it. Fetching 3 vectors sees FAQ 1's best and FAQ 2's two.
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    rows = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],  # FAQ 1
+            [0.9, 0.43589, 0.0], [0.88, 0.0, 0.47497]]  # FAQ 2
+    vectors = np.array(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.concatenate([vector_ids(1, 3), vector_ids(2, 2)])
+    index = FaqIndex.build(vectors, ids, IndexConfig(overfetch=1))  # fetch = min_fetch
+    cos = vectors @ query
+    hits = index.search(query, 2, min_fetch=3, second_weight=lambda faq: 0.4)
+    # FAQ 1's second phrasing was not fetched: it counts at the lowest fetched score (FAQ 2's
+    # second), not at its true 0.
+    assert [h.faq_id for h in hits] == [1, 2]
+    assert hits[0].score == pytest.approx(0.6 * cos[0] + 0.4 * cos[4], abs=1e-5)
+    assert hits[1].score == pytest.approx(0.6 * cos[3] + 0.4 * cos[4], abs=1e-5)
+    # Fetching everything, FAQ 1's true second (0) puts FAQ 2 first.
+    every = index.search(query, 2, min_fetch=5, second_weight=lambda faq: 0.4)
+    assert [h.faq_id for h in every] == [2, 1]
+    assert every[1].score == pytest.approx(0.6 * cos[0], abs=1e-5)
+
+
+def test_a_vote_keeps_the_tag_filter_and_k() -> None:
+    ids, counts = faq_layout(300)
+    vectors = unit_rows(len(ids), 16)
+    index = FaqIndex.build(vectors, ids)
+    rare = set(list(counts)[::50])
+    hits = index.search(vectors[3], 4, accept=lambda faq: faq in rare,
+                        second_weight=lambda faq: 0.4)
+    assert len(hits) == 4 and {h.faq_id for h in hits} <= rare
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

@@ -3,9 +3,12 @@ tunes the threshold, and the lexical half at work on words the encoder never saw
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
+from model.faq_scoring import FaqScoring
 from store.entries import FaqDraft
 from store.faq_store import FaqStore
 from tests.index.conftest import drafts_from_groups, held_out_queries
@@ -68,3 +71,35 @@ def test_new_faq_words_the_encoder_never_saw_still_match(
     stocked_store.delete(entry.id)
     searcher.catch_up()
     assert all(m.faq_id != entry.id for m in searcher.search("zorblax qwixel", 5))
+
+
+@pytest.mark.parametrize("lexical_half", [True, False])
+def test_a_voting_model_scores_the_same_in_the_searcher_and_offline(
+    faq_store: FaqStore, make_searcher, tiny_encoder, fixture_groups, lexical_half: bool
+) -> None:
+    """model.faq_scoring: FAQs of three phrasings scored by their two best, in /ask's
+    searcher as in the offline scoring that tunes the threshold (5 FAQs, 15 phrasings: the
+    searcher fetches 16 for a voting model, with or without a lexical half, so the two agree
+    exactly)."""
+    voting = copy.copy(tiny_encoder)
+    voting.faq_scoring = FaqScoring(second_weight=0.4, min_phrasings=3)
+    if not lexical_half:
+        voting.lexical = None
+    groups = dict(list(fixture_groups.items())[:5])
+    faq_store.add(drafts_from_groups(groups))
+    searcher = make_searcher(faq_store, encoder=voting)
+    searcher.start()
+    questions = [q for qs in held_out_queries(groups).values() for q in qs][:30]
+    # Questions near no FAQ: their best few phrasings belong to several FAQs, so an FAQ's
+    # second best is fetched only if the searcher fetches enough.
+    questions += [q for qs in held_out_queries(fixture_groups).values() for q in qs][-30:]
+    entries = list(faq_store.iter_entries())
+    assert all(len(entry.phrasings) == 3 for entry in entries)
+    scores, predicted = best_matches(voting, entries, questions)
+    found = [searcher.search(q, 1)[0] for q in questions]
+    np.testing.assert_allclose([m.score for m in found], scores, atol=1e-5)
+    assert [m.faq_id for m in found] == predicted.tolist()
+    plain_encoder = copy.copy(voting)
+    plain_encoder.faq_scoring = FaqScoring()
+    plain, _ = best_matches(plain_encoder, entries, questions)
+    assert (scores < plain - 1e-4).all()  # three phrasings each: every best was blended down

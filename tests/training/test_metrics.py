@@ -42,3 +42,26 @@ def test_auroc_hand_computed_with_ties():
     assert auroc([1, 2], [False, True]) == 1.0
     with pytest.raises(ValueError):
         auroc([1, 2], [True, True])
+
+
+def test_group_scores_blend_the_second_best_phrasing_as_the_scoring_says():
+    from model.faq_scoring import FaqScoring
+    from training.metrics import group_scores
+
+    rng = np.random.default_rng(0)
+    stored = rng.standard_normal((12, 6)).astype(np.float32)
+    asked = rng.standard_normal((4, 6)).astype(np.float32)
+    owners = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4])  # 3, 2, 4, 1, 2 phrasings
+    stored[11] = stored[10]  # group 4: two tied phrasings
+    scoring = FaqScoring(second_weight=0.4, min_phrasings=2)
+    got = group_scores(stored, owners, asked, 6, None, scoring)
+    cosines = asked @ stored.T
+    for q in range(len(asked)):
+        for group in range(5):
+            ranked = np.sort(cosines[q, owners == group])[::-1]
+            expected = ranked[0] if len(ranked) < 2 else 0.6 * ranked[0] + 0.4 * ranked[1]
+            assert got[q, group] == pytest.approx(expected, abs=1e-5)
+        assert got[q, 5] == -np.inf  # a group with nothing indexed
+    plain = group_scores(stored, owners, asked, 6)
+    np.testing.assert_allclose(plain[:, 3], got[:, 3])  # one phrasing: its own score
+    assert (plain[:, :3] > got[:, :3]).any()  # the vote lowered groups with a weaker second

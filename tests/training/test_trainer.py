@@ -1,16 +1,19 @@
 """A real tiny training run: unseen-group ranking improves well above chance."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from model.checkpoint import load_class_weights, load_encoder, read_metadata
+from model.faq_scoring import FaqScoring
 from tests.fixtures.model_fixtures import tiny_train_config
 from training.batches import drop_words
 from training.errors import TrainingError
 from training.metrics import ranking_topk
+from training.recipes import first_start_train_config, scratch_train_config
 from training.trainer import TrainConfig, lr_factor, train_encoder
 
 
@@ -80,6 +83,23 @@ def test_min_steps_adds_epochs_for_small_data(tmp_path):
     config = tiny_train_config(epochs=1, min_steps=6, batch_size=100)  # 1 batch per epoch
     path = train_encoder(groups, tmp_path / "m", config, progress=False)
     assert len(read_metadata(path)["training"]["history"]) == 6
+
+
+def test_the_faq_scoring_goes_into_the_checkpoint_and_a_bad_one_stops_before_training(tmp_path):
+    groups = [[f"question {g} variant {v}" for v in range(3)] for g in range(5)]
+    config = tiny_train_config(epochs=1, second_phrasing_weight=0.4)
+    path = train_encoder(groups, tmp_path / "m", config, progress=False)
+    assert load_encoder(path).faq_scoring == FaqScoring(second_weight=0.4)
+    with pytest.raises(TrainingError, match="second_weight"):
+        train_encoder(groups, tmp_path / "bad", replace(config, second_phrasing_weight=1.5),
+                      progress=False)
+    assert not (tmp_path / "bad").exists()  # refused before any work
+
+
+def test_fine_tunes_for_faq_sets_vote_and_other_recipes_do_not():
+    assert first_start_train_config().second_phrasing_weight == 0.4
+    assert scratch_train_config().second_phrasing_weight == 0.0
+    assert TrainConfig().second_phrasing_weight == 0.0
 
 
 @pytest.mark.parametrize("groups", [[], [["only one group"]], [[""], ["  "]], ["not", "lists"]])
