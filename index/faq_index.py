@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, NamedTuple
 
@@ -102,8 +102,8 @@ Rescore = Callable[[np.ndarray, np.ndarray], np.ndarray]
 # new scores of each, in one call for the whole batch.
 RescoreMany = Callable[[Sequence[int], list[np.ndarray], list[np.ndarray]], list[np.ndarray]]
 # The share of an FAQ's second best phrasing in its score, by FAQ id (model.faq_scoring);
-# None: every FAQ scores as its best phrasing.
-SecondWeight = Callable[[int], float]
+# an FAQ not in it, or None, scores as its best phrasing.
+SecondWeights = Mapping[int, float]
 
 
 class Hit(NamedTuple):
@@ -338,7 +338,7 @@ class FaqIndex:
         accept: Callable[[int], bool] | None = None,
         rescore: Rescore | None = None,
         min_fetch: int = 0,
-        second_weight: SecondWeight | None = None,
+        second_weights: SecondWeights | None = None,
     ) -> list[Hit]:
         """The best `k` FAQs for a unit query vector (d,): one hit per FAQ, best first.
 
@@ -346,7 +346,7 @@ class FaqIndex:
         are found or the index has nothing more to give. `rescore(scores, vector_ids)` gives
         the fetched phrasings new scores (the lexical fusion) before the best per FAQ is
         kept; `min_fetch` phrasings are fetched at least, so that it has candidates to reorder.
-        `second_weight(faq_id)`: that share of the FAQ's score is its second best fetched
+        `second_weights[faq_id]`: that share of the FAQ's score is its second best fetched
         phrasing's (model.faq_scoring), and the FAQs are ranked by the blend.
         """
         many = None
@@ -358,7 +358,7 @@ class FaqIndex:
                 return [rescore(cosines[0], ids[0])]
 
         return self.search_many(
-            vector.reshape(1, -1), [k], [accept], many, min_fetch, second_weight
+            vector.reshape(1, -1), [k], [accept], many, min_fetch, second_weights
         )[0]
 
     def search_many(
@@ -368,7 +368,7 @@ class FaqIndex:
         accepts: Sequence[Callable[[int], bool] | None],
         rescore: RescoreMany | None = None,
         min_fetch: int = 0,
-        second_weight: SecondWeight | None = None,
+        second_weights: SecondWeights | None = None,
     ) -> list[list[Hit]]:
         """`search` for several unit query rows (B, d) at once, the same hits for each: the
         queries that fetch as many phrasings share one FAISS call and one `rescore` call;
@@ -389,7 +389,7 @@ class FaqIndex:
             for number, (hits, done) in zip(
                 numbers,
                 self._fetch_hits(
-                    queries, numbers, first_fetch, ks, accepts, rescore, second_weight
+                    queries, numbers, first_fetch, ks, accepts, rescore, second_weights
                 ),
                 strict=True,
             ):
@@ -401,7 +401,7 @@ class FaqIndex:
                 while not done:
                     fetch = min(total, fetch * 4)
                     [(results[number], done)] = self._fetch_hits(
-                        queries, [number], fetch, ks, accepts, rescore, second_weight
+                        queries, [number], fetch, ks, accepts, rescore, second_weights
                     )
         return results
 
@@ -413,7 +413,7 @@ class FaqIndex:
         ks: Sequence[int],
         accepts: Sequence[Callable[[int], bool] | None],
         rescore: RescoreMany | None,
-        second_weight: SecondWeight | None = None,
+        second_weights: SecondWeights | None = None,
     ) -> list[tuple[list[Hit], bool]]:
         """One FAISS call of `fetch` phrasings for the query rows `numbers`: each one's best
         hit per FAQ, and whether that is final (k found, or nothing more to fetch)."""
@@ -437,7 +437,7 @@ class FaqIndex:
                 found_ids[row].tolist(),
                 k,
                 accepts[number],
-                second_weight,
+                second_weights,
             )
             # Final when enough FAQs, or the index gave fewer than asked (IVF's probed lists
             # exhausted), or it already gave everything.
@@ -527,13 +527,13 @@ def _best_per_faq(
     ids: list[int],
     k: int,
     accept: Callable[[int], bool] | None,
-    second_weight: SecondWeight | None = None,
+    second_weights: SecondWeights | None = None,
 ) -> tuple[list[Hit], int]:
     """Keep the first (best) hit of each FAQ; returns the hits and how many ids were valid.
-    With `second_weight`, each FAQ's hit scores as the blend of its best and second best
+    With `second_weights`, each FAQ's hit scores as the blend of its best and second best
     fetched phrasings (`_voted_per_faq`)."""
-    if second_weight is not None:
-        return _voted_per_faq(scores, ids, k, accept, second_weight)
+    if second_weights:
+        return _voted_per_faq(scores, ids, k, accept, second_weights)
     hits: list[Hit] = []
     seen: set[int] = set()
     returned = 0
@@ -558,12 +558,12 @@ def _voted_per_faq(
     ids: list[int],
     k: int,
     accept: Callable[[int], bool] | None,
-    second_weight: SecondWeight,
+    second_weights: SecondWeights,
 ) -> tuple[list[Hit], int]:
     """`_best_per_faq` with each FAQ scored `(1 - w) * best + w * second` (model.faq_scoring;
-    w = second_weight(faq_id)). Every fetched FAQ is a candidate, since the blend can reorder
-    them; a second phrasing that was not fetched stands in at the lowest fetched score (its
-    cosine is at most that)."""
+    w = second_weights[faq_id], 0 when absent). Every fetched FAQ is a candidate, since the
+    blend can reorder them; a second phrasing that was not fetched stands in at the lowest
+    fetched score (its cosine is at most that)."""
     best: dict[int, tuple[int, float]] = {}  # faq_id -> (phrasing_no, score), first seen
     second: dict[int, float] = {}
     returned = 0
@@ -583,7 +583,7 @@ def _voted_per_faq(
     for faq_id, (phrasing_no, top) in best.items():
         if accept is not None and not accept(faq_id):
             continue
-        weight = second_weight(faq_id)
+        weight = second_weights.get(faq_id, 0.0)
         if weight > 0.0:
             top = (1.0 - weight) * top + weight * second.get(faq_id, floor)
         hits.append(Hit(faq_id, phrasing_no, top))

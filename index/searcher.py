@@ -35,7 +35,6 @@ from index.faq_index import (
     Hit,
     IndexConfig,
     RescoreMany,
-    SecondWeight,
     choose_nlist,
     set_threads,
     vector_ids,
@@ -137,6 +136,9 @@ class _Live:
     lock: ReadWriteLock = field(default_factory=ReadWriteLock)
     # The phrasings' TF-IDF vectors, filled when the encoder has a lexical model.
     lexical_rows: LexicalRows = field(default_factory=LexicalRows)
+    # FAQs whose score blends in their second best phrasing, and its share (model.faq_scoring):
+    # kept with the entries, so that an ask looks a weight up instead of working it out.
+    second_weights: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for entry in self.entries.values():
@@ -144,12 +146,18 @@ class _Live:
 
     def put_entry(self, entry: FaqEntry) -> None:
         self.entries[entry.id] = entry
+        weight = self.encoder.faq_scoring.weight_for(len(entry.phrasings))
+        if weight > 0.0:
+            self.second_weights[entry.id] = weight
+        else:
+            self.second_weights.pop(entry.id, None)
         lexical = self.encoder.lexical
         if lexical is not None:
             self.lexical_rows.put(entry.id, [lexical.vector(t) for t in entry.phrasings])
 
     def drop_entry(self, faq_id: int) -> None:
         self.entries.pop(faq_id, None)
+        self.second_weights.pop(faq_id, None)
         self.lexical_rows.remove(faq_id)
 
 
@@ -404,10 +412,12 @@ class FaqSearcher:
         accepts = [_tag_filter(live, query.tags) for query in queries]
         rescore = _lexical_rescore(live, [query.text for query in queries])
         with live.lock.read():
-            second_weight = _second_weight(live)
+            # Empty when no stored FAQ votes (the model does not, or no FAQ has enough
+            # phrasings): the plain best-per-FAQ step, at no extra cost.
+            votes = live.second_weights
             found = live.index.search_many(
                 vectors, [query.k for query in queries], accepts, rescore,
-                LEXICAL_CANDIDATES if rescore or second_weight else 0, second_weight,
+                LEXICAL_CANDIDATES if rescore or votes else 0, votes,
             )
             return [
                 [_match(live, hit) for hit in hits]  # map and index change under one lock
@@ -552,21 +562,6 @@ def _tag_filter(live: _Live, tags: Iterable[str] | None) -> Callable[[int], bool
 def _match(live: _Live, hit: Hit) -> Match:
     entry = live.entries[hit.faq_id]
     return Match(hit.faq_id, entry.phrasings[hit.phrasing_no], entry.answer, hit.score)
-
-
-def _second_weight(live: _Live) -> SecondWeight | None:
-    """Each FAQ's share of its second best phrasing (model.faq_scoring), by its phrasings in
-    the store; None when the model scores FAQs by their best phrasing. Called under the read
-    lock, which keeps `live.entries` still."""
-    scoring = live.encoder.faq_scoring
-    if not scoring.votes:
-        return None
-    entries = live.entries
-
-    def second_weight(faq_id: int) -> float:
-        return scoring.weight_for(len(entries[faq_id].phrasings))
-
-    return second_weight
 
 
 def _lexical_rescore(live: _Live, texts: Sequence[str]) -> RescoreMany | None:

@@ -345,13 +345,12 @@ def test_a_vote_ranks_faqs_by_their_two_best_phrasings_when_all_are_fetched() ->
     vectors = unit_rows(len(ids), 16)
     index = FaqIndex.build(vectors, ids)
 
-    def weight_of(faq: int) -> float:
-        return 0.4 if counts[faq] >= 3 else 0.0
+    weights = {faq: 0.4 for faq, n in counts.items() if n >= 3}  # as the searcher keeps them
 
     reordered = 0
     for query in unit_rows(20, 16, seed=2):
-        got = index.search(query, 5, min_fetch=len(ids), second_weight=weight_of)
-        expected = voted_brute_force(vectors, ids, query, 5, weight_of)
+        got = index.search(query, 5, min_fetch=len(ids), second_weights=weights)
+        expected = voted_brute_force(vectors, ids, query, 5, lambda faq: weights.get(faq, 0.0))
         assert [(h.faq_id, h.phrasing_no) for h in got] == [(f, p) for f, p, _ in expected]
         np.testing.assert_allclose([h.score for h in got], [s for _, _, s in expected], atol=1e-5)
         plain = index.search(query, 5, min_fetch=len(ids))
@@ -370,14 +369,14 @@ def test_a_second_phrasing_not_fetched_stands_in_at_the_lowest_fetched_score() -
     ids = np.concatenate([vector_ids(1, 3), vector_ids(2, 2)])
     index = FaqIndex.build(vectors, ids, IndexConfig(overfetch=1))  # fetch = min_fetch
     cos = vectors @ query
-    hits = index.search(query, 2, min_fetch=3, second_weight=lambda faq: 0.4)
+    hits = index.search(query, 2, min_fetch=3, second_weights={1: 0.4, 2: 0.4})
     # FAQ 1's second phrasing was not fetched: it counts at the lowest fetched score (FAQ 2's
     # second), not at its true 0.
     assert [h.faq_id for h in hits] == [1, 2]
     assert hits[0].score == pytest.approx(0.6 * cos[0] + 0.4 * cos[4], abs=1e-5)
     assert hits[1].score == pytest.approx(0.6 * cos[3] + 0.4 * cos[4], abs=1e-5)
     # Fetching everything, FAQ 1's true second (0) puts FAQ 2 first.
-    every = index.search(query, 2, min_fetch=5, second_weight=lambda faq: 0.4)
+    every = index.search(query, 2, min_fetch=5, second_weights={1: 0.4, 2: 0.4})
     assert [h.faq_id for h in every] == [2, 1]
     assert every[1].score == pytest.approx(0.6 * cos[0], abs=1e-5)
 
@@ -388,6 +387,6 @@ def test_a_vote_keeps_the_tag_filter_and_k() -> None:
     index = FaqIndex.build(vectors, ids)
     rare = set(list(counts)[::50])
     hits = index.search(vectors[3], 4, accept=lambda faq: faq in rare,
-                        second_weight=lambda faq: 0.4)
+                        second_weights=dict.fromkeys(counts, 0.4))
     assert len(hits) == 4 and {h.faq_id for h in hits} <= rare
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)

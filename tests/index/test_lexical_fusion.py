@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.faq_scoring import FaqScoring
-from store.entries import FaqDraft
+from store.entries import FaqDraft, FaqPatch
 from store.faq_store import FaqStore
 from tests.index.conftest import drafts_from_groups, held_out_queries
 from training.threshold import best_matches
@@ -103,3 +103,34 @@ def test_a_voting_model_scores_the_same_in_the_searcher_and_offline(
     plain_encoder.faq_scoring = FaqScoring()
     plain, _ = best_matches(plain_encoder, entries, questions)
     assert (scores < plain - 1e-4).all()  # three phrasings each: every best was blended down
+
+
+def test_an_faq_edited_to_four_phrasings_starts_voting_in_the_running_searcher(
+    faq_store: FaqStore, make_searcher, tiny_encoder, fixture_groups
+) -> None:
+    """The searcher keeps each FAQ's vote in step with its phrasings (model.faq_scoring:
+    four or more vote by default), through edits applied by catch_up."""
+    voting = copy.copy(tiny_encoder)
+    voting.faq_scoring = FaqScoring(second_weight=0.4)  # FAQs of 4+ phrasings
+    groups = dict(list(fixture_groups.items())[:5])
+    added = faq_store.add(drafts_from_groups(groups))  # 3 phrasings each: nobody votes yet
+    searcher = make_searcher(faq_store, encoder=voting)
+    searcher.start()
+    questions = [qs[0] for qs in held_out_queries(groups).values()]
+    before = [searcher.search(q, 1)[0].score for q in questions]
+    plain, _ = best_matches(tiny_encoder, list(faq_store.iter_entries()), questions)
+    np.testing.assert_allclose(before, plain, atol=1e-5)  # three phrasings: the best alone
+
+    target = added[0]
+    extra = held_out_queries(groups)[next(iter(groups))][1:3]
+    faq_store.update(target.id, FaqPatch(alternates=(*target.alternates, *extra)))
+    searcher.catch_up()
+    entries = list(faq_store.iter_entries())
+    assert len(next(e for e in entries if e.id == target.id).phrasings) == 5
+    scores, predicted = best_matches(voting, entries, questions)
+    found = [searcher.search(q, 1)[0] for q in questions]
+    np.testing.assert_allclose([m.score for m in found], scores, atol=1e-5)
+    assert [m.faq_id for m in found] == predicted.tolist()
+    faq_store.delete(target.id)
+    searcher.catch_up()
+    assert all(m.faq_id != target.id for q in questions for m in searcher.search(q, 5))
