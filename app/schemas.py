@@ -187,7 +187,8 @@ class Match(BaseModel):
     question: str = Field(description="the matched phrasing (question or alternate)")
     answer: str
     score: float = Field(description="the FAQ's score: its best phrasing's, blended with its "
-                         "second best's when it has four or more (README)")
+                         "second best's by a fine-tuned model when it has four or more "
+                         "(README)")
 
 
 class AskResponse(BaseModel):

@@ -33,6 +33,7 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexInputError
+from model.faq_scoring import blend
 from store.entries import MAX_FAQ_ID
 
 log = logging.getLogger(__name__)
@@ -585,7 +586,7 @@ def _voted_per_faq(
             continue
         weight = second_weights.get(faq_id, 0.0)
         if weight > 0.0:
-            top = (1.0 - weight) * top + weight * second.get(faq_id, floor)
+            top = blend(top, second.get(faq_id, floor), weight)
         hits.append(Hit(faq_id, phrasing_no, top))
     hits.sort(key=lambda hit: -hit.score)  # stable: ties keep the fetched order
     return hits[:k], returned

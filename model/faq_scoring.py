@@ -45,12 +45,10 @@ class FaqScoring:
 
     def combine(self, best: np.ndarray, second: np.ndarray, phrasings: np.ndarray) -> np.ndarray:
         """Scores of FAQs (broadcast: `best` and `second` (..., G), `phrasings` (G,))."""
-        votes = (phrasings >= self.min_phrasings) & (self.second_weight > 0.0)
-        # Where the FAQ has no vote its `second` may be -inf (one phrasing): never blended.
-        blended = (1.0 - self.second_weight) * best + self.second_weight * np.where(
-            votes, second, best
-        )
-        return np.where(votes, blended, best).astype(best.dtype, copy=False)
+        weight = np.where(phrasings >= self.min_phrasings, self.second_weight, 0.0)
+        # An FAQ of one phrasing has -inf for a second; it never votes (0 x -inf is NaN).
+        second = np.where(weight > 0.0, second, best)
+        return blend(best, second, weight).astype(best.dtype, copy=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"second_weight": self.second_weight, "min_phrasings": self.min_phrasings}
@@ -61,3 +59,9 @@ class FaqScoring:
 
 
 BEST_PHRASING = FaqScoring()
+
+
+def blend(best: Any, second: Any, weight: Any) -> Any:
+    """`(1 - weight) * best + weight * second`, for numbers or arrays: the one formula the
+    offline scoring (`FaqScoring.combine`) and the index's best-per-FAQ step share."""
+    return (1.0 - weight) * best + weight * second
