@@ -11,9 +11,10 @@ when its result is missing, so later starts do nothing heavy:
 3. No threshold in the store → learn it, store it, and write the curve to
    `<data_dir>/threshold_curve.png`. With the demo FAQs: from the demo's held-out phrasings
    (should get their FAQ) and unanswerable questions (should get nothing). With your own
-   FAQs, which come with no labelled questions: from a rehearsal before step 2
-   (`training.rehearsal`: a model trained the same way on part of your FAQs, asked the
-   phrasings it did not see and those of FAQs put aside).
+   FAQs, which come with no labelled questions: from a rehearsal (`training.rehearsal`: a
+   model trained the same way on part of your FAQs, asked the phrasings it did not see and
+   those of FAQs put aside), run beside step 2 in a second process when 2 CPU cores or more
+   are there (app.train_child), else before it.
 
 Your own FAQs are never mixed with the demo: a non-empty store skips step 1. When your FAQs
 give too few questions for a rehearsal (most have one phrasing) or the model was not trained
@@ -34,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +51,13 @@ from app.last_tuning import (
     operator_chose_threshold,
 )
 from app.model_files import checkpoint_dir, load_serving_encoder
+from app.train_child import ChildJob, RehearsalResult, TrainingFailed, start_rehearsal
 from model.base_model import shipped_base_path
 from model.checkpoint import META_FILE, load_encoder
 from store.entries import FaqDraft, FaqEntry
 from store.faq_store import FaqStore
 from training.recipes import FaqRecipe
-from training.rehearsal import RehearsalConfig, rehearse_threshold
+from training.rehearsal import Rehearsal, RehearsalConfig, rehearsal_splits, rehearse_threshold
 from training.threshold import (
     Objective,
     ThresholdChoice,
@@ -86,6 +89,11 @@ class BootstrapConfig:
     # False: a store holding the demo FAQs learns its threshold by rehearsal too (bench faq,
     # whose demo questions are the held-out phrasings the demo tuning would use).
     tune_on_demo: bool = True
+    # Your own FAQs' rehearsal in a second process beside the real fine-tune, both on one
+    # thread, so that the first start takes the longer of the two instead of their sum
+    # (docs/quality.md, "The rehearsal beside the fine-tune"). None: when this process may
+    # run on 2 CPU cores or more; False: before the fine-tune, in this process.
+    rehearse_beside: bool | None = None
 
 
 @dataclass
@@ -117,6 +125,17 @@ def _stderr(message: str) -> None:
     print(f"samesay: {message}", file=sys.stderr, flush=True)
 
 
+def settings_bootstrap_config(settings: Settings) -> BootstrapConfig:
+    """The first start `samesay serve` runs: the default recipe with the operator's choices."""
+    return BootstrapConfig(
+        recipe=FaqRecipe(
+            keep_base_max_phrasings=settings.keep_base_max_phrasings,
+            members=settings.faq_members,
+        ),
+        rehearse_beside=settings.rehearse_beside,
+    )
+
+
 def ensure_ready(
     settings: Settings,
     config: BootstrapConfig | None = None,
@@ -124,12 +143,7 @@ def ensure_ready(
     echo: Echo = _stderr,
 ) -> BootstrapReport:
     """Bring a data directory to a servable state; a no-op (a few queries) when it is."""
-    config = config or BootstrapConfig(
-        recipe=FaqRecipe(
-            keep_base_max_phrasings=settings.keep_base_max_phrasings,
-            members=settings.faq_members,
-        )
-    )
+    config = config or settings_bootstrap_config(settings)
     report = BootstrapReport()
 
     def say(message: str) -> None:
@@ -144,16 +158,20 @@ def ensure_ready(
             say(f"empty store: imported {report.imported_faqs} demo FAQs (Lumen Market, EN + ZH)")
         rehearsed = False
         if not model_present:
-            # Before the real training, so that a start which dies while training finds the
-            # threshold learned and does not rehearse again.
+            # Before or beside the real training (stored as soon as it is learned), so that
+            # a start which dies while training finds the threshold learned and does not
+            # rehearse again.
             entries = list(store.iter_entries())
             demo_labels = config.tune_on_demo and bool(demo_tuning_examples(entries))
             chosen = store.get_threshold() is not None or operator_chose_threshold(settings)
+            beside = None
             if not chosen and not demo_labels:
-                _rehearse_threshold(settings, store, entries, config, report, progress, say)
+                beside = _rehearse_before_or_beside(
+                    settings, store, entries, config, report, progress, say
+                )
                 rehearsed = True
-            report.model_path, report.train_seconds = _train_first_model(
-                settings, store, config, progress, say
+            report.model_path, report.train_seconds = _train_beside_rehearsal(
+                beside, settings, store, config, progress, say
             )
             report.trained = report.train_seconds is not None  # None: the base as it is
         if store.get_threshold() is None and not rehearsed:
@@ -191,6 +209,7 @@ def _train_first_model(
     config: BootstrapConfig,
     progress: bool,
     say: Echo,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> tuple[Path, float | None]:
     groups = [list(entry.phrasings) for entry in store.iter_entries()]
     base = shipped_base_path()
@@ -216,7 +235,11 @@ def _train_first_model(
     started = time.perf_counter()
     try:
         train_encoder(
-            training_groups, scratch, config.recipe.train_config(groups), progress=progress
+            training_groups,
+            scratch,
+            config.recipe.train_config(groups),
+            progress=progress,
+            on_progress=on_progress,
         )
         os.replace(scratch, target)
     finally:
@@ -224,6 +247,29 @@ def _train_first_model(
     seconds = time.perf_counter() - started
     say(f"model trained in {seconds:.0f} s and saved to {target}")
     return target, seconds
+
+
+def _train_beside_rehearsal(
+    beside: _RehearsalBeside | None,
+    settings: Settings,
+    store: FaqStore,
+    config: BootstrapConfig,
+    progress: bool,
+    say: Echo,
+) -> tuple[Path, float | None]:
+    """`_train_first_model`, looking at the rehearsal beside it (if any) on every step."""
+    if beside is None:
+        return _train_first_model(settings, store, config, progress, say)
+    try:
+        trained = _train_first_model(settings, store, config, progress, say, beside.check)
+    except Exception:
+        beside.finish()  # the next start finds the threshold learned
+        raise
+    except BaseException:  # interrupted: the rehearsal stops with the training
+        beside.stop()
+        raise
+    beside.finish()
+    return trained
 
 
 def _serve_base_model(settings: Settings, base: Path, say: Echo) -> Path:
@@ -241,7 +287,17 @@ def _serve_base_model(settings: Settings, base: Path, say: Echo) -> Path:
     return target
 
 
-def _rehearse_threshold(
+def _rehearses_beside(config: BootstrapConfig) -> bool:
+    if config.rehearse_beside is not None:
+        return config.rehearse_beside
+    try:
+        cpus = len(os.sched_getaffinity(0))  # what this process may use (taskset, cpusets)
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return cpus >= 2
+
+
+def _rehearse_before_or_beside(
     settings: Settings,
     store: FaqStore,
     entries: list[FaqEntry],
@@ -249,17 +305,123 @@ def _rehearse_threshold(
     report: BootstrapReport,
     progress: bool,
     say: Echo,
-) -> None:
+) -> _RehearsalBeside | None:
+    """Rehearse now, or start the rehearsal beside the training and return it."""
     groups = [list(entry.phrasings) for entry in entries]
-    say(
-        f"your FAQs come with no labelled questions: learning the answer threshold from "
-        f"rehearsals (models trained on part of your {len(groups)} FAQs, asked the rest)"
+    rehearse_here = partial(
+        _rehearse_threshold, settings, store, groups, config, report, progress, say
     )
+    if _rehearses_beside(config) and rehearsal_splits(groups, config.rehearsal):
+        record = partial(_record_rehearsal, settings, store, groups, config, report, say=say)
+        return _RehearsalBeside(groups, config, record, rehearse_here, say)
+    rehearse_here()  # also says why too few questions give no rehearsal
+    return None
+
+
+def _rehearse_threshold(
+    settings: Settings,
+    store: FaqStore,
+    groups: list[list[str]],
+    config: BootstrapConfig,
+    report: BootstrapReport,
+    progress: bool,
+    say: Echo,
+) -> None:
+    _announce_rehearsal(groups, say)
     started = time.perf_counter()
     rehearsal = rehearse_threshold(
         groups, config.recipe, config.objective, config.target, config.rehearsal, progress
     )
-    report.rehearsal_seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    _record_rehearsal(settings, store, groups, config, report, rehearsal, seconds, say=say)
+
+
+def _announce_rehearsal(groups: list[list[str]], say: Echo, beside: bool = False) -> None:
+    where = " in a second process, beside the training" if beside else ""
+    say(
+        f"your FAQs come with no labelled questions: learning the answer threshold from "
+        f"rehearsals (models trained on part of your {len(groups)} FAQs, asked the rest)"
+        f"{where}"
+    )
+
+
+class _RehearsalBeside:
+    """The rehearsal in a child process (app.train_child) while this one trains the real
+    model: looked at on every training step, and `record`ed as soon as it comes. When the
+    child fails, `rehearse_here` runs it in this process after the training."""
+
+    def __init__(
+        self,
+        groups: list[list[str]],
+        config: BootstrapConfig,
+        record: Callable[[Rehearsal | None, float], None],
+        rehearse_here: Callable[[], None],
+        say: Echo,
+    ) -> None:
+        self._record, self._rehearse_here, self._say = record, rehearse_here, say
+        _announce_rehearsal(groups, say, beside=True)
+        threads = config.recipe.train.num_threads
+        self._job: ChildJob | None = start_rehearsal(
+            groups, config.recipe, config.objective, config.target, config.rehearsal, threads
+        )
+        self._failure: TrainingFailed | None = None
+
+    def check(self, fraction: float = 0.0, message: str = "") -> None:
+        """A training progress callback: record the rehearsal if it has come."""
+        if self._job is None:
+            return
+        try:
+            payload = self._job.poll()
+        except TrainingFailed as failure:
+            self._failure = failure
+            self.stop()
+            return
+        if payload is not None:
+            self.stop()
+            self._record_result(payload[0])
+
+    def finish(self) -> None:
+        """After the training: wait for the rehearsal and record it (or rehearse here)."""
+        if self._job is not None:
+            try:
+                payload = self._job.poll()
+                if payload is None:
+                    self._say("waiting for the rehearsal beside the training to finish")
+                    payload = self._job.result()
+            except TrainingFailed as failure:
+                self._failure = failure
+            else:
+                self._record_result(payload[0])
+            finally:
+                self.stop()
+        if self._failure is not None:
+            self._say(
+                f"the rehearsal beside the training failed ({self._failure}); rehearsing here"
+            )
+            self._failure = None
+            self._rehearse_here()
+
+    def stop(self) -> None:
+        if self._job is not None:
+            self._job.stop()
+            self._job = None
+
+    def _record_result(self, result: RehearsalResult) -> None:
+        self._record(result.rehearsal, result.seconds)
+
+
+def _record_rehearsal(
+    settings: Settings,
+    store: FaqStore,
+    groups: list[list[str]],
+    config: BootstrapConfig,
+    report: BootstrapReport,
+    rehearsal: Rehearsal | None,
+    seconds: float,
+    *,
+    say: Echo,
+) -> None:
+    report.rehearsal_seconds = seconds
     if rehearsal is None:
         minimum = config.rehearsal
         say(
@@ -281,7 +443,7 @@ def _rehearse_threshold(
         f"{floor_note(rehearsal.raised_from)} — answered "
         f"correctly {rates['answered_correctly_rate']:.0%}, wrong answers "
         f"{rates['wrong_answer_rate']:.0%}, declined {rates['abstain_rate_out_of_scope']:.0%} "
-        f"of those that fit no FAQ; {report.rehearsal_seconds:.0f} s; curve in {report.curve_png}"
+        f"of those that fit no FAQ; {seconds:.0f} s; curve in {report.curve_png}"
     )
 
 

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Networks fine-tuned from the base for the other FAQ sets (training.recipes.FaqRecipe):
     # 3 answered better (demo top-1 0.786 -> 0.804) for ~2x the CPU per /ask; 1 = fastest.
     faq_members: int = Field(1, ge=1, le=5)
+    # The first start's threshold rehearsal in a second process beside the fine-tune
+    # (app.bootstrap): about half the wall time on 2 cores for twice the peak memory
+    # (~1.4 GB instead of ~0.75 GB with 20 FAQs). None: when 2 cores or more are there.
+    rehearse_beside: bool | None = None
     # One thread each: single queries are fastest single-threaded, and workers scale instead.
     torch_threads: int = Field(1, ge=1)
     faiss_threads: int = Field(1, ge=1)

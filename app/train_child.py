@@ -1,24 +1,30 @@
-"""Retraining's training step in a child process, so the serving worker never loads torch.
+"""Training in a spawned child process: retraining's training step, and the first start's
+threshold rehearsal beside the real fine-tune.
 
 In the worker's own thread, training imported torch (~180 MB of RSS that stayed until the
 worker restarted) and held the GIL for most of each step, so /ask latency rose for as long
 as it ran. A spawned child has its own interpreter: it imports torch, trains, writes the
 checkpoint and exits; the worker only relays progress and loads the result with the NumPy
-encoder. Spawned, not forked: a fork would copy the worker's threads' locks mid-use. The
-messages go through a pipe, not a multiprocessing.Queue: a Queue needs POSIX semaphores,
-which containers without a writable /dev/shm refuse (PermissionError in our own image).
+encoder. At the first start (app.bootstrap) the rehearsal's two fine-tunes run in a child
+on the second core while the first-start process trains the real model on the first.
+Spawned, not forked: a fork would copy the worker's threads' locks mid-use. The messages go
+through a pipe, not a multiprocessing.Queue: a Queue needs POSIX semaphores, which
+containers without a writable /dev/shm refuse (PermissionError in our own image).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.threshold import ThresholdChoice
+    from training.recipes import FaqRecipe
+    from training.rehearsal import Rehearsal, RehearsalConfig
+    from training.threshold import Objective, ThresholdChoice
     from training.trainer import TrainConfig
 
 # How often the worker checks that the child is still alive while no message comes.
@@ -60,47 +66,96 @@ def train_in_child(
     Blocks until the child is done; `on_progress(fraction, message)` is called in this
     thread as the child reports. Raises TrainingFailed when the child fails or dies.
     """
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_train,
-        args=(
-            groups,
-            str(out),
-            config,
-            torch_threads,
-            keep_base_max_phrasings,
-            members,
-            rehearse,
-            sender,
-        ),
-        name="samesay-retrain",
-        daemon=True,  # a worker that exits takes its training child with it
+    job = ChildJob(
+        _train,
+        (groups, str(out), config, torch_threads, keep_base_max_phrasings, members, rehearse),
+        "samesay-retrain",
     )
-    child.start()
-    sender.close()  # only the child writes: its exit closes the pipe
     try:
-        while True:
-            if not receiver.poll(_POLL_S):
-                if not child.is_alive():
-                    raise _died(child)
-                continue
-            try:
-                message = receiver.recv()
-            except EOFError:
-                raise _died(child) from None
-            if message[0] == "progress":
-                on_progress(message[1], message[2])
-            elif message[0] == "done":
-                return ChildResult(Path(message[1]), message[2], message[3])
-            else:
-                raise TrainingFailed(message[1])
+        checkpoint, rehearsal, raised_from = job.result(on_progress)
     finally:
-        receiver.close()
-        child.join(timeout=30)
-        if child.is_alive():
-            child.kill()
-            child.join()
+        job.stop()
+    return ChildResult(Path(checkpoint), rehearsal, raised_from)
+
+
+@dataclass(frozen=True)
+class RehearsalResult:
+    rehearsal: Rehearsal | None  # None: the FAQs give too few questions
+    seconds: float  # the child's own wall time for the rehearsal
+
+
+def start_rehearsal(
+    groups: list[list[str]],
+    recipe: FaqRecipe,
+    objective: Objective,
+    target: float | None,
+    config: RehearsalConfig,
+    torch_threads: int,
+) -> ChildJob:
+    """Start `training.rehearsal.rehearse_threshold` on `groups` in a spawned child and
+    return at once; the job's `poll()` or `result()` gives a RehearsalResult."""
+    return ChildJob(
+        _rehearse, (groups, recipe, objective, target, config, torch_threads), "samesay-rehearsal"
+    )
+
+
+class ChildJob:
+    """One job in a spawned child that reports ("progress", fraction, text) messages and ends
+    with ("done", *payload) or ("failed", "Type: message")."""
+
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...], name: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._child = context.Process(
+            target=target,
+            args=(*args, sender),
+            name=name,
+            daemon=True,  # a process that exits takes its child with it
+        )
+        self._child.start()
+        sender.close()  # only the child writes: its exit closes the pipe
+        self._payload: tuple[Any, ...] | None = None
+
+    def poll(
+        self, on_progress: Callable[[float, str], None] | None = None
+    ) -> tuple[Any, ...] | None:
+        """The payload if the child is done, else None at once (progress messages are passed
+        on). Raises TrainingFailed when the child failed or died."""
+        while self._payload is None and self._receiver.poll(0):
+            self._take(on_progress)
+        if self._payload is None and not self._child.is_alive() and not self._receiver.poll(0):
+            raise _died(self._child)
+        return self._payload
+
+    def result(self, on_progress: Callable[[float, str], None] | None = None) -> tuple[Any, ...]:
+        """Block until the child is done; its payload. Raises TrainingFailed."""
+        while self._payload is None:
+            if self._receiver.poll(_POLL_S):
+                self._take(on_progress)
+            elif not self._child.is_alive():
+                raise _died(self._child)
+        return self._payload
+
+    def stop(self) -> None:
+        """Close the pipe and end the child: at once when it has not finished."""
+        self._receiver.close()
+        self._child.join(timeout=30 if self._payload is not None else 0)
+        if self._child.is_alive():
+            self._child.kill()
+            self._child.join()
+
+    def _take(self, on_progress: Callable[[float, str], None] | None) -> None:
+        try:
+            message = self._receiver.recv()
+        except EOFError:
+            raise _died(self._child) from None
+        if message[0] == "progress":
+            if on_progress is not None:
+                on_progress(message[1], message[2])
+        elif message[0] == "done":
+            self._payload = tuple(message[1:])
+        else:
+            raise TrainingFailed(message[1])
 
 
 def _died(child: Any) -> TrainingFailed:
@@ -149,6 +204,31 @@ def _train(
         else:
             messages.send(("done", str(path), rehearsal.choice, rehearsal.raised_from))
     except Exception as error:  # reported to the worker, which logs it and keeps serving
+        messages.send(("failed", f"{type(error).__name__}: {error}"))
+    finally:
+        messages.close()
+
+
+def _rehearse(
+    groups: list[list[str]],
+    recipe: FaqRecipe,
+    objective: Objective,
+    target: float | None,
+    config: RehearsalConfig,
+    torch_threads: int,
+    messages: Any,
+) -> None:
+    """The rehearsal child's whole life: every outcome becomes one last message."""
+    try:
+        import torch
+
+        from training.rehearsal import rehearse_threshold
+
+        torch.set_num_threads(torch_threads)
+        started = time.perf_counter()
+        rehearsal = rehearse_threshold(groups, recipe, objective, target, config, progress=False)
+        messages.send(("done", RehearsalResult(rehearsal, time.perf_counter() - started)))
+    except Exception as error:  # reported to the first start, which rehearses itself
         messages.send(("failed", f"{type(error).__name__}: {error}"))
     finally:
         messages.close()

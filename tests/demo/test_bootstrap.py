@@ -17,11 +17,13 @@ from app.bootstrap import (
     BootstrapConfig,
     BootstrapError,
     ensure_ready,
+    settings_bootstrap_config,
 )
 from app.config import Settings
 from app.demo import load_faqs, load_unanswerable
 from app.demo_labels import demo_tuning_examples
 from app.last_tuning import load_last_tuning, threshold_may_be_relearned
+from app.train_child import ChildJob
 from model.checkpoint import load_encoder
 from model.lexical import sparse_dot
 from store.entries import FaqDraft
@@ -45,8 +47,12 @@ REDUCED = BootstrapConfig(
             num_threads=1,
         ),
         augment=AugmentConfig(copies=1),
-    )
+    ),
+    # The rehearsal in this process, before the training, where tests replace parts of it;
+    # the tests of "beside" below run it in its own process.
+    rehearse_beside=False,
 )
+BESIDE = replace(REDUCED, rehearse_beside=True)
 N_DEMO = len(load_faqs("en")) + len(load_faqs("zh"))
 
 
@@ -332,3 +338,87 @@ def test_a_crash_while_training_keeps_the_rehearsed_threshold_for_the_next_start
     report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
     assert report.trained and not report.threshold_tuned  # not rehearsed twice
     assert not any("rehearsal" in m for m in messages)
+
+
+def test_the_rehearsal_beside_the_training_learns_the_threshold_one_before_it_does(
+    tmp_path: Path,
+) -> None:
+    """Same FAQs, same seeds: a rehearsal in its own process is the same rehearsal."""
+    learned = {}
+    for name, config in (("before", REDUCED), ("beside", BESIDE)):
+        settings = _settings(tmp_path / name, f"sqlite:///{tmp_path / name}.db")
+        _store_own_demo_like_faqs(settings)
+        messages: list[str] = []
+        report = ensure_ready(settings, config, progress=False, echo=messages.append)
+        assert report.trained and report.threshold_source == REHEARSAL_SOURCE
+        assert report.rehearsal_seconds is not None and report.rehearsal_seconds > 0
+        beside = [m for m in messages if "in a second process, beside the training" in m]
+        assert len(beside) == (name == "beside")
+        tuning = json.loads((settings.data_dir / TUNING_FILE).read_text(encoding="utf-8"))
+        learned[name] = (report.threshold, tuning["in_scope"], tuning["out_of_scope"])
+        assert not ensure_ready(settings, config, progress=False, echo=messages.append).did_work
+    assert learned["beside"] == learned["before"]
+
+
+def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A child that exits at once without a word, as one killed for its memory would.
+    monkeypatch.setattr(
+        "app.bootstrap.start_rehearsal",
+        lambda *args: ChildJob(print, ("rehearsal stand-in",), "samesay-rehearsal"),
+    )
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'died.db'}")
+    _store_own_demo_like_faqs(settings)
+    messages: list[str] = []
+    report = ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
+
+    assert report.trained and report.threshold_source == REHEARSAL_SOURCE
+    (failed,) = [m for m in messages if "the rehearsal beside the training failed" in m]
+    assert "exited (code 0) before finishing" in failed
+    assert sum("learned from 2 rehearsals" in m for m in messages) == 1
+    reference = _settings(tmp_path / "reference", f"sqlite:///{tmp_path / 'reference.db'}")
+    _store_own_demo_like_faqs(reference)
+    assert report.threshold == ensure_ready(reference, REDUCED, progress=False).threshold
+
+
+def test_a_training_that_fails_beside_the_rehearsal_keeps_its_threshold_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'beside-crash.db'}")
+    _store_own_demo_like_faqs(settings)
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("app.bootstrap.train_encoder", crash)  # the real model, not the rehearsal
+    messages: list[str] = []
+    with pytest.raises(RuntimeError, match="out of memory"):
+        ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
+    assert any("learned from 2 rehearsals" in m for m in messages)
+    monkeypatch.undo()
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        learned = store.get_threshold()
+    finally:
+        store.close()
+    assert learned is not None
+
+    messages.clear()
+    report = ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
+    assert report.trained and not report.threshold_tuned  # not rehearsed twice
+    assert not any("rehearsal" in m for m in messages)
+    assert report.threshold is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("false", False), ("true", True)])
+def test_the_operators_settings_reach_the_first_start(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, expected: bool | None
+) -> None:
+    monkeypatch.setenv("SAMESAY_KEEP_BASE_MAX_PHRASINGS", "0")
+    monkeypatch.setenv("SAMESAY_FAQ_MEMBERS", "3")
+    if value is not None:
+        monkeypatch.setenv("SAMESAY_REHEARSE_BESIDE", value)
+    config = settings_bootstrap_config(Settings(_env_file=None))
+    assert config.rehearse_beside is expected
+    assert (config.recipe.keep_base_max_phrasings, config.recipe.members) == (0, 3)
