@@ -51,7 +51,13 @@ from app.last_tuning import (
     operator_chose_threshold,
 )
 from app.model_files import checkpoint_dir, load_serving_encoder
-from app.train_child import ChildJob, RehearsalResult, TrainingFailed, start_rehearsal
+from app.train_child import (
+    ChildJob,
+    RehearsalJob,
+    RehearsalResult,
+    TrainingFailed,
+    start_rehearsal,
+)
 from model.base_model import shipped_base_path
 from model.checkpoint import META_FILE, load_encoder
 from store.entries import FaqDraft, FaqEntry
@@ -360,10 +366,15 @@ class _RehearsalBeside:
     ) -> None:
         self._record, self._rehearse_here, self._say = record, rehearse_here, say
         _announce_rehearsal(groups, say, beside=True)
-        threads = config.recipe.train.num_threads
-        self._job: ChildJob | None = start_rehearsal(
-            groups, config.recipe, config.objective, config.target, config.rehearsal, threads
+        job = RehearsalJob(
+            groups,
+            config.recipe,
+            config.objective,
+            config.target,
+            config.rehearsal,
+            config.recipe.train.num_threads,
         )
+        self._job: ChildJob | None = start_rehearsal(job)
         self._failure: TrainingFailed | None = None
 
     def check(self, fraction: float = 0.0, message: str = "") -> None:

@@ -79,24 +79,27 @@ def train_in_child(
 
 
 @dataclass(frozen=True)
+class RehearsalJob:
+    """`training.rehearsal.rehearse_threshold`'s arguments, for a child to run."""
+
+    groups: list[list[str]]
+    recipe: FaqRecipe
+    objective: Objective
+    target: float | None
+    config: RehearsalConfig
+    torch_threads: int
+
+
+@dataclass(frozen=True)
 class RehearsalResult:
     rehearsal: Rehearsal | None  # None: the FAQs give too few questions
     seconds: float  # the child's own wall time for the rehearsal
 
 
-def start_rehearsal(
-    groups: list[list[str]],
-    recipe: FaqRecipe,
-    objective: Objective,
-    target: float | None,
-    config: RehearsalConfig,
-    torch_threads: int,
-) -> ChildJob:
-    """Start `training.rehearsal.rehearse_threshold` on `groups` in a spawned child and
-    return at once; the job's `poll()` or `result()` gives a RehearsalResult."""
-    return ChildJob(
-        _rehearse, (groups, recipe, objective, target, config, torch_threads), "samesay-rehearsal"
-    )
+def start_rehearsal(job: RehearsalJob) -> ChildJob:
+    """Start the rehearsal in a spawned child and return at once; the child's `poll()` or
+    `result()` gives (RehearsalResult,)."""
+    return ChildJob(_rehearse, (job,), "samesay-rehearsal")
 
 
 class ChildJob:
@@ -209,24 +212,18 @@ def _train(
         messages.close()
 
 
-def _rehearse(
-    groups: list[list[str]],
-    recipe: FaqRecipe,
-    objective: Objective,
-    target: float | None,
-    config: RehearsalConfig,
-    torch_threads: int,
-    messages: Any,
-) -> None:
+def _rehearse(job: RehearsalJob, messages: Any) -> None:
     """The rehearsal child's whole life: every outcome becomes one last message."""
     try:
         import torch
 
         from training.rehearsal import rehearse_threshold
 
-        torch.set_num_threads(torch_threads)
+        torch.set_num_threads(job.torch_threads)
         started = time.perf_counter()
-        rehearsal = rehearse_threshold(groups, recipe, objective, target, config, progress=False)
+        rehearsal = rehearse_threshold(
+            job.groups, job.recipe, job.objective, job.target, job.config, progress=False
+        )
         messages.send(("done", RehearsalResult(rehearsal, time.perf_counter() - started)))
     except Exception as error:  # reported to the first start, which rehearses itself
         messages.send(("failed", f"{type(error).__name__}: {error}"))

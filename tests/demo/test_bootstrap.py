@@ -314,18 +314,25 @@ def test_a_rehearsed_threshold_below_the_bases_prior_is_stored_at_the_prior(
         store.close()
 
 
+# Before the training, a rehearsal is stored before anything can crash; beside it, a
+# training that fails waits for the rehearsal and stores it (an interrupted one does not).
+@pytest.mark.parametrize(
+    ("config", "crash"),
+    [(REDUCED, KeyboardInterrupt()), (BESIDE, RuntimeError("out of memory"))],
+    ids=["before", "beside"],
+)
 def test_a_crash_while_training_keeps_the_rehearsed_threshold_for_the_next_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: BootstrapConfig, crash: BaseException
 ) -> None:
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'rehearse-crash.db'}")
     _store_own_demo_like_faqs(settings)
 
-    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise KeyboardInterrupt
+    def crashing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise crash
 
-    monkeypatch.setattr("app.bootstrap.train_encoder", crash)  # the real model, not the rehearsal
-    with pytest.raises(KeyboardInterrupt):
-        ensure_ready(settings, REDUCED, progress=False, echo=lambda _: None)
+    monkeypatch.setattr("app.bootstrap.train_encoder", crashing)  # the real model only
+    with pytest.raises(type(crash)):
+        ensure_ready(settings, config, progress=False, echo=lambda _: None)
     monkeypatch.undo()
     store = FaqStore(settings.resolved_database_url)
     try:
@@ -335,7 +342,7 @@ def test_a_crash_while_training_keeps_the_rehearsed_threshold_for_the_next_start
     assert learned is not None
 
     messages: list[str] = []
-    report = ensure_ready(settings, REDUCED, progress=False, echo=messages.append)
+    report = ensure_ready(settings, config, progress=False, echo=messages.append)
     assert report.trained and not report.threshold_tuned  # not rehearsed twice
     assert not any("rehearsal" in m for m in messages)
 
@@ -366,7 +373,7 @@ def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
     # A child that exits at once without a word, as one killed for its memory would.
     monkeypatch.setattr(
         "app.bootstrap.start_rehearsal",
-        lambda *args: ChildJob(print, ("rehearsal stand-in",), "samesay-rehearsal"),
+        lambda job: ChildJob(print, ("rehearsal stand-in",), "samesay-rehearsal"),
     )
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'died.db'}")
     _store_own_demo_like_faqs(settings)
@@ -380,35 +387,6 @@ def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
     reference = _settings(tmp_path / "reference", f"sqlite:///{tmp_path / 'reference.db'}")
     _store_own_demo_like_faqs(reference)
     assert report.threshold == ensure_ready(reference, REDUCED, progress=False).threshold
-
-
-def test_a_training_that_fails_beside_the_rehearsal_keeps_its_threshold_for_the_next_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'beside-crash.db'}")
-    _store_own_demo_like_faqs(settings)
-
-    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise RuntimeError("out of memory")
-
-    monkeypatch.setattr("app.bootstrap.train_encoder", crash)  # the real model, not the rehearsal
-    messages: list[str] = []
-    with pytest.raises(RuntimeError, match="out of memory"):
-        ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
-    assert any("learned from 2 rehearsals" in m for m in messages)
-    monkeypatch.undo()
-    store = FaqStore(settings.resolved_database_url)
-    try:
-        learned = store.get_threshold()
-    finally:
-        store.close()
-    assert learned is not None
-
-    messages.clear()
-    report = ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
-    assert report.trained and not report.threshold_tuned  # not rehearsed twice
-    assert not any("rehearsal" in m for m in messages)
-    assert report.threshold is None
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, None), ("false", False), ("true", True)])
