@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     # (training.recipes.FaqRecipe.distil_steps); 0 = the fine-tune alone.
     keep_base_max_phrasings: int = Field(5, ge=0)
     # Networks fine-tuned from the base for the other FAQ sets (training.recipes.FaqRecipe):
-    # 3 answered better (demo top-1 0.786 -> 0.804) for ~2x the CPU per /ask; 1 = fastest.
+    # 3 answered better (demo top-1 0.807 -> 0.814 with the two-phrasing vote; 0.786 -> 0.804
+    # before it) for ~2x the CPU per /ask; 1 = fastest.
     faq_members: int = Field(1, ge=1, le=5)
     # The first start's threshold rehearsal in a second process beside the fine-tune
     # (app.bootstrap): about half the wall time on 2 cores for twice the peak memory
