@@ -269,7 +269,9 @@ def _train_beside_rehearsal(
     try:
         trained = _train_first_model(settings, store, config, progress, say, beside.check)
     except Exception:
-        beside.finish()  # the next start finds the threshold learned
+        # The next start finds the threshold learned; a failed child is not rehearsed
+        # again here (whatever stopped the training would likely stop that too).
+        beside.finish(rehearse_here_on_failure=False)
         raise
     except BaseException:  # interrupted: the rehearsal stops with the training
         beside.stop()
@@ -391,7 +393,7 @@ class _RehearsalBeside:
             self.stop()
             self._record_result(payload[0])
 
-    def finish(self) -> None:
+    def finish(self, rehearse_here_on_failure: bool = True) -> None:
         """After the training: wait for the rehearsal and record it (or rehearse here)."""
         if self._job is not None:
             try:
@@ -405,7 +407,7 @@ class _RehearsalBeside:
                 self._record_result(payload[0])
             finally:
                 self.stop()
-        if self._failure is not None:
+        if self._failure is not None and rehearse_here_on_failure:
             self._say(
                 f"the rehearsal beside the training failed ({self._failure}); rehearsing here"
             )

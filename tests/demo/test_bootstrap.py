@@ -367,14 +367,19 @@ def test_the_rehearsal_beside_the_training_learns_the_threshold_one_before_it_do
     assert learned["beside"] == learned["before"]
 
 
-def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A child that exits at once without a word, as one killed for its memory would.
+def _rehearsal_child_dies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rehearsal's child exits at once without a word, as one killed for its memory
+    would."""
     monkeypatch.setattr(
         "app.bootstrap.start_rehearsal",
         lambda job: ChildJob(print, ("rehearsal stand-in",), "samesay-rehearsal"),
     )
+
+
+def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rehearsal_child_dies(monkeypatch)
     settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'died.db'}")
     _store_own_demo_like_faqs(settings)
     messages: list[str] = []
@@ -387,6 +392,29 @@ def test_a_rehearsal_child_that_dies_is_rehearsed_here_after_the_training(
     reference = _settings(tmp_path / "reference", f"sqlite:///{tmp_path / 'reference.db'}")
     _store_own_demo_like_faqs(reference)
     assert report.threshold == ensure_ready(reference, REDUCED, progress=False).threshold
+
+
+def test_a_training_that_fails_beside_a_dead_rehearsal_child_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No rehearsal in this process after a failed training: it would likely fail alike."""
+    _rehearsal_child_dies(monkeypatch)
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("app.bootstrap.train_encoder", crash)
+    settings = _settings(tmp_path, f"sqlite:///{tmp_path / 'both-fail.db'}")
+    _store_own_demo_like_faqs(settings)
+    messages: list[str] = []
+    with pytest.raises(RuntimeError, match="out of memory"):
+        ensure_ready(settings, BESIDE, progress=False, echo=messages.append)
+    assert not any("rehearsing here" in m or "learned from" in m for m in messages)
+    store = FaqStore(settings.resolved_database_url)
+    try:
+        assert store.get_threshold() is None
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, None), ("false", False), ("true", True)])
