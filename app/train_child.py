@@ -118,6 +118,7 @@ class ChildJob:
         self._child.start()
         sender.close()  # only the child writes: its exit closes the pipe
         self._payload: tuple[Any, ...] | None = None
+        self._ended = False  # the child sent its last message ("done" or "failed")
 
     def poll(
         self, on_progress: Callable[[float, str], None] | None = None
@@ -140,9 +141,10 @@ class ChildJob:
         return self._payload
 
     def stop(self) -> None:
-        """Close the pipe and end the child: at once when it has not finished."""
+        """Close the pipe and end the child: given time to exit once it has sent its last
+        message, killed at once when it has not."""
         self._receiver.close()
-        self._child.join(timeout=30 if self._payload is not None else 0)
+        self._child.join(timeout=30 if self._ended else 0)
         if self._child.is_alive():
             self._child.kill()
             self._child.join()
@@ -155,7 +157,9 @@ class ChildJob:
         if message[0] == "progress":
             if on_progress is not None:
                 on_progress(message[1], message[2])
-        elif message[0] == "done":
+            return
+        self._ended = True
+        if message[0] == "done":
             self._payload = tuple(message[1:])
         else:
             raise TrainingFailed(message[1])
