@@ -42,9 +42,10 @@ def distil_ensemble(
 ) -> GruEncoder:
     """A copy of `members[0]` trained `steps` updates towards the ensemble of `members`,
     on batches drawn in turn from `batchers`; `on_step(fraction done)` after each."""
-    teacher = EnsembleEncoder(
-        replace(members[0].config, members=len(members)), [copy.deepcopy(m) for m in members]
-    ).to(device)
+    # The members themselves, not copies: only the student (a copy) is trained, and a copy
+    # of each would hold one more embedding table per member while distilling.
+    teacher = EnsembleEncoder(replace(members[0].config, members=len(members)), list(members))
+    teacher = teacher.to(device)
     teacher.eval()
     student = copy.deepcopy(members[0]).to(device)
     student.train()

@@ -7,6 +7,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from training.companion import companion_network, imprinted_class_vectors
 from training.ensemble_distillation import distil_ensemble
 from training.errors import TrainingError
 from training.optimizers import build_optimizers
+from training.trainable_rows import piece_ids, training_rows, whole_table
 
 ProgressCallback = Callable[[float, str], None]
 # Member m of an ensemble trains with seed + m · stride: runs with nearby seeds (0, 1, 2, ...)
@@ -224,11 +226,12 @@ def _evaluate_holdout(
     """Top-1 of held-out sentences ranking the other held-out sentences AND training
     sentences (distractors): a new FAQ must win against the trained ones, as in service.
     Without distractors a few held-out groups saturate near 0.97 and pick epochs by noise."""
-    encoder = SentenceEncoder(network, tokenizer, content_hash="")
     sentences = [s for g in holdout for s in g]
     labels = np.array([i for i, g in enumerate(holdout) for _ in g])
-    held = encoder.encode(sentences)  # (H, dim)
-    others = encoder.encode(distractors)  # (D, dim)
+    with whole_table(network):  # the NumPy fast path reads embedding.weight
+        encoder = SentenceEncoder(network, tokenizer, content_hash="")
+        held = encoder.encode(sentences)  # (H, dim)
+        others = encoder.encode(distractors)  # (D, dim)
     network.train()
     sims = held @ held.T  # (H, H)
     np.fill_diagonal(sims, -np.inf)
@@ -358,6 +361,12 @@ def _train(
     if base_members and config.anchor_weight > 0:
         made = anchor_sentences(tokenizer, sentences, config.anchor_sentences, config.seed)
         anchor_batcher = Batcher(tokenizer, made, list(range(len(made))))
+    # A fine-tune trains only the base's rows its sentences use (training.trainable_rows).
+    trained_rows = None
+    if base_members and config.sparse_embeddings:
+        trained_rows = piece_ids(
+            [*batcher.encoded, *(anchor_batcher.encoded if anchor_batcher else [])]
+        )
     # A fixed sample of training sentences competes with the held-out paraphrases.
     distractors = random.Random(config.seed).sample(sentences, min(len(sentences), 3000))
     started = time.perf_counter()
@@ -369,7 +378,11 @@ def _train(
         if member > 0:  # member 0 draws from the seed set by train_encoder, as a lone model
             torch.manual_seed(_member_seed(config, member))
         if base_members:
-            network = copy.deepcopy(base_members[member % len(base_members)])
+            start = base_members[member % len(base_members)]
+            # The base itself where nothing reads it afterwards: a copy would hold one more
+            # embedding table while training.
+            last_use = members == 1 and not config.keep_base
+            network = start if last_use else copy.deepcopy(start)
         else:
             network = GruEncoder(config.encoder_config(len(tokenizer)))
 
@@ -383,9 +396,9 @@ def _train(
                 label = f"member {member + 1}/{members}, " if members > 1 else ""
                 on_progress((member + fraction) / stages, label + message)
 
-        runs.append(
-            _fit_member(
-                network.to(device),
+        with _trained_rows(network.to(device), trained_rows):
+            run = _fit_member(
+                network,
                 batcher,
                 len(train_groups),
                 holdout,
@@ -398,12 +411,13 @@ def _train(
                 member_progress,
                 anchors,
             )
-        )
+        runs.append(run)
     first = runs[0]
     networks = [r.network.cpu() for r in runs]
     heads = [r.head.cpu() for r in runs]
     if config.keep_base:  # the untrained base as one more member (training.companion)
         companion = companion_network(base_members[0], tokenizer, sentences, base_vocabulary)
+        base_members.clear()  # its last use: one table less while distilling
         networks.append(companion)
         heads.append(imprinted_class_vectors(companion, tokenizer, train_groups))
     distilled_from = len(networks) if distils else 0
@@ -473,6 +487,12 @@ def _train(
     if on_progress is not None:
         on_progress(1.0, "done")
     return out_dir
+
+
+def _trained_rows(
+    network: GruEncoder, rows: torch.Tensor | None
+) -> AbstractContextManager[object]:
+    return nullcontext() if rows is None else training_rows(network, rows)
 
 
 def _faq_scoring(config: TrainConfig) -> FaqScoring:
