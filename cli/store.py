@@ -92,11 +92,15 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from store.bulk import export_file
+    from store.engine import require_existing_database
     from store.errors import StoreError
     from store.faq_store import FaqStore
 
     try:
-        store = FaqStore(_database_url(args))
+        # Read-only: a mistyped path must fail, not export an empty store created for it.
+        database_url = _database_url(args)
+        require_existing_database(database_url)
+        store = FaqStore(database_url)
         try:
             report = export_file(store, args.file, format=args.format,
                                  progress=not args.no_progress)
@@ -125,10 +129,17 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_current(args: argparse.Namespace) -> int:
-    from store.engine import create_store_engine
+    from store.engine import create_store_engine, require_existing_database
+    from store.errors import StoreError
     from store.migrate import current_revision, head_revision
 
-    engine = create_store_engine(_database_url(args))
+    try:
+        database_url = _database_url(args)
+        require_existing_database(database_url)  # a look must not create the database
+        engine = create_store_engine(database_url)
+    except StoreError as error:
+        print(f"db current failed: {error}", file=sys.stderr)
+        return 1
     try:
         print(f"database: {current_revision(engine) or 'empty'}; this Samesay: {head_revision()}")
     finally:

@@ -14,6 +14,10 @@ Import is one transaction: either every accepted row is stored or none is. Rows 
 validation are listed in the report with their line number and reason; by default the valid
 rows are still stored (`strict=False`); with `strict=True` any rejected row stores nothing and
 raises ImportRejected carrying the report.
+
+Export writes one snapshot to a temp file beside the target and renames it over the target;
+a target it cannot write (a directory, an impossible path) raises StoreError, leaving no
+temp file and any previous file untouched.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from store.entries import FaqDraft, FaqEntry
-from store.errors import FaqValidationError, ImportFormatError, ImportRejected
+from store.errors import FaqValidationError, ImportFormatError, ImportRejected, StoreError
 from store.faq_store import FaqStore
 from store.files import atomic_write
 
@@ -220,6 +224,11 @@ def _draft(row: dict[str, Any]) -> FaqDraft:
     for required in ("question", "answer"):
         if required not in row:
             raise FaqValidationError(required, "missing")
+    for name in ("alternates", "tags"):
+        # FaqDraft takes any iterable, so a JSON object would pass as its keys; CSV cells are
+        # always lists by now (_split_list_cell), so this only bites JSONL.
+        if row.get(name) is not None and not isinstance(row[name], list):
+            raise FaqValidationError(name, "must be a list of strings")
     return FaqDraft(row["question"], row["answer"], row.get("alternates"), row.get("tags"))
 
 
@@ -229,7 +238,20 @@ def export_file(
     """Write every entry (one consistent snapshot) atomically: temp file, fsync, rename."""
     path = Path(path)
     file_format = detect_format(path, format)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        count, revision = _write_export(store, path, file_format, progress)
+    except OSError as error:
+        # A directory, an unwritable or impossible path, a full disk: a typed error the CLI
+        # reports in one line. atomic_write has already removed its temp file.
+        raise StoreError(f"cannot write {path}: {error.strerror or error}") from None
+    return ExportReport(str(path), file_format, count, revision)
+
+
+def _write_export(
+    store: FaqStore, path: Path, file_format: Format, progress: bool
+) -> tuple[int, int]:
+    """(entries written, store revision) for one snapshot written atomically to `path`."""
     count = 0
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
         write_row = _row_writer(handle, file_format)
@@ -242,7 +264,7 @@ def export_file(
                 count += 1
                 bar.update()
             revision = snapshot.revision
-    return ExportReport(str(path), file_format, count, revision)
+    return count, revision
 
 
 def _row_writer(handle: io.TextIOBase, file_format: Format):  # noqa: ANN202

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from store.errors import StoreError
 
@@ -25,10 +25,7 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        database = parsed.database
-        if not database or database == ":memory:" or database.startswith("file:"):
-            raise StoreError("SQLite store needs a file path: sqlite:////abs/path/samesay.db")
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_file(parsed).parent.mkdir(parents=True, exist_ok=True)
         # timeout: how long a writer waits for another's lock before "database is locked".
         engine = create_engine(
             parsed, connect_args={"timeout": 60, "check_same_thread": False}
@@ -39,6 +36,24 @@ def create_store_engine(url: str) -> Engine:
     if backend == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
     raise StoreError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def require_existing_database(url: str) -> None:
+    """Raise StoreError if `url` names a SQLite file that does not exist. Opening a store
+    creates a missing file (and its directory), which is right for import and serve but lets
+    a read-only command "succeed" on a new, empty store; PostgreSQL is a server's database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_file(parsed)
+        if not path.is_file():
+            raise StoreError(f"no SQLite database at {path.resolve()}")
+
+
+def _sqlite_file(url: URL) -> Path:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise StoreError("SQLite store needs a file path: sqlite:////abs/path/samesay.db")
+    return Path(database)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001 (DBAPI types)

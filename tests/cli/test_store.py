@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from cli.main import main
 from store.faq_store import FaqStore
 
 
@@ -50,3 +53,36 @@ def test_import_export_and_db_commands(tmp_path: Path) -> None:
         assert [e.question for e in store.iter_entries()] == ["q1?"]
     finally:
         store.close()
+
+
+def test_export_fails_in_one_line_on_a_target_it_cannot_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    FaqStore(database_url).close()
+    target = tmp_path / "out"
+    target.mkdir()
+    argv = ["export", str(target), "--format", "jsonl", "--no-progress"]
+    assert main([*argv, "--database-url", database_url]) == 1
+    assert capsys.readouterr().err == f"export failed: cannot write {target}: Is a directory\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_read_only_commands_refuse_a_missing_sqlite_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Opening a store creates a missing SQLite file: export and `db current` must not, or a
+    # mistyped path "exports 0 entries" and leaves an empty database behind.
+    missing = tmp_path / "nowhere" / "x.db"
+    url = f"sqlite:///{missing}"
+    out = tmp_path / "out.jsonl"
+    assert main(["export", str(out), "--no-progress", "--database-url", url]) == 1
+    assert capsys.readouterr().err == f"export failed: no SQLite database at {missing.resolve()}\n"
+    assert main(["db", "current", "--database-url", url]) == 1
+    assert "db current failed: no SQLite database at" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # the default: samesay-data/ in the working directory
+    monkeypatch.delenv("SAMESAY_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SAMESAY_DATA_DIR", raising=False)
+    assert main(["export", str(out), "--no-progress"]) == 1
+    assert "samesay-data/samesay.db" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -1,13 +1,14 @@
 """Bulk import/export: formats, rejected-row report, strictness, atomicity, round trip."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from store.bulk import ImportFormatError, export_file, import_file
 from store.entries import FaqDraft
-from store.errors import ImportRejected
+from store.errors import ImportRejected, StoreError
 from store.faq_store import FaqStore
 
 ROWS = [
@@ -94,6 +95,28 @@ def test_import_is_all_or_nothing_when_the_write_fails(
     assert faq_store.revision() == 1
 
 
+@pytest.mark.parametrize("field", ["alternates", "tags"])
+def test_jsonl_rejects_an_object_where_a_list_is_expected(
+    faq_store: FaqStore, tmp_path: Path, field: str
+) -> None:
+    # FaqDraft takes any iterable: an object's keys must not become alternates or tags.
+    path = write_jsonl(
+        tmp_path / "faq.jsonl",
+        [
+            ROWS[1],
+            {"question": "q9?", "answer": "a", field: {"obj key one": 1, "obj key two": 2}},
+        ],
+    )
+    report = import_file(faq_store, path, progress=False)
+    assert [(r.line, r.field, r.reason) for r in report.rejected] == [
+        (2, field, "must be a list of strings"),
+    ]
+    assert [e.question for e in faq_store.iter_entries()] == [ROWS[1]["question"]]
+    with pytest.raises(ImportRejected):
+        import_file(faq_store, path, strict=True, progress=False)
+    assert faq_store.count() == 1
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv"])
 def test_csv_accepts_pipe_or_json_lists(faq_store: FaqStore, tmp_path: Path, suffix: str) -> None:
     sep = "," if suffix == ".csv" else "\t"
@@ -158,3 +181,18 @@ def test_export_then_import_into_the_same_store_duplicates_with_new_ids(
     assert report.rejected == [] and report.imported == 2
     assert stored(faq_store) == before + before
     assert min(report.ids) > max(e.id for e in faq_store.list_page(limit=2).entries)
+
+
+def test_export_to_a_path_it_cannot_write_raises_store_error_and_leaves_no_temp(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    faq_store.add([FaqDraft("q?", "a")])
+    directory = tmp_path / "a-dir"
+    directory.mkdir()
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("kept", encoding="utf-8")
+    for target in (directory, a_file / "under-a-file.jsonl"):
+        with pytest.raises(StoreError, match=f"^cannot write {re.escape(str(target))}: "):
+            export_file(faq_store, target, format="jsonl", progress=False)
+    assert not list(tmp_path.rglob("*.tmp")) and not list(directory.iterdir())
+    assert a_file.read_text(encoding="utf-8") == "kept"
