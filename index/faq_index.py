@@ -33,7 +33,7 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexInputError
-from model.faq_scoring import blend
+from model.faq_scoring import WORD_FOR_WORD, blend
 from store.entries import MAX_FAQ_ID
 
 log = logging.getLogger(__name__)
@@ -340,6 +340,7 @@ class FaqIndex:
         rescore: Rescore | None = None,
         min_fetch: int = 0,
         second_weights: SecondWeights | None = None,
+        include: Sequence[int] = (),
     ) -> list[Hit]:
         """The best `k` FAQs for a unit query vector (d,): one hit per FAQ, best first.
 
@@ -348,7 +349,9 @@ class FaqIndex:
         the fetched phrasings new scores (the lexical fusion) before the best per FAQ is
         kept; `min_fetch` phrasings are fetched at least, so that it has candidates to reorder.
         `second_weights[faq_id]`: that share of the FAQ's score is its second best fetched
-        phrasing's (model.faq_scoring), and the FAQs are ranked by the blend.
+        phrasing's (model.faq_scoring), and the FAQs are ranked by the blend. `include`:
+        vector ids scored beside what the search fetched, whether it found them or not
+        (the phrasings a question repeats word for word: an approximate index can miss them).
         """
         many = None
         if rescore is not None:
@@ -359,7 +362,8 @@ class FaqIndex:
                 return [rescore(cosines[0], ids[0])]
 
         return self.search_many(
-            vector.reshape(1, -1), [k], [accept], many, min_fetch, second_weights
+            vector.reshape(1, -1), [k], [accept], many, min_fetch, second_weights,
+            [include] if include else None,
         )[0]
 
     def search_many(
@@ -370,10 +374,12 @@ class FaqIndex:
         rescore: RescoreMany | None = None,
         min_fetch: int = 0,
         second_weights: SecondWeights | None = None,
+        includes: Sequence[Sequence[int]] | None = None,
     ) -> list[list[Hit]]:
         """`search` for several unit query rows (B, d) at once, the same hits for each: the
         queries that fetch as many phrasings share one FAISS call and one `rescore` call;
-        one left short of its `k` FAQs (a tag filter) widens alone."""
+        one left short of its `k` FAQs (a tag filter) widens alone. `includes[b]`: query
+        b's `include`."""
         if any(k < 1 for k in ks):
             raise IndexInputError(f"k must be at least 1, got {min(ks)}")
         queries = _as_matrix(vectors, self.dim).astype(np.float32, copy=False)
@@ -390,7 +396,7 @@ class FaqIndex:
             for number, (hits, done) in zip(
                 numbers,
                 self._fetch_hits(
-                    queries, numbers, first_fetch, ks, accepts, rescore, second_weights
+                    queries, numbers, first_fetch, ks, accepts, rescore, second_weights, includes
                 ),
                 strict=True,
             ):
@@ -402,7 +408,7 @@ class FaqIndex:
                 while not done:
                     fetch = min(total, fetch * 4)
                     [(results[number], done)] = self._fetch_hits(
-                        queries, [number], fetch, ks, accepts, rescore, second_weights
+                        queries, [number], fetch, ks, accepts, rescore, second_weights, includes
                     )
         return results
 
@@ -415,6 +421,7 @@ class FaqIndex:
         accepts: Sequence[Callable[[int], bool] | None],
         rescore: RescoreMany | None,
         second_weights: SecondWeights | None = None,
+        includes: Sequence[Sequence[int]] | None = None,
     ) -> list[tuple[list[Hit], bool]]:
         """One FAISS call of `fetch` phrasings for the query rows `numbers`: each one's best
         hit per FAQ, and whether that is final (k found, or nothing more to fetch)."""
@@ -425,6 +432,12 @@ class FaqIndex:
         valid = [row >= 0 for row in ids]  # FAISS pads with -1
         found_ids = [row[mask] for row, mask in zip(ids, valid, strict=True)]
         found_scores = [row[mask] for row, mask in zip(scores, valid, strict=True)]
+        returned = [len(row) for row in found_ids]  # what the index gave, before includes
+        if includes is not None:
+            for row, number in enumerate(numbers):
+                found_scores[row], found_ids[row] = self._with_included(
+                    queries[number], found_scores[row], found_ids[row], includes[number]
+                )
         if rescore is not None:
             found_scores = rescore(numbers, found_scores, found_ids)
             orders = [np.argsort(-row, kind="stable") for row in found_scores]
@@ -433,7 +446,7 @@ class FaqIndex:
         fetched = []
         for row, number in enumerate(numbers):
             k = ks[number]
-            hits, returned = _best_per_faq(
+            hits, _ = _best_per_faq(
                 found_scores[row].tolist(),
                 found_ids[row].tolist(),
                 k,
@@ -442,8 +455,28 @@ class FaqIndex:
             )
             # Final when enough FAQs, or the index gave fewer than asked (IVF's probed lists
             # exhausted), or it already gave everything.
-            fetched.append((hits, len(hits) >= k or returned < fetch or fetch >= self._cpu.ntotal))
+            final = len(hits) >= k or returned[row] < fetch or fetch >= self._cpu.ntotal
+            fetched.append((hits, final))
         return fetched
+
+    def _with_included(
+        self, query: np.ndarray, scores: np.ndarray, ids: np.ndarray, include: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The fetched (scores, ids) with the `include` ids the search missed, scored by
+        their stored vectors, best first. An id no longer indexed is left out."""
+        missed = [vector_id for vector_id in include if vector_id not in ids]
+        extra = []
+        for vector_id in missed:
+            try:
+                extra.append((float(query @ self.reconstruct(vector_id)), vector_id))
+            except KeyError:
+                continue
+        if not extra:
+            return scores, ids
+        scores = np.concatenate([scores, np.array([s for s, _ in extra], dtype=scores.dtype)])
+        ids = np.concatenate([ids, np.array([i for _, i in extra], dtype=ids.dtype)])
+        order = np.argsort(-scores, kind="stable")
+        return scores[order], ids[order]
 
     def _skip_dead(self) -> faiss.SearchParametersHNSW:
         """Search parameters that pass over tombstones. New per search: IDMap2 points the
@@ -585,7 +618,7 @@ def _voted_per_faq(
         if accept is not None and not accept(faq_id):
             continue
         weight = second_weights.get(faq_id, 0.0)
-        if weight > 0.0:
+        if weight > 0.0 and top < WORD_FOR_WORD:  # asked word for word: that match alone
             top = blend(top, second.get(faq_id, floor), weight)
         hits.append(Hit(faq_id, phrasing_no, top))
     hits.sort(key=lambda hit: -hit.score)  # stable: ties keep the fetched order

@@ -44,6 +44,7 @@ from index.persistence import IndexMeta, load_index, save_index_bytes
 from index.rwlock import ReadWriteLock
 from model.faq_scoring import FaqScoring
 from model.lexical import LexicalModel, LexicalRows, PackedQuery
+from model.text import normalize
 from store.entries import FaqEntry
 from store.faq_store import FaqStore
 
@@ -139,13 +140,25 @@ class _Live:
     # FAQs whose score blends in their second best phrasing, and its share (model.faq_scoring):
     # kept with the entries, so that an ask looks a weight up instead of working it out.
     second_weights: dict[int, float] = field(default_factory=dict)
+    # The vector ids of the phrasings by the hash of their normalised text (one id, or a
+    # tuple where texts repeat): a question asked word for word is scored against them even
+    # where an approximate index would not fetch them. A hash, not the text: ~100 bytes a
+    # phrasing instead of ~230; a collision only adds a candidate scored by its own vector.
+    word_for_word: dict[int, int | tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for entry in self.entries.values():
+        for entry in list(self.entries.values()):
             self.put_entry(entry)
 
     def put_entry(self, entry: FaqEntry) -> None:
+        self._forget_phrasings(self.entries.get(entry.id))
         self.entries[entry.id] = entry
+        for vector_id, text in zip(
+            vector_ids(entry.id, len(entry.phrasings)).tolist(), entry.phrasings, strict=True
+        ):
+            key = hash(normalize(text))
+            held = self.word_for_word.get(key)
+            self.word_for_word[key] = vector_id if held is None else (*_as_ids(held), vector_id)
         weight = self.encoder.faq_scoring.weight_for(len(entry.phrasings))
         if weight > 0.0:
             self.second_weights[entry.id] = weight
@@ -156,9 +169,30 @@ class _Live:
             self.lexical_rows.put(entry.id, [lexical.vector(t) for t in entry.phrasings])
 
     def drop_entry(self, faq_id: int) -> None:
-        self.entries.pop(faq_id, None)
+        self._forget_phrasings(self.entries.pop(faq_id, None))
         self.second_weights.pop(faq_id, None)
         self.lexical_rows.remove(faq_id)
+
+    def phrasings_repeated(self, question: str) -> tuple[int, ...]:
+        """The vector ids of the stored phrasings `question` repeats word for word."""
+        held = self.word_for_word.get(hash(normalize(question)))
+        return () if held is None else _as_ids(held)
+
+    def _forget_phrasings(self, entry: FaqEntry | None) -> None:
+        if entry is None:
+            return
+        owned = set(vector_ids(entry.id, len(entry.phrasings)).tolist())
+        for text in entry.phrasings:
+            key = hash(normalize(text))
+            kept = tuple(i for i in _as_ids(self.word_for_word.get(key, ())) if i not in owned)
+            if not kept:
+                self.word_for_word.pop(key, None)
+            else:
+                self.word_for_word[key] = kept[0] if len(kept) == 1 else kept
+
+
+def _as_ids(held: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (held,) if isinstance(held, int) else held
 
 
 class FaqSearcher:
@@ -415,9 +449,11 @@ class FaqSearcher:
             # Empty when no stored FAQ votes (the model does not, or no FAQ has enough
             # phrasings): the plain best-per-FAQ step, at no extra cost.
             votes = live.second_weights
+            includes = [live.phrasings_repeated(query.text) for query in queries]
             found = live.index.search_many(
                 vectors, [query.k for query in queries], accepts, rescore,
                 LEXICAL_CANDIDATES if rescore or votes else 0, votes,
+                includes if any(includes) else None,
             )
             return [
                 [_match(live, hit) for hit in hits]  # map and index change under one lock

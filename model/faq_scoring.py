@@ -11,6 +11,10 @@ one (oppo_xiaobu_zh accuracy -0.9 points if every FAQ votes; fin_cs_zh -1.1 if F
 three do, -0.2 from four), so FAQs with fewer than `min_phrasings` keep their best score
 (docs/quality.md, "An FAQ scored by its two best phrasings").
 
+A phrasing asked word for word (cosine and TF-IDF both 1) is the one exception: its FAQ
+scores that match alone (`WORD_FOR_WORD`), else a stored question asked exactly as stored
+could lose to an FAQ of one phrasing that only resembles it (0.84 blended against 0.87).
+
 The searcher sees only the phrasings it fetched (the best cosines); a second phrasing it did
 not fetch stands in at the lowest score it did fetch, which agreed with the full score
 matrix to a question on the demo and acid_en.
@@ -22,6 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+# A best score at least this high is a phrasing asked word for word (the same pieces give
+# the same vector; float32 cosines of equal unit vectors land within 1e-6 of 1).
+WORD_FOR_WORD = 1.0 - 1e-4
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,8 @@ class FaqScoring:
 
     def combine(self, best: np.ndarray, second: np.ndarray, phrasings: np.ndarray) -> np.ndarray:
         """Scores of FAQs (broadcast: `best` and `second` (..., G), `phrasings` (G,))."""
-        weight = np.where(phrasings >= self.min_phrasings, self.second_weight, 0.0)
+        votes = (phrasings >= self.min_phrasings) & (best < WORD_FOR_WORD)
+        weight = np.where(votes, self.second_weight, 0.0)
         # An FAQ of one phrasing has -inf for a second; it never votes (0 x -inf is NaN).
         second = np.where(weight > 0.0, second, best)
         return blend(best, second, weight).astype(best.dtype, copy=False)

@@ -9,6 +9,7 @@ import pytest
 from index.errors import IndexCorruptError, IndexInputError
 from index.faq_index import (
     MAX_PHRASINGS,
+    PHRASING_BITS,
     FaqIndex,
     IndexConfig,
     auto_ef_search,
@@ -361,7 +362,8 @@ def test_a_vote_ranks_faqs_by_their_two_best_phrasings_when_all_are_fetched() ->
 def test_a_second_phrasing_not_fetched_stands_in_at_the_lowest_fetched_score() -> None:
     # FAQ 1: one phrasing right on the query, its other two far away; FAQ 2: two phrasings
     # near it. Fetching 3 vectors sees FAQ 1's best and FAQ 2's two.
-    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    query = np.array([1.0, 0.05, 0.0], dtype=np.float32)  # near FAQ 1's best, not on it
+    query /= np.linalg.norm(query)
     rows = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],  # FAQ 1
             [0.9, 0.43589, 0.0], [0.88, 0.0, 0.47497]]  # FAQ 2
     vectors = np.array(rows, dtype=np.float32)
@@ -375,10 +377,57 @@ def test_a_second_phrasing_not_fetched_stands_in_at_the_lowest_fetched_score() -
     assert [h.faq_id for h in hits] == [1, 2]
     assert hits[0].score == pytest.approx(0.6 * cos[0] + 0.4 * cos[4], abs=1e-5)
     assert hits[1].score == pytest.approx(0.6 * cos[3] + 0.4 * cos[4], abs=1e-5)
-    # Fetching everything, FAQ 1's true second (0) puts FAQ 2 first.
+    # Fetching everything, FAQ 1's true second (0.05) puts FAQ 2 first.
     every = index.search(query, 2, min_fetch=5, second_weights={1: 0.4, 2: 0.4})
     assert [h.faq_id for h in every] == [2, 1]
-    assert every[1].score == pytest.approx(0.6 * cos[0], abs=1e-5)
+    assert every[1].score == pytest.approx(0.6 * cos[0] + 0.4 * cos[1], abs=1e-5)
+
+
+def test_an_faq_asked_word_for_word_wins_over_one_that_only_resembles_the_question() -> None:
+    # FAQ 1: the question itself and four phrasings far from it; FAQ 2: one phrasing, close.
+    query = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    rows = [[1.0, 0.0, 0.0], *[[0.3, 1.0, 0.0]] * 4, [0.87, 0.49, 0.0]]
+    vectors = np.array(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = FaqIndex.build(vectors, np.concatenate([vector_ids(1, 5), vector_ids(2, 1)]))
+    hits = index.search(query, 2, min_fetch=6, second_weights={1: 0.4})
+    assert [h.faq_id for h in hits] == [1, 2]  # blended, FAQ 1 would score 0.72 against 0.87
+    assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+
+
+def templated_catalogue(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """300 FAQs of four near-identical phrasings (one template, a number apart) and 30 others:
+    the shape on which an HNSW graph searched with a short candidate list misses vectors."""
+    rng = np.random.default_rng(seed)
+    centre = rng.standard_normal(32)
+    rows = [centre + 0.05 * rng.standard_normal(32) for _ in range(300 * 4)]
+    rows += [rng.standard_normal(32) for _ in range(30 * 2)]
+    vectors = np.array(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [vector_ids(faq, 4) for faq in range(300)]
+    ids += [vector_ids(faq, 2) for faq in range(300, 330)]
+    return vectors, np.concatenate(ids)
+
+
+def test_included_phrasings_are_scored_where_the_graph_does_not_reach_them() -> None:
+    vectors, ids = templated_catalogue()
+    config = IndexConfig(kind="hnsw", min_ivf_vectors=100, hnsw_ef_search=1)
+    index = FaqIndex.build(vectors, ids, config)
+    assert index.kind == "hnsw"
+
+    def own_faq_first(include: bool) -> int:
+        found = 0
+        for vector, vector_id in zip(vectors, ids.tolist(), strict=True):
+            hits = index.search(vector, 1, include=[vector_id] if include else ())
+            found += bool(hits) and hits[0].faq_id == vector_id >> PHRASING_BITS
+        return found
+
+    assert own_faq_first(include=False) < len(ids)  # the graph alone misses some
+    assert own_faq_first(include=True) == len(ids)
+    # An included id that is no longer indexed (its FAQ removed) is left out.
+    index.remove_faqs([7])
+    hits = index.search(vectors[7 * 4], 5, include=[int(ids[7 * 4])])
+    assert 7 not in [h.faq_id for h in hits]
 
 
 def test_a_vote_keeps_the_tag_filter_and_k() -> None:

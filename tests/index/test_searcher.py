@@ -142,9 +142,18 @@ def test_second_process_finds_a_write_after_catching_up(
 ) -> None:
     """Another process (own searcher, own index dir) sees this process's write via the log."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.index.second_process", database_url,
-         str(tiny_encoder_path), str(tmp_path / "child-index")],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.index.second_process",
+            database_url,
+            str(tiny_encoder_path),
+            str(tmp_path / "child-index"),
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -314,8 +323,11 @@ def test_auto_grows_from_ivf_into_hnsw_and_hnsw_sheds_its_tombstones(
     assert (searcher.kind, searcher._live.index.dead_fraction) == ("hnsw", 0.0)
     assert_index_matches_store(searcher, faq_store)
     # Questions worded exactly like deleted FAQs only ever find live ones.
-    found = [m.faq_id for q in ("question 3 on topic 3", "question 7 on topic 7")
-             for m in searcher.search(q, 20)]
+    found = [
+        m.faq_id
+        for q in ("question 3 on topic 3", "question 7 on topic 7")
+        for m in searcher.search(q, 20)
+    ]
     assert found and set(found) <= set(ids[500:])
 
 
@@ -361,3 +373,50 @@ def test_poller_applies_other_writers_changes(stocked_store, make_searcher) -> N
         poller.stop()
     assert not searcher.unsaved
     assert read_meta(searcher._index_dir).store_revision == stocked_store.revision()
+
+
+def test_a_stored_phrasing_asked_word_for_word_finds_its_faq_whatever_the_graph_reaches(
+    faq_store: FaqStore, make_searcher
+) -> None:
+    """A templated catalogue (one wording, a number apart) in an HNSW graph searched with a
+    one-candidate list: the graph misses phrasings, the word-for-word lookup does not."""
+    from index.faq_index import IndexConfig
+
+    faq_store.add(
+        [
+            FaqDraft(
+                f"can I recycle packaging type {i}?",
+                f"answer {i}",
+                (f"recycle packaging {i}", f"packaging {i} waste", f"dispose of packaging {i}"),
+            )
+            for i in range(150)
+        ]
+    )
+    graph = IndexConfig(kind="hnsw", min_ivf_vectors=100, hnsw_ef_search=1)
+    searcher = make_searcher(faq_store, config=SearcherConfig(index=graph))
+    searcher.start()
+    assert searcher.kind == "hnsw"
+    entries = list(faq_store.iter_entries())
+    for entry in entries:
+        for phrasing in entry.phrasings:
+            assert top1(searcher, [phrasing]) == [entry.id], phrasing
+    # Word for word after normalisation: case and spacing do not matter.
+    first = entries[0]
+    assert top1(searcher, [f"  {first.question.upper()} "]) == [first.id]
+    # An edited phrasing is found by its new words; a deleted FAQ by none.
+    faq_store.update(first.id, FaqPatch(alternates=("packaging zero into the blue bin",)))
+    faq_store.delete_many([entries[1].id])
+    searcher.catch_up()
+    assert top1(searcher, ["packaging zero into the blue bin"]) == [first.id]
+    assert entries[1].id not in [m.faq_id for m in searcher.search(entries[1].question, 5)]
+    assert searcher._live.phrasings_repeated("recycle packaging 0") == ()
+    # The same words in two FAQs: both are candidates until one goes.
+    twins = faq_store.add(
+        [FaqDraft("shared words here", "one"), FaqDraft("Shared  words here", "two")]
+    )
+    searcher.catch_up()
+    assert len(searcher._live.phrasings_repeated("shared words here")) == 2
+    faq_store.delete_many([twins[0].id])
+    searcher.catch_up()
+    assert top1(searcher, ["shared words here"]) == [twins[1].id]
+    assert len(searcher._live.phrasings_repeated("shared words here")) == 1

@@ -30,6 +30,14 @@ def test_faqs_with_enough_phrasings_blend_their_second_best() -> None:
     assert (scoring.weight_for(2), scoring.weight_for(3)) == (0.0, 0.4)
 
 
+def test_a_phrasing_asked_word_for_word_is_its_faqs_score() -> None:
+    scoring = FaqScoring(second_weight=0.4, min_phrasings=3)
+    best = np.array([[0.99999994, 0.9998]], dtype=np.float32)  # a float32 cosine of 1; near 1
+    second = np.array([[0.5, 0.5]], dtype=np.float32)
+    combined = scoring.combine(best, second, np.array([5, 5]))
+    np.testing.assert_allclose(combined, [[0.99999994, 0.6 * 0.9998 + 0.4 * 0.5]], rtol=1e-6)
+
+
 def test_the_default_scores_an_faq_by_its_best_phrasing() -> None:
     best = np.array([[0.9, 0.7]], dtype=np.float32)
     second = np.array([[0.1, -np.inf]], dtype=np.float32)
