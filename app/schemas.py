@@ -13,7 +13,19 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from store.entries import LIMITS, MAX_FAQ_ID, FaqEntry
 from training.threshold import Objective
@@ -118,6 +130,54 @@ class FaqBatchCreate(RequestModel):
     items: Annotated[list[FaqCreate], Field(min_length=1, max_length=MAX_BATCH)]
 
 
+def _faq_body_shape(value: object) -> str:
+    # The shape a body is meant to be: a JSON object with "items" is a batch, anything else
+    # one entry. Only that shape's errors are reported, not the other's as well.
+    return "batch" if isinstance(value, dict) and "items" in value else "entry"
+
+
+def _untagged(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """Report the chosen shape's errors where the body has them: pydantic puts the union's
+    tag first in each location ("batch.items[1].question"); the contract says
+    "items[1].question"."""
+    try:
+        return handler(value)
+    except ValidationError as error:
+        details = [
+            InitErrorDetails(
+                type=PydanticCustomError(e["type"], e["msg"]),  # the message, kept verbatim
+                loc=e["loc"][1:] if e["loc"][:1] in (("entry",), ("batch",)) else e["loc"],
+                input=e["input"],
+            )
+            for e in error.errors()
+        ]
+        raise ValidationError.from_exception_data(error.title, details) from None
+
+
+# POST /faq's body: one entry, or a batch `{"items": [...]}`.
+FaqCreateBody = Annotated[
+    Annotated[FaqCreate, Tag("entry")] | Annotated[FaqBatchCreate, Tag("batch")],
+    Discriminator(_faq_body_shape),
+    WrapValidator(_untagged),
+]
+
+
+class FaqDraftPublic(BaseModel):
+    """An entry as it would be stored: text NFKC-normalised and trimmed, repeats dropped."""
+
+    question: str
+    answer: str
+    alternates: list[str]
+    tags: list[str]
+
+
+class FaqDryRun(BaseModel):
+    """POST /faq?dry_run=true: the body is valid; nothing was stored."""
+
+    dry_run: Literal[True] = True
+    items: list[FaqDraftPublic] = Field(description="what a create would store, in order")
+
+
 class FaqUpdate(FaqCreate):
     """PUT: a full replacement; omitted alternates/tags become empty."""
 
@@ -186,9 +246,11 @@ class Match(BaseModel):
     faq_id: int
     question: str = Field(description="the matched phrasing (question or alternate)")
     answer: str
-    score: float = Field(description="the FAQ's score: its best phrasing's, blended with its "
-                         "second best's by a fine-tuned model when it has four or more "
-                         "(README)")
+    score: float = Field(
+        description="the FAQ's score: its best phrasing's, blended with its "
+        "second best's by a fine-tuned model when it has four or more "
+        "(README)"
+    )
 
 
 class AskResponse(BaseModel):
@@ -311,8 +373,9 @@ class UnansweredPublic(BaseModel):
     question: str
     count: int
     last_asked_at: datetime
-    ask_id: str = Field(description="its latest ask: POST /feedback on it (correct: true "
-                        "says declining was right)")
+    ask_id: str = Field(
+        description="its latest ask: POST /feedback on it (correct: true says declining was right)"
+    )
 
 
 class UnansweredList(BaseModel):
@@ -329,8 +392,9 @@ class ReviewSuggestion(BaseModel):
 class ReviewItem(BaseModel):
     kind: Literal["unanswered", "wrong_answer"]
     question: str
-    ask_id: str = Field(description="unanswered: its latest ask; wrong_answer: the ask the "
-                        "feedback is on")
+    ask_id: str = Field(
+        description="unanswered: its latest ask; wrong_answer: the ask the feedback is on"
+    )
     count: int
     last_asked_at: datetime
     named_faq_id: int | None = Field(description="wrong_answer: the FAQ feedback named")
@@ -379,8 +443,7 @@ _ERROR_MEANINGS = {
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses` documenting the error body for these statuses."""
     return {
-        status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]}
-        for status in statuses
+        status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]} for status in statuses
     }
 
 

@@ -2,6 +2,8 @@
 
 Every write returns only after the searcher has caught up with it, so the entry is
 searchable when acknowledged; the returned `revision` is a read-your-writes token for /ask.
+A create with `dry_run` validates exactly as a create does and stores nothing, so a client
+splitting a file into batches can check every batch before storing any.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import JSONResponse
 
 from app.api.deps import ApiKey, ReadKey, ServiceDep
 from app.schemas import (
     Deleted,
     FaqBatchCreate,
     FaqCreate,
+    FaqCreateBody,
+    FaqDraftPublic,
+    FaqDryRun,
     FaqEntryWritten,
     FaqPage,
     FaqPatch,
@@ -48,18 +54,38 @@ def _draft(item: FaqCreate, prefix: str = "") -> store_entries.FaqDraft:
         raise StoreValidationError(f"{prefix}{error.field}", error.message) from None
 
 
+def _public(draft: store_entries.FaqDraft) -> FaqDraftPublic:
+    return FaqDraftPublic(
+        question=draft.question,
+        answer=draft.answer,
+        alternates=list(draft.alternates),
+        tags=list(draft.tags),
+    )
+
+
 @router.post(
     "",
     response_model=FaqWriteResult,
     status_code=status.HTTP_201_CREATED,
     dependencies=[ApiKey],
+    responses={200: {"model": FaqDryRun, "description": "dry_run: valid, nothing stored"}},
 )
-def create_faq(body: FaqCreate | FaqBatchCreate, service: ServiceDep) -> FaqWriteResult:
-    """Add one entry, or a batch `{"items": [...]}` of at most 1,000: all or nothing."""
+def create_faq(
+    body: FaqCreateBody,
+    service: ServiceDep,
+    dry_run: Annotated[
+        bool, Query(description="validate as a create would (same errors), store nothing")
+    ] = False,
+) -> FaqWriteResult | JSONResponse:
+    """Add one entry, or a batch `{"items": [...]}` of at most 1,000: all or nothing.
+    With `dry_run=true`: 200 and the entries as they would be stored; nothing is written."""
     if isinstance(body, FaqBatchCreate):
         drafts = [_draft(item, f"items[{i}].") for i, item in enumerate(body.items)]
     else:
         drafts = [_draft(body)]
+    if dry_run:
+        checked = FaqDryRun(items=[_public(draft) for draft in drafts])
+        return JSONResponse(checked.model_dump(mode="json"))
     entries = service.store.add(drafts)
     return FaqWriteResult(ids=[entry.id for entry in entries], revision=service.written_revision())
 

@@ -4,10 +4,11 @@
 const KEY = "samesay.apiKey";
 
 export class ApiFailure extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details; // a validation error's [{field, message, type}]
   }
 }
 
@@ -34,7 +35,8 @@ export async function api(method, path, body) {
     const info = payload && payload.error;
     if (info && info.message) {
       const details = (info.details || []).map((d) => `${d.field}: ${d.message}`).join("; ");
-      throw new ApiFailure(response.status, info.code, details ? `${info.message} (${details})` : info.message);
+      throw new ApiFailure(response.status, info.code, details ? `${info.message} (${details})` : info.message,
+                           info.details || []);
     }
     throw new ApiFailure(response.status, "http", `HTTP ${response.status}`);
   }

@@ -13,11 +13,13 @@ export function formatOf(name) {
   throw new Error(`cannot tell the format of ${name} from its extension: use .jsonl, .csv or .tsv`);
 }
 
-// -> {items: [FaqCreate bodies]}; a row that is not usable throws, naming its line.
+// -> {items: [FaqCreate bodies], lines: [the file line of each]}; a row that is not usable
+// throws, naming its line.
 export function parseImport(name, text) {
   const format = formatOf(name);
   text = text.replace(/^\uFEFF/, "");
-  return {items: format === "jsonl" ? jsonlRows(text) : csvRows(text, format === "tsv" ? "\t" : ",")};
+  const rows = format === "jsonl" ? jsonlRows(text) : csvRows(text, format === "tsv" ? "\t" : ",");
+  return {items: rows.map((r) => r.item), lines: rows.map((r) => r.line)};
 }
 
 function entry(row, line) {
@@ -40,7 +42,7 @@ function jsonlRows(text) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new Error(`line ${i + 1}: each line must be a JSON object`);
     }
-    items.push(entry(value, i + 1));
+    items.push({item: entry(value, i + 1), line: i + 1});
   });
   return items;
 }
@@ -97,7 +99,7 @@ function csvRows(text, delimiter) {
       if (IGNORED.includes(name)) return;
       row[name] = name === "alternates" || name === "tags" ? listCell(cells[i]) : cells[i];
     });
-    items.push(entry(row, line));
+    items.push({item: entry(row, line), line});
   }
   return items;
 }

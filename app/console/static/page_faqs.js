@@ -4,10 +4,11 @@
 import {api} from "./api.js";
 import {el} from "./dom.js";
 import {exportText, parseImport} from "./faq_files.js";
-import {attempt, say} from "./status.js";
+import {attempt, keyHint, say} from "./status.js";
 
 const PER_PAGE = 20;
 const API_PAGE = 100; // GET /faq's largest page
+const BATCH = 1000; // POST /faq's largest batch
 
 // Every entry carrying all `tags`, by id: the API pages by id and filters by tag, and the
 // text filter runs here over the result.
@@ -27,6 +28,37 @@ async function allEntries(tags) {
 
 function splitTags(text) {
   return text.split(",").map((t) => t.trim()).filter(Boolean);
+}
+
+function splitLines(text) {
+  return text.split("\n").map((s) => s.trim()).filter(Boolean);
+}
+
+// How the edit form shows each stored field and reads it back; `lossy` says why a stored
+// value may not survive that round trip.
+const FORM = {
+  question: {show: (v) => v, read: (text) => text,
+             lossy: "the stored question holds a line break, which this one-line field drops"},
+  answer: {show: (v) => v, read: (text) => text,
+           lossy: "the stored answer holds a carriage return, which this box shows as a line break"},
+  alternates: {show: (list) => list.join("\n"), read: splitLines,
+               lossy: "a stored alternate holds a line break, and this box takes one alternate per line"},
+  tags: {show: (list) => list.join(", "), read: splitTags,
+         lossy: "a stored tag holds a comma, and this field splits tags at commas"},
+};
+
+const same = (x, y) => JSON.stringify(x) === JSON.stringify(y);
+
+// A refusal's validation errors at the file's lines: `items[3].question` of a batch whose
+// rows start at line 1001 is "line 1004, question".
+function atLines(error, lines) {
+  const details = error.details || [];
+  if (!details.length) return `${error.message} (the rows at lines ${lines[0]}–${lines.at(-1)})`;
+  return details.map((d) => {
+    const row = /^items\[(\d+)\]\.?(.*)$/.exec(d.field);
+    return row ? `line ${lines[Number(row[1])]}${row[2] ? `, ${row[2]}` : ""}: ${d.message}`
+      : `${d.field}: ${d.message}`;
+  }).join("; ");
 }
 
 export function render(root, params, alive) {
@@ -82,12 +114,23 @@ export function render(root, params, alive) {
   }
 
   function edit(entry, newQuestion = "") {
-    const q = el("input", {id: "edit-question", type: "text", value: entry ? entry.question : newQuestion});
+    const q = el("input", {id: "edit-question", type: "text"});
     const a = el("textarea", {id: "edit-answer", rows: 4});
-    a.value = entry ? entry.answer : "";
     const alts = el("textarea", {id: "edit-alternates", rows: 5});
-    alts.value = entry ? entry.alternates.join("\n") : "";
-    const t = el("input", {id: "edit-tags", type: "text", value: entry ? entry.tags.join(", ") : ""});
+    const t = el("input", {id: "edit-tags", type: "text"});
+    const inputs = {question: q, answer: a, alternates: alts, tags: t};
+    for (const [name, input] of Object.entries(inputs)) {
+      input.value = entry ? FORM[name].show(entry[name]) : "";
+    }
+    if (!entry) q.value = newQuestion;
+    // What each field holds once the browser has it (an input drops line breaks, a textarea
+    // turns \r into \n): a save sends only the fields that differ from it (PATCH), so an
+    // untouched field is never re-read; one that cannot read back as stored is flagged.
+    const shown = Object.fromEntries(Object.entries(inputs).map(([name, input]) => [name, input.value]));
+    const lossy = entry ? Object.keys(FORM).filter((name) => !same(FORM[name].read(shown[name]), entry[name])) : [];
+    const note = (name) => lossy.includes(name) ? el("p", {class: "notice", id: `edit-${name}-note`},
+      `Careful: ${FORM[name].lossy}. Left as it is, it stays as stored; edited, it is saved as the field reads.`) : null;
+    const save = el("button", {type: "submit", id: "edit-save"}, "Save");
     const remove = entry ? el("button", {type: "button", class: "danger", id: "edit-delete",
       onclick: async () => {
         if (remove.dataset.armed !== "1") {
@@ -98,24 +141,38 @@ export function render(root, params, alive) {
         const gone = await attempt(() => api("DELETE", `/faq/${entry.id}`));
         if (gone) { say(`Deleted FAQ #${entry.id}: revision ${gone.revision}.`); editor.replaceChildren(); load(); }
       }}, "Delete") : null;
-    editor.replaceChildren(el("form", {class: "edit", onsubmit: async (e) => {
-        e.preventDefault();
-        const body = {question: q.value, answer: a.value,
-                      alternates: alts.value.split("\n").map((s) => s.trim()).filter(Boolean),
-                      tags: splitTags(t.value)};
-        const saved = await attempt(() => entry ? api("PUT", `/faq/${entry.id}`, body) : api("POST", "/faq", body));
-        if (!saved) return;
-        const id = entry ? entry.id : saved.ids[0];
-        say(`${entry ? "Saved" : "Created"} FAQ #${id}: revision ${saved.revision}.`);
+
+    async function submit() {
+      const changed = Object.keys(inputs).filter((name) => !entry || inputs[name].value !== shown[name]);
+      if (!changed.length) {
+        say(`Nothing changed: FAQ #${entry.id} is kept as it was.`);
         editor.replaceChildren();
-        load();
-      }},
+        return;
+      }
+      const risky = changed.filter((name) => lossy.includes(name));
+      if (risky.length && save.dataset.armed !== "1") {
+        save.dataset.armed = "1";
+        save.textContent = "Save anyway";
+        say(`Not saved yet: ${risky.map((name) => FORM[name].lossy).join("; ")}, so saving your ` +
+            `edit there changes more than you typed. Click "Save anyway" to save it as the form reads, or Cancel.`, "error");
+        return;
+      }
+      const body = Object.fromEntries(changed.map((name) => [name, FORM[name].read(inputs[name].value)]));
+      const saved = await attempt(() => entry ? api("PATCH", `/faq/${entry.id}`, body) : api("POST", "/faq", body));
+      if (!saved) return;
+      const id = entry ? entry.id : saved.ids[0];
+      say(`${entry ? "Saved" : "Created"} FAQ #${id}: revision ${saved.revision}.`);
+      editor.replaceChildren();
+      load();
+    }
+
+    editor.replaceChildren(el("form", {class: "edit", onsubmit: (e) => { e.preventDefault(); submit(); }},
       el("h3", {}, entry ? `Edit FAQ #${entry.id}` : "New FAQ"),
-      el("label", {for: "edit-question"}, "Question"), q,
-      el("label", {for: "edit-answer"}, "Answer"), a,
-      el("label", {for: "edit-alternates"}, "Alternates (other ways to ask it, one per line)"), alts,
-      el("label", {for: "edit-tags"}, "Tags (comma-separated)"), t,
-      el("div", {class: "row"}, el("button", {type: "submit", id: "edit-save"}, "Save"),
+      el("label", {for: "edit-question"}, "Question"), q, note("question"),
+      el("label", {for: "edit-answer"}, "Answer"), a, note("answer"),
+      el("label", {for: "edit-alternates"}, "Alternates (other ways to ask it, one per line)"), alts, note("alternates"),
+      el("label", {for: "edit-tags"}, "Tags (comma-separated)"), t, note("tags"),
+      el("div", {class: "row"}, save,
         el("button", {type: "button", onclick: () => editor.replaceChildren()}, "Cancel"), remove)));
     q.focus();
   }
@@ -147,15 +204,49 @@ export function render(root, params, alive) {
       return;
     }
     if (!parsed.items.length) { say("Import: the file holds no rows.", "error"); return; }
-    // Each batch of up to 1,000 rows is all or nothing (a refused row names its position).
-    const written = await attempt(async () => {
-      let last = null;
-      for (let i = 0; i < parsed.items.length; i += 1000) {
-        last = await api("POST", "/faq", {items: parsed.items.slice(i, i + 1000)});
+    const batches = [];
+    for (let i = 0; i < parsed.items.length; i += BATCH) {
+      batches.push({items: parsed.items.slice(i, i + BATCH), lines: parsed.lines.slice(i, i + BATCH)});
+    }
+    // One batch is all or nothing, several are not: every batch is validated (dry_run, the
+    // same checks as a create) before any is stored, so a bad row anywhere stores nothing.
+    for (const batch of batches) {
+      try {
+        await api("POST", "/faq?dry_run=true", {items: batch.items});
+      } catch (error) {
+        say(`Import refused, nothing stored: ${atLines(error, batch.lines)}${keyHint(error)}`, "error");
+        return;
       }
-      return last;
-    });
-    if (written) { say(`Imported ${parsed.items.length} FAQs: revision ${written.revision}.`); load(); }
+    }
+    let written = null;
+    for (const [b, batch] of batches.entries()) {
+      try {
+        written = await api("POST", "/faq", {items: batch.items});
+      } catch (error) {
+        importStopped(error, batches, b, written);
+        return;
+      }
+    }
+    say(`Imported ${parsed.items.length} FAQs: revision ${written.revision}.`);
+    load();
+  }
+
+  // A batch that passed validation failed when stored (the service or the store went away,
+  // the key was revoked): the batches before it are stored, it and those after are not.
+  function importStopped(error, batches, b, written) {
+    const batch = batches[b];
+    const why = `${atLines(error, batch.lines)}${keyHint(error)}`;
+    // No answer at all: the batch may have been stored before the connection failed.
+    const unsure = error.status === 0 ? " (unless the service stored them before the connection failed: check the list)" : "";
+    if (b === 0) {
+      say(`Import refused, nothing stored${unsure}: ${why}`, "error");
+      return;
+    }
+    const stored = b * BATCH;
+    say(`Import stopped: ${why}. The first ${stored} FAQs (to line ${batches[b - 1].lines.at(-1)}) ` +
+        `were stored (revision ${written.revision}); the rows from line ${batch.lines[0]} on were not` +
+        `${unsure}: import only those again.`, "error");
+    load();
   }
 
   async function exportAll(fileFormat, link) {

@@ -6,10 +6,14 @@ export function say(message, kind = "ok") {
   line.className = `status ${kind}`;
 }
 
-export function refused(error) {
-  const why = error.status === 401 || error.status === 403
+// What to do about a refusal for want of a key ("" for any other failure).
+export function keyHint(error) {
+  return error.status === 401 || error.status === 403
     ? " — enter the API key at the top to make changes" : "";
-  say(`Refused: ${error.message}${why}`, "error");
+}
+
+export function refused(error) {
+  say(`Refused: ${error.message}${keyHint(error)}`, "error");
 }
 
 // Run an action; report its failure in the status line instead of failing silently.
