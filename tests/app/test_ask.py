@@ -133,6 +133,12 @@ def test_a_second_worker_sees_writes_and_settings(
     assert not other.post("/ask", json={"question": sentences[3]}).json()["answered"]
 
 
+def test_health_and_readiness_answer_a_head_probe(client: TestClient, loaded) -> None:
+    for path in ("/healthz", "/readyz"):
+        probe = client.head(path)
+        assert (probe.status_code, probe.content) == (200, b""), path
+
+
 def test_health_ready_metrics(client: TestClient, loaded) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

@@ -1,4 +1,7 @@
-"""GET /healthz (alive), /readyz (model, index, store), /metrics (Prometheus text)."""
+"""GET /healthz (alive), /readyz (model, index, store), /metrics (Prometheus text).
+
+/healthz and /readyz answer HEAD too: some load balancers and uptime checkers probe with
+HEAD, and FastAPI (unlike Starlette) does not add it to a GET route by itself."""
 
 from __future__ import annotations
 
@@ -11,13 +14,18 @@ from app.schemas import Health, Readiness
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health)
 async def healthz() -> Health:
     """The process is up and serving HTTP."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.api_route(
+    "/readyz",
+    methods=["GET", "HEAD"],
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+)
 def readyz(request: Request) -> JSONResponse:
     """200 when the model and index are loaded and the store answers; 503 otherwise."""
     service = getattr(request.app.state, "service", None)
