@@ -9,11 +9,14 @@ a retrain records an active model (or when that checkpoint is not found locally)
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from app.config import Settings
 from index.searcher import Encoder
+from model.checkpoint_format import META_FILE
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
 
@@ -66,3 +69,44 @@ def load_serving_encoder(
         if encoder is not None:
             return encoder
     return loader(settings.resolved_model_path)
+
+
+# A checkpoint younger than this is never pruned: another worker sharing the data directory
+# may have just trained it and not yet named it active (retrains are per worker).
+PRUNE_MIN_AGE_S = 3600.0
+# A `.training-*` scratch directory this old belongs to a run that died (kill -9): the
+# largest set measured trains in minutes.
+SCRATCH_MAX_AGE_S = 24 * 3600.0
+
+
+def prune_checkpoints(
+    settings: Settings, keep: set[str], now: float | None = None
+) -> list[Path]:
+    """Delete the retrained checkpoints no worker serves or falls back to: every one but
+    `keep` (the active model and the one it replaced), older than PRUNE_MIN_AGE_S, and
+    scratch directories of dead runs. Each retrain adds one (~35-50 MB with the shipped
+    base); without this they pile up for as long as the service lives. Returns what went."""
+    root = models_dir(settings)
+    now = time.time() if now is None else now
+    try:
+        paths = list(root.iterdir())
+    except OSError:  # a convenience: never fail the retrain that called it
+        return []
+    removed = []
+    for path in paths:
+        try:
+            age = now - path.stat().st_mtime
+        except OSError:  # removed meanwhile
+            continue
+        if not path.is_dir() or path.is_symlink():
+            continue
+        scratch = path.name.startswith(".")
+        if (scratch and age < SCRATCH_MAX_AGE_S) or path.name in keep:
+            continue
+        if not scratch and (age < PRUNE_MIN_AGE_S or not (path / META_FILE).is_file()):
+            continue  # too fresh, or not a checkpoint this code wrote: left alone
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    if removed:
+        logger.info("pruned %d old checkpoint(s) from %s", len(removed), root)
+    return removed

@@ -35,7 +35,7 @@ from app.last_tuning import (
     save_last_tuning,
     threshold_may_be_relearned,
 )
-from app.model_files import checkpoint_dir, model_version, models_dir
+from app.model_files import checkpoint_dir, model_version, models_dir, prune_checkpoints
 from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
@@ -162,7 +162,10 @@ class Retrainer:
             # Asked again: someone may have tuned or set a threshold while this ran.
             if threshold_may_be_relearned(self._store, self._settings):
                 learned = self._relearn_threshold(result.rehearsal, result.raised_from)
+            replaced = self._store.get_active_model()
             self._store.set_active_model(encoder.content_hash)
+            # The one it replaced stays: a worker that has not yet switched may restart.
+            prune_checkpoints(self._settings, {encoder.content_hash, replaced or ""})
             version = model_version(encoder)
             self._on_new_model(version)
             self._state = replace(

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from app.feedback_examples import feedback_examples
 from app.last_tuning import save_last_tuning
@@ -25,6 +26,8 @@ from training.threshold import (
 )
 
 logger = logging.getLogger("samesay.app")
+# Threshold plots kept in <data_dir>/plots (the latest; older ones are deleted).
+KEPT_PLOTS = 20
 
 # Used when objective=precision comes without a target: "answer when 95 % sure".
 DEFAULT_PRECISION_TARGET = 0.95
@@ -111,7 +114,17 @@ def _plot(service: Service, choice: ThresholdChoice) -> str | None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = service.settings.data_dir / "plots" / f"threshold-{stamp}.png"
     try:
-        return str(plot_threshold_curve(choice, path))
+        written = str(plot_threshold_curve(choice, path))
+        _keep_latest_plots(path.parent)
+        return written
     except Exception:  # a plot is a convenience: never fail the tuning because of it
         logger.warning("could not write the threshold plot to %s", path, exc_info=True)
         return None
+
+
+def _keep_latest_plots(folder: Path) -> None:
+    """Every tuning writes a plot (~40 KB), a dry run too: keep the latest KEPT_PLOTS, so
+    that a service tuned from a script for months does not fill its disk."""
+    plots = sorted(folder.glob("threshold-*.png"))  # the UTC stamps sort in time order
+    for old in plots[:-KEPT_PLOTS]:
+        old.unlink(missing_ok=True)

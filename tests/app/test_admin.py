@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -74,6 +75,21 @@ def test_tune_matches_a_hand_computed_threshold(
     assert client.post("/ask", json={"question": top_question}).json()["threshold"] == (
         precise["threshold"]
     )
+
+
+def test_tuning_keeps_only_the_latest_plots(client, loaded, monkeypatch) -> None:
+    import app.tuning
+
+    monkeypatch.setattr(app.tuning, "KEPT_PLOTS", 2)
+    examples = [{"question": "where is my order", "faq_id": next(iter(loaded.values()))},
+                {"question": "hello", "faq_id": None}]
+    paths = [
+        Path(client.post("/admin/threshold/tune", json={"examples": examples},
+                         headers=AUTH).json()["plot_path"])
+        for _ in range(3)
+    ]
+    assert [p.exists() for p in paths] == [False, True, True]
+    assert sorted(paths[0].parent.glob("threshold-*.png")) == paths[1:]
 
 
 def test_tune_rejects_unknown_faq_ids(client, loaded) -> None:
@@ -188,6 +204,20 @@ def test_retrain_swaps_the_model_without_a_failed_request(
     # ...and a worker started now serves it too.
     late = make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
     assert late.get("/readyz").json()["model_version"] == new_version
+
+
+def test_a_retrain_prunes_the_checkpoints_nobody_serves(client, loaded, settings) -> None:
+    from app.model_files import PRUNE_MIN_AGE_S
+
+    stale = models_dir(settings) / ("e" * 64)  # a retrain of long ago, no longer served
+    stale.mkdir(parents=True)
+    (stale / "checkpoint.json").write_text("{}")
+    stamp = time.time() - PRUNE_MIN_AGE_S - 60
+    os.utime(stale, (stamp, stamp))
+    _retrain(client)
+    assert not stale.exists()
+    served = client.get("/admin/retrain", headers=AUTH).json()["model_version"]
+    assert [p.name[:12] for p in models_dir(settings).iterdir()] == [served]
 
 
 def _retrain(client) -> dict:
