@@ -14,18 +14,16 @@ from app.schemas import Health, Readiness
 router = APIRouter(tags=["health"])
 
 
-@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health)
+@router.get("/healthz", response_model=Health)
+# HEAD: outside the OpenAPI schema (one operation id per route; the answer is GET's, bodiless).
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> Health:
     """The process is up and serving HTTP."""
     return Health(status="ok")
 
 
-@router.api_route(
-    "/readyz",
-    methods=["GET", "HEAD"],
-    response_model=Readiness,
-    responses={503: {"model": Readiness}},
-)
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.head("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
     """200 when the model and index are loaded and the store answers; 503 otherwise."""
     service = getattr(request.app.state, "service", None)
