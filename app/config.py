@@ -26,9 +26,9 @@ class Settings(BaseSettings):
     # Used until an operator sets or tunes one (stored in the database afterwards).
     default_threshold: float = Field(0.75, ge=-1.0, le=1.0)
     # auto: exact flat search while the index holds fewer than ivf_min_vectors phrasings,
-    # HNSW from hnsw_min_vectors on (IVF between the two when they differ). ivf / hnsw: flat,
-    # then that kind. flat: always exact. Measured on 10k FAQs (~26k vectors, 2 workers):
-    # flat 761 /ask/s; IVF 1,640-1,691/s; HNSW 1,779-1,880/s (docs/benchmarks.md).
+    # IVF from there, HNSW from hnsw_min_vectors on. ivf / hnsw: flat, then that kind. flat:
+    # always exact. Measured on 10k FAQs (~26k vectors, 2 workers): flat 761 /ask/s; IVF
+    # 1,640-1,691/s; HNSW 1,779-1,880/s (docs/benchmarks.md).
     index_kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto"
     # Below this a flat scan costs well under a millisecond and IVF would buy nothing.
     ivf_min_vectors: int = Field(10_000, ge=100)
@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     # phrasing vectors, 64 of 647 lists gave the same top-1 as exact search for 99.85 % of
     # questions (recall@10 0.984) in 211 us, where 32 of 162 lists took 539 us for 99.95 %.
     ivf_nprobe: int = Field(64, ge=1)
-    # Where auto moves to HNSW (index.faq_index.IndexConfig.hnsw_min_vectors).
-    hnsw_min_vectors: int = Field(10_000, ge=100)
+    # Where auto moves to HNSW (index.faq_index.IndexConfig.hnsw_min_vectors: HNSW loses
+    # answers among many near-identical phrasings, IVF does not).
+    hnsw_min_vectors: int = Field(100_000, ge=100)
     # HNSW candidates per query, the recall knob; unset = by size (64 below 100k phrasings,
     # 128 below 500k, 256 beyond: index.faq_index.auto_ef_search, `samesay bench index`).
     hnsw_ef_search: int | None = Field(None, ge=1)

@@ -74,15 +74,15 @@ class IndexConfig:
     device: Device = "cpu"
     # Hits fetched per wanted FAQ before dedup; widened automatically when not enough.
     overfetch: int = 4
-    # "auto" uses HNSW from here on (flat below min_ivf_vectors; IVF only when asked for). On
-    # real phrasing vectors, one thread (`samesay bench index --vectors real`), HNSW at
-    # efSearch 64 beat IVF at nprobe 64 in recall@10 and speed: 26k vectors 0.987 in 0.085
-    # ms against 0.983 in 0.185 ms, 50k 0.990 in 0.101 against 0.986 in 0.253; at 100k
-    # synthetic vectors IVF needed 5 ms for 0.945, HNSW 0.4 ms for 0.95. 10k FAQs behind
-    # `samesay bench service` (2 workers): 1,880 / 1,779 /ask/s at 0.97 / 1.02 ms CPU each,
-    # against IVF's 1,640 / 1,691 at 1.11 / 1.08. HNSW builds slower (1.6 s against 0.7 s at
-    # 26k, 279 s against 17 s at 1M on 2 cores).
-    hnsw_min_vectors: int = 10_000
+    # "auto" uses HNSW from here on (flat below min_ivf_vectors, IVF in between). HNSW is
+    # faster on spread-out phrasings (26k real vectors, one thread: efSearch 64 recall@10
+    # 0.987 in 0.085 ms, IVF nprobe 64 0.983 in 0.185 ms; at 100k synthetic vectors IVF
+    # needed 5 ms for 0.945, HNSW 0.4 ms for 0.95), but a graph loses answers where
+    # thousands of phrasings are nearly alike (a templated catalogue: with 3,000 FAQs of one
+    # template beside the demo's 90, 41 of the demo's 190 right held-out answers were lost
+    # at efSearch 64 and 12 at 256; IVF at nprobe 64 lost none; docs/benchmarks.md). So IVF
+    # up to 100k, where its scan still costs a fraction of a millisecond.
+    hnsw_min_vectors: int = 100_000
     # Graph degree: 32 is FAISS's usual choice for 256-d; memory is 2*M int32 per vector.
     hnsw_m: int = 32
     # Candidate list while building: 64 builds 1M vectors in minutes on 2 cores; recall comes

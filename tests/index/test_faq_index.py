@@ -158,11 +158,12 @@ def test_wanted_kind_follows_the_setting_and_the_size() -> None:
     hnsw = IndexConfig(kind="hnsw", min_ivf_vectors=1_000)
     assert [wanted_kind(n, hnsw) for n in (999, 1_000)] == ["flat", "hnsw"]
     assert wanted_kind(10**6, IndexConfig(kind="flat")) == "flat"
-    # auto with the default sizes: exact below 10k phrasings, HNSW from there.
+    # auto with the default sizes: exact below 10k phrasings, IVF to 100k, HNSW from there.
     service_sizes = IndexConfig(kind="auto", min_ivf_vectors=10_000)  # app.config defaults
-    assert [wanted_kind(n, service_sizes) for n in (9_999, 10_000, 10**6)] == [
+    assert [wanted_kind(n, service_sizes) for n in (9_999, 10_000, 99_999, 100_000)] == [
         "flat",
-        "hnsw",
+        "ivf",
+        "ivf",
         "hnsw",
     ]
     assert wanted_kind(10**6, IndexConfig(kind="ivf")) == "ivf"
