@@ -65,6 +65,7 @@ def _build(args: argparse.Namespace) -> int:
     from index.searcher import FaqSearcher, SearcherConfig
     from model.checkpoint import load_encoder
     from model.errors import ModelError
+    from store.engine import require_existing_database
     from store.errors import StoreError
     from store.faq_store import FaqStore
 
@@ -74,6 +75,8 @@ def _build(args: argparse.Namespace) -> int:
         config = replace(config, index=replace(config.index, kind=args.kind))
     try:
         encoder = load_encoder(args.model or settings.resolved_model_path)
+        # An index of a store that is not there is a mistyped path, not an empty index.
+        require_existing_database(settings.resolved_database_url)
         store = FaqStore(settings.resolved_database_url)
     except (ModelError, StoreError) as error:
         print(f"samesay index build: {error}", file=sys.stderr)

@@ -39,6 +39,10 @@ def test_index_build_writes_an_index_of_the_store(
     }
     no_model = samesay("index", "build", env={**env, "SAMESAY_MODEL_PATH": str(tmp_path / "x")})
     assert no_model.returncode == 1 and "Traceback" not in no_model.stderr
+    nowhere = tmp_path / "typo" / "samesay.db"
+    no_store = samesay("index", "build", env={**env, "SAMESAY_DATABASE_URL": f"sqlite:///{nowhere}"})
+    assert no_store.returncode == 1 and "no SQLite database at" in no_store.stderr
+    assert not nowhere.parent.exists()  # nothing created for the mistyped path
 
     missing = samesay("index", "status", env=env)
     assert missing.returncode == 1 and "samesay index build" in missing.stdout
