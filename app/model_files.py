@@ -83,15 +83,17 @@ def prune_checkpoints(
     settings: Settings, keep: set[str], now: float | None = None
 ) -> list[Path]:
     """Delete the retrained checkpoints no worker serves or falls back to: every one but
-    `keep` (the active model and the one it replaced), older than PRUNE_MIN_AGE_S, and
-    scratch directories of dead runs. Each retrain adds one (~35-50 MB with the shipped
-    base); without this they pile up for as long as the service lives. Returns what went."""
+    `keep` (the active model and the one it replaced) and the configured model path, older
+    than PRUNE_MIN_AGE_S, and scratch directories of dead runs. Each retrain adds one
+    (~35-50 MB with the shipped base); without this they pile up for as long as the service
+    lives. Returns what went."""
     root = models_dir(settings)
     now = time.time() if now is None else now
     try:
         paths = list(root.iterdir())
     except OSError:  # a convenience: never fail the retrain that called it
         return []
+    configured = settings.resolved_model_path.resolve()  # SAMESAY_MODEL_PATH may point here
     removed = []
     for path in paths:
         try:
@@ -101,7 +103,8 @@ def prune_checkpoints(
         if not path.is_dir() or path.is_symlink():
             continue
         scratch = path.name.startswith(".")
-        if (scratch and age < SCRATCH_MAX_AGE_S) or path.name in keep:
+        kept = path.name in keep or path.resolve() == configured
+        if kept or (scratch and age < SCRATCH_MAX_AGE_S):
             continue
         if not scratch and (age < PRUNE_MIN_AGE_S or not (path / META_FILE).is_file()):
             continue  # too fresh, or not a checkpoint this code wrote: left alone

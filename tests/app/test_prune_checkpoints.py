@@ -23,9 +23,12 @@ def _checkpoint(root: Path, name: str, age_s: float, meta: bool = True) -> Path:
 
 
 def test_only_old_checkpoints_nobody_serves_and_dead_scratch_go(tmp_path) -> None:
-    settings = Settings(data_dir=tmp_path, _env_file=None)
-    root = models_dir(settings)
+    root = tmp_path / "models"
+    configured = root / "hand-picked"  # SAMESAY_MODEL_PATH pointing into models/
+    settings = Settings(data_dir=tmp_path, model_path=configured, _env_file=None)
+    assert models_dir(settings) == root
     old = PRUNE_MIN_AGE_S + 60
+    _checkpoint(root, configured.name, old)
     active = _checkpoint(root, "a" * 64, old)
     replaced = _checkpoint(root, "b" * 64, old)
     stale = _checkpoint(root, "c" * 64, old)
@@ -37,7 +40,7 @@ def test_only_old_checkpoints_nobody_serves_and_dead_scratch_go(tmp_path) -> Non
     removed = prune_checkpoints(settings, {active.name, replaced.name})
 
     assert sorted(removed) == sorted([stale, dead_run])
-    assert all(p.exists() for p in (active, replaced, fresh, foreign, live_run))
+    assert all(p.exists() for p in (active, replaced, fresh, foreign, live_run, configured))
     assert not stale.exists() and not dead_run.exists()
 
 
