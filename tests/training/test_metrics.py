@@ -51,6 +51,9 @@ def test_group_scores_blend_the_second_best_phrasing_as_the_scoring_says():
     rng = np.random.default_rng(0)
     stored = rng.standard_normal((12, 6)).astype(np.float32)
     asked = rng.standard_normal((4, 6)).astype(np.float32)
+    # Unit rows, as encoders give: a score near 1 would be a word-for-word match.
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    asked /= np.linalg.norm(asked, axis=1, keepdims=True)
     owners = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4])  # 3, 2, 4, 1, 2 phrasings
     stored[11] = stored[10]  # group 4: two tied phrasings
     scoring = FaqScoring(second_weight=0.4, min_phrasings=2)
