@@ -131,7 +131,12 @@ class FaqStore:
         return entries
 
     def update(self, faq_id: int, change: FaqDraft | FaqPatch) -> FaqEntry:
-        """Replace the entry (FaqDraft) or patch some fields (FaqPatch); raises FaqNotFound."""
+        """Replace the entry (FaqDraft) or patch some fields (FaqPatch); raises FaqNotFound.
+        A change that leaves every field as stored writes nothing: no new revision, the same
+        `updated_at` (a client syncing by revision sees no change where there is none)."""
+        stored = self.get(faq_id)
+        if _unchanged(stored, change.apply_to(stored) if isinstance(change, FaqPatch) else change):
+            return stored
         with self._faq_write() as (connection, revision):
             current = self._get(connection, faq_id)  # writers are serialised: no race
             draft = change.apply_to(current) if isinstance(change, FaqPatch) else change
@@ -431,4 +436,10 @@ def _entry(row: Row) -> FaqEntry:
         tags=tuple(row.tags),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+    )
+
+
+def _unchanged(entry: FaqEntry, draft: FaqDraft) -> bool:
+    return (entry.question, entry.answer, tuple(entry.alternates), tuple(entry.tags)) == (
+        draft.question, draft.answer, tuple(draft.alternates), tuple(draft.tags)
     )

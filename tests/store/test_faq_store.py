@@ -48,6 +48,19 @@ def test_update_full_and_patch(faq_store: FaqStore) -> None:
         faq_store.update(entry.id + 1000, FaqPatch(answer="x"))
 
 
+def test_an_update_that_changes_nothing_writes_nothing(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add([FaqDraft("Same?", "Same.", ["alt"], ["a"])])
+    revision = faq_store.revision()
+    same = FaqDraft("Same?", "Same.", ["alt"], ["a"])
+    for change in (FaqPatch(), FaqPatch(answer=" Same. "), same):
+        assert faq_store.update(entry.id, change) == entry
+    assert faq_store.revision() == revision and faq_store.get(entry.id) == entry
+    changed = faq_store.update(entry.id, FaqPatch(tags=("a", "b")))
+    assert faq_store.revision() == revision + 1 and changed.tags == ("a", "b")
+    with pytest.raises(FaqNotFound):
+        faq_store.update(entry.id + 1000, FaqPatch())
+
+
 def test_delete_and_not_found(faq_store: FaqStore) -> None:
     first, second = faq_store.add(drafts(2))
     faq_store.delete(first.id)
