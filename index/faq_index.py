@@ -33,7 +33,7 @@ import faiss
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexInputError
-from model.faq_scoring import WORD_FOR_WORD, blend
+from model.faq_scoring import blend
 from store.entries import MAX_FAQ_ID
 
 log = logging.getLogger(__name__)
@@ -618,7 +618,7 @@ def _voted_per_faq(
         if accept is not None and not accept(faq_id):
             continue
         weight = second_weights.get(faq_id, 0.0)
-        if weight > 0.0 and top < WORD_FOR_WORD:  # asked word for word: that match alone
+        if weight > 0.0:
             top = blend(top, second.get(faq_id, floor), weight)
         hits.append(Hit(faq_id, phrasing_no, top))
     hits.sort(key=lambda hit: -hit.score)  # stable: ties keep the fetched order

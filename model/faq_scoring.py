@@ -53,8 +53,7 @@ class FaqScoring:
 
     def combine(self, best: np.ndarray, second: np.ndarray, phrasings: np.ndarray) -> np.ndarray:
         """Scores of FAQs (broadcast: `best` and `second` (..., G), `phrasings` (G,))."""
-        votes = (phrasings >= self.min_phrasings) & (best < WORD_FOR_WORD)
-        weight = np.where(votes, self.second_weight, 0.0)
+        weight = np.where(phrasings >= self.min_phrasings, self.second_weight, 0.0)
         # An FAQ of one phrasing has -inf for a second; it never votes (0 x -inf is NaN).
         second = np.where(weight > 0.0, second, best)
         return blend(best, second, weight).astype(best.dtype, copy=False)
@@ -72,5 +71,10 @@ BEST_PHRASING = FaqScoring()
 
 def blend(best: Any, second: Any, weight: Any) -> Any:
     """`(1 - weight) * best + weight * second`, for numbers or arrays: the one formula the
-    offline scoring (`FaqScoring.combine`) and the index's best-per-FAQ step share."""
+    offline scoring (`FaqScoring.combine`) and the index's best-per-FAQ step share. A best
+    score of a phrasing asked word for word (`WORD_FOR_WORD`) is kept as it is."""
+    if isinstance(best, np.ndarray):
+        weight = np.where(best < WORD_FOR_WORD, weight, 0.0)
+    elif best >= WORD_FOR_WORD:
+        return best
     return (1.0 - weight) * best + weight * second
