@@ -147,12 +147,16 @@ class _Live:
     word_for_word: dict[int, int | tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for entry in list(self.entries.values()):
-            self.put_entry(entry)
+        for entry in self.entries.values():  # fresh maps: nothing to forget first
+            self._note_entry(entry)
 
     def put_entry(self, entry: FaqEntry) -> None:
         self._forget_phrasings(self.entries.get(entry.id))
         self.entries[entry.id] = entry
+        self._note_entry(entry)
+
+    def _note_entry(self, entry: FaqEntry) -> None:
+        """The entry's phrasings, vote weight and TF-IDF rows in the lookup maps."""
         for vector_id, text in zip(
             vector_ids(entry.id, len(entry.phrasings)).tolist(), entry.phrasings, strict=True
         ):
