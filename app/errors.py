@@ -37,6 +37,7 @@ from starlette.responses import Response
 
 from app.log import current_request_id
 from app.retrain import RetrainConflict
+from app.schemas import UNION_TAGS
 from app.tuning_errors import NothingToTune, UnknownFaqIds
 from index.errors import FaqIndexError, IndexInputError, SwapInProgressError
 from model.errors import ModelError
@@ -94,9 +95,12 @@ def error_response(
 
 
 def _field_path(location: Sequence[Any]) -> str:
-    # ("body", "items", 3, "question") -> "items[3].question"; the "body"/"query" prefix is noise.
+    # ("body", "items", 3, "question") -> "items[3].question"; the "body"/"query" prefix is
+    # noise, and so is a tagged union's tag after it (app.schemas.UNION_TAGS).
     parts = list(location)
     if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    if parts and parts[0] in UNION_TAGS:
         parts = parts[1:]
     text = ""
     for part in parts:
