@@ -224,11 +224,6 @@ def _draft(row: dict[str, Any]) -> FaqDraft:
     for required in ("question", "answer"):
         if required not in row:
             raise FaqValidationError(required, "missing")
-    for name in ("alternates", "tags"):
-        # FaqDraft takes any iterable, so a JSON object would pass as its keys; CSV cells are
-        # always lists by now (_split_list_cell), so this only bites JSONL.
-        if row.get(name) is not None and not isinstance(row[name], list):
-            raise FaqValidationError(name, "must be a list of strings")
     return FaqDraft(row["question"], row["answer"], row.get("alternates"), row.get("tags"))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -151,6 +152,9 @@ def clean_text(value: Any, field_name: str, max_chars: int) -> str:
 def _as_list(values: Iterable[Any] | None, field_name: str) -> list[Any]:
     if values is None:
         return []
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+    # A mapping or a set iterates too, but as its keys or in no order: a JSON object in an
+    # import file would become its keys.
+    unordered = isinstance(values, Mapping | AbstractSet)
+    if unordered or isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise FaqValidationError(field_name, "must be a list of strings")
     return list(values)

@@ -61,3 +61,11 @@ def test_patch_merges_then_validates() -> None:
     assert merged == FaqDraft("q?", "new answer", ("alt",), ("tag",))
     with pytest.raises(FaqValidationError):
         FaqPatch(question=" ").apply_to(entry)
+
+
+@pytest.mark.parametrize("field", ["alternates", "tags"])
+@pytest.mark.parametrize("value", ["one", {"a": 1}, {"a", "b"}, 5])
+def test_list_fields_refuse_what_is_not_an_ordered_list(field: str, value: object) -> None:
+    with pytest.raises(FaqValidationError) as caught:
+        FaqDraft("q", "a", **{field: value})
+    assert (caught.value.field, caught.value.message) == (field, "must be a list of strings")
