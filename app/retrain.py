@@ -1,10 +1,12 @@
 """Background retraining: store entries → train → load → swap the searcher's encoder.
 
-One run at a time. The old encoder and index keep serving until the searcher swaps in the
-new ones; the new model is then recorded as the store's active model so other workers load
-it too (see app.model_files). Training runs in a spawned child process (app.train_child)
-with Settings.torch_threads threads: the worker never imports torch and keeps the GIL for
-/ask; it still shares the CPU with the child while it runs.
+One run at a time across the workers sharing the store, which records the latest run and
+its progress for all of them (app.retrain_record). The old encoder and index keep serving
+until the searcher swaps in the new ones; the new model is then recorded as the store's
+active model so other workers load it too (see app.model_files). Training runs in a
+spawned child process (app.train_child) with Settings.torch_threads threads: the worker
+never imports torch and keeps the GIL for /ask; it still shares the CPU with the child
+while it runs.
 
 A new model scores on its own scale, so a threshold nobody chose (none stored, or the one
 the service learned itself: app.last_tuning) is learned again for it and applied with the
@@ -21,7 +23,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,7 @@ from app.last_tuning import (
     threshold_may_be_relearned,
 )
 from app.model_files import checkpoint_dir, model_version, models_dir, prune_checkpoints
+from app.retrain_record import HEARTBEAT_S, RetrainState, claim, latest, publish
 from app.train_child import TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
@@ -53,17 +56,6 @@ _TRAIN_SHARE = 0.8
 
 class RetrainConflict(Exception):
     """A retrain cannot start now (one is running, or the store is too small); says why."""
-
-
-@dataclass(frozen=True)
-class RetrainState:
-    state: str = "idle"  # idle | running | succeeded | failed
-    progress: float = 0.0
-    message: str = "no retrain has run in this worker"
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    new_model_version: str | None = None
-    error: str | None = None
 
 
 class Retrainer:
@@ -85,13 +77,23 @@ class Retrainer:
         self._lock = threading.Lock()
         self._state = RetrainState()
         self._thread: threading.Thread | None = None
+        self._finished = threading.Event()
 
     @property
     def status(self) -> RetrainState:
-        return self._state
+        """The latest retrain on the store, whichever worker ran it; this worker's own run
+        from memory, which is fresher than its last heartbeat."""
+        local = self._state
+        if local.state == "running":
+            return local
+        shared = latest(self._store)
+        if shared is None or shared.run_id == local.run_id:
+            return local
+        return shared
 
     @property
     def running(self) -> bool:
+        """Whether this worker runs a retrain (another worker's run is not counted)."""
         return self._state.state == "running"
 
     def start(self) -> RetrainState:
@@ -108,10 +110,50 @@ class Retrainer:
                     f"retraining needs at least 2 FAQ entries (each is one group of "
                     f"paraphrases), the store has {entries}"
                 )
-            self._state = RetrainState("running", 0.0, "starting", started_at=datetime.now(UTC))
+            state = RetrainState(
+                "running", 0.0, "starting", started_at=datetime.now(UTC), run_id=uuid.uuid4().hex
+            )
+            other = claim(self._store, state)
+            if other is not None:
+                raise RetrainConflict(
+                    "a retrain is already running in another worker (started "
+                    f"{_when(other.started_at)}); see GET /admin/retrain for its progress"
+                )
+            self._state = state
+            self._finished.clear()
             self._thread = threading.Thread(target=self._run, name="samesay-retrain", daemon=True)
             self._thread.start()
+            beat = threading.Thread(target=self._beat, name="samesay-retrain-beat", daemon=True)
+            beat.start()
             return self._state
+
+    def stop(self) -> None:
+        """The service is stopping: a run still going dies with this worker's child, so say so
+        in the store now rather than leave the others to wait for its heartbeat to go stale."""
+        state = self._state
+        if state.state != "running":
+            return
+        self._state = replace(
+            state,
+            state="failed",
+            message="retrain interrupted: the service stopped while it ran; "
+            "the previous model keeps serving",
+            finished_at=datetime.now(UTC),
+            error="interrupted: the service stopped",
+        )
+        self._finished.set()
+        self._publish()
+
+    def _beat(self) -> None:
+        # Until the run ends: its progress for the other workers, and proof it is alive.
+        while not self._finished.wait(HEARTBEAT_S):
+            self._publish()
+
+    def _publish(self) -> None:
+        try:
+            publish(self._store, self._state)
+        except Exception:  # the store is down: the run goes on; the next beat tries again
+            logger.warning("could not record the retrain's progress in the store", exc_info=True)
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread
@@ -190,6 +232,8 @@ class Retrainer:
                 else f"{type(error).__name__}: {error}",
             )
         finally:
+            self._finished.set()
+            self._publish()
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _relearn_threshold(
@@ -213,3 +257,7 @@ class Retrainer:
         save_last_tuning(self._store, choice, threshold, source)
         logger.info("retrain: threshold %.4f %s", threshold, how)
         return f"; threshold {threshold:.3f} {how}"
+
+
+def _when(moment: datetime | None) -> str:
+    return "at an unknown time" if moment is None else moment.isoformat(timespec="seconds")

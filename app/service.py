@@ -131,6 +131,7 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
+        self.retrainer.stop()
         if self._follower is not None:
             self._follower.join(timeout=10)
         self.poller.stop()  # also saves the index when it has unsaved changes

@@ -353,6 +353,9 @@ class FaqStore:
     def set_setting(self, key: str, value: Any) -> int:
         return self.settings.set_setting(key, value)
 
+    def change_setting(self, key: str, change: Callable[[Any], Any], *, notify: bool) -> Any:
+        return self.settings.change_setting(key, change, notify=notify)
+
     def get_threshold(self) -> float | None:
         return self.settings.get_threshold()
 

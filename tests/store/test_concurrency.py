@@ -11,6 +11,7 @@ from store.entries import FaqDraft, FaqEntry, FaqPatch
 from store.errors import FaqNotFound
 from store.faq_store import FaqStore
 from store.schema import faq_changes
+from store.settings import KEEP
 
 WRITERS = 4
 WRITES_EACH = 25
@@ -127,3 +128,29 @@ def test_a_writer_waits_for_the_open_write_before_it_so_revisions_commit_in_orde
         assert second_store.revision() == 2
     finally:
         second_store.close()
+
+
+def test_a_setting_taken_by_racing_workers_goes_to_exactly_one(database_url: str) -> None:
+    """change_setting reads and writes as one step: of workers that all see the key free at
+    once (it does not exist yet), one takes it and the others see that one's value."""
+    stores = [FaqStore(database_url) for _ in range(WRITERS)]
+    start = threading.Barrier(WRITERS)
+    outcomes: list[object] = [None] * WRITERS
+
+    def take(worker: int) -> None:
+        def claim(stored: object) -> object:
+            time.sleep(0.05)  # widen the window between reading and writing
+            return KEEP if stored is not None else {"owner": worker}
+
+        start.wait()
+        outcomes[worker] = stores[worker].change_setting("lease", claim, notify=False)
+
+    threads = [threading.Thread(target=take, args=(worker,)) for worker in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    owners = {outcome["owner"] for outcome in outcomes}  # type: ignore[index]
+    assert len(owners) == 1, outcomes

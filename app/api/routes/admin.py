@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import ApiKey, ServiceDep
 from app.errors import ApiError
 from app.last_tuning import load_last_tuning
-from app.retrain import RetrainState
+from app.retrain_record import RetrainState
 from app.review_queue import review_queue
 from app.schemas import (
     CurvePoint,
@@ -188,5 +188,5 @@ def start_retrain(service: ServiceDep) -> RetrainStatus:
 
 @router.get("/retrain", response_model=RetrainStatus)
 def retrain_status(service: ServiceDep) -> RetrainStatus:
-    """Progress of the current or last retrain in this worker."""
+    """Progress of the current or last retrain on this store, whichever worker runs it."""
     return _status(service, service.retrainer.status)

@@ -1,0 +1,137 @@
+"""A retrain seen from every worker on the store, and one that died with its worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+import app.retrain
+from app.main import create_app
+from app.retrain_record import RETRAIN_KEY, STALE_AFTER
+from app.train_child import TrainingFailed
+from store.faq_store import FaqStore
+from tests.app.conftest import AUTH, faq_body, make_settings
+from tests.fixtures.model_fixtures import tiny_train_config
+
+
+def _other_worker(settings, database_url, tiny_encoder_path, make_client):
+    return make_client(make_settings(settings.data_dir, database_url, tiny_encoder_path))
+
+
+def _wait_until_done(client) -> dict:
+    deadline = time.monotonic() + 300
+    while (status := client.get("/admin/retrain", headers=AUTH).json())["state"] == "running":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    return status
+
+
+def _record(heartbeat: datetime, **fields) -> dict:
+    started = heartbeat - timedelta(seconds=5)
+    return {
+        "state": "running",
+        "progress": 0.4,
+        "message": "training: epoch 2/5",
+        "started_at": started.isoformat(),
+        "finished_at": None,
+        "new_model_version": None,
+        "error": None,
+        "run_id": "elsewhere",
+        "heartbeat_at": heartbeat.isoformat(),
+        "owner": "another-host:4242",
+        **fields,
+    }
+
+
+def _put_record(database_url: str, record: dict) -> None:
+    store = FaqStore(database_url)
+    try:
+        store.set_setting(RETRAIN_KEY, record)
+    finally:
+        store.close()
+
+
+def test_every_worker_sees_the_run_and_none_starts_a_second(
+    client, loaded, settings, database_url, tiny_encoder_path, make_client
+) -> None:
+    other = _other_worker(settings, database_url, tiny_encoder_path, make_client)
+    assert other.get("/admin/retrain", headers=AUTH).json()["state"] == "idle"
+
+    started = client.post("/admin/retrain", headers=AUTH)
+    assert started.status_code == 202, started.text
+    seen = other.get("/admin/retrain", headers=AUTH).json()
+    assert seen["state"] == "running"
+    assert seen["started_at"] == started.json()["started_at"]
+    refused = other.post("/admin/retrain", headers=AUTH)
+    assert refused.status_code == 409
+    assert "another worker" in refused.json()["error"]["message"]
+
+    done = _wait_until_done(client)
+    assert done["state"] == "succeeded", done
+    # The other worker reports the same run, from the store, once it has finished.
+    theirs = other.get("/admin/retrain", headers=AUTH).json()
+    assert theirs["state"] == "succeeded"
+    assert theirs["new_model_version"] == done["new_model_version"]
+    assert theirs["progress"] == 1.0 and theirs["finished_at"] == done["finished_at"]
+
+
+def test_a_run_whose_worker_died_reads_as_interrupted_and_blocks_nothing(
+    client, loaded, database_url
+) -> None:
+    silent_since = datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5)
+    _put_record(database_url, _record(silent_since))
+
+    status = client.get("/admin/retrain", headers=AUTH).json()
+    assert status["state"] == "failed"
+    assert status["message"].startswith("retrain interrupted")
+    assert status["error"].startswith("interrupted: no word from the worker running it since")
+    assert status["finished_at"] == silent_since.isoformat().replace("+00:00", "Z")
+
+    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    assert _wait_until_done(client)["state"] == "succeeded"
+
+
+def test_a_live_run_of_another_worker_blocks_a_start(client, loaded, database_url) -> None:
+    _put_record(database_url, _record(datetime.now(UTC)))
+
+    refused = client.post("/admin/retrain", headers=AUTH)
+    assert refused.status_code == 409
+    assert "already running in another worker" in refused.json()["error"]["message"]
+    status = client.get("/admin/retrain", headers=AUTH).json()
+    assert (status["state"], status["progress"]) == ("running", 0.4)
+    assert status["message"] == "training: epoch 2/5"
+
+
+def test_a_service_stopping_mid_run_records_it_as_interrupted(
+    settings, database_url, faq_groups, monkeypatch
+) -> None:
+    release = threading.Event()
+
+    def training_that_waits(*args, **kwargs):  # the run is cut short: training is not tested
+        release.wait(30)
+        raise TrainingFailed("released by the test")
+
+    monkeypatch.setattr(app.retrain, "train_in_child", training_that_waits)
+    items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
+    app_ = create_app(settings, train_config=tiny_train_config(epochs=3))
+    retrainer = None
+    try:
+        with TestClient(app_, raise_server_exceptions=False) as client:
+            assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
+            assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+            retrainer = app_.state.service.retrainer
+        # The lifespan has ended (Service.stop) while the run was still training.
+        store = FaqStore(database_url)
+        try:
+            record = store.get_setting(RETRAIN_KEY)
+        finally:
+            store.close()
+        assert record["state"] == "failed", record
+        assert record["error"] == "interrupted: the service stopped"
+    finally:
+        release.set()
+        if retrainer is not None:
+            retrainer.join(30)  # its last words logged while the test runs
