@@ -15,8 +15,12 @@ and never a traceback. Codes (status):
     conflict (409)               e.g. a retrain is already running
     cors_refused (400)           a CORS preflight from an origin/method not configured
     payload_too_large (413)      body over Settings.max_body_bytes
+    unsupported_media_type (415) a route that takes a JSON body got one typed as something
+                                 else (text/plain, a form) or not typed: send Content-Type:
+                                 application/json
     validation_error (422)       a field is missing, of the wrong type, out of range, too long,
-                                 contains NUL / lone surrogates, or is unknown
+                                 blank or only invisible characters, contains NUL / lone
+                                 surrogates, or is unknown; a tuning target without precision
     unknown_faq_ids (422)        tuning examples name FAQ ids that are not in the store
     not_ready (503)              model/index not loaded yet, or store unreachable
     internal_error (500)         a bug: logged with the request id, no detail leaks
@@ -24,6 +28,7 @@ and never a traceback. Codes (status):
 
 from __future__ import annotations
 
+import email.message
 import json
 import logging
 from collections.abc import Sequence
@@ -46,6 +51,7 @@ from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationEr
 logger = logging.getLogger("samesay.app")
 
 INTERNAL_ERROR_MESSAGE = "internal error; the request id identifies it in the logs"
+NOT_JSON_MESSAGE = "the request body must be JSON: send Content-Type: application/json"
 
 
 class ApiError(Exception):
@@ -124,7 +130,32 @@ async def _on_api_error(request: Request, error: ApiError) -> Response:
     return error_response(error.status, error.code, error.message, error.details, error.headers)
 
 
+def _is_json(content_type: str) -> bool:
+    # FastAPI's own test (fastapi.routing): application/json or application/<anything>+json.
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _body_not_json(request: Request) -> bool:
+    """Whether a route that takes a JSON body got one typed as something else, or not typed
+    at all (FastAPI reads neither as JSON). It then validates the raw bytes, and its "should
+    be a valid dictionary" hides the real mistake."""
+    if getattr(request.scope.get("route"), "body_field", None) is None:
+        return False
+    content_type = request.headers.get("content-type")
+    if content_type is None:  # e.g. requests.post(url, data=json_text)
+        length = request.headers.get("content-length")
+        return (length is not None and length != "0") or "transfer-encoding" in request.headers
+    return not _is_json(content_type)
+
+
 async def _on_validation_error(request: Request, error: RequestValidationError) -> Response:
+    if _body_not_json(request):
+        return error_response(415, "unsupported_media_type", NOT_JSON_MESSAGE)
     errors = list(error.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(400, "invalid_json", "the request body is not valid JSON")

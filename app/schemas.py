@@ -1,7 +1,8 @@
 """Request and response bodies: `XCreate / XUpdate / XPatch / XPublic` families.
 
 Request models are strict (no "5" for 5, no 1 for true) and forbid unknown fields (no mass
-assignment); text fields reject NUL and lone surrogates; numbers are finite and bounded.
+assignment); text fields reject NUL, lone surrogates and text with no visible character;
+numbers are finite and bounded.
 The caps mirror the store's own limits (`store.entries.LIMITS`), which validate again.
 The published JSON schema states every one of these rules that JSON Schema can express
 (length, pattern, integer bounds), so a client generated from it sends nothing we refuse.
@@ -21,9 +22,12 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
+    field_validator,
 )
 
 from store.entries import LIMITS, MAX_FAQ_ID, FaqEntry
+from store.visible import DEFAULT_IGNORABLE, INVISIBLE_ONLY, char_class, has_visible_char
 from training.threshold import Objective
 
 
@@ -48,9 +52,13 @@ MAX_TUNE_EXAMPLES = 10_000
 
 # What str.strip() removes, spelled out: JSON Schema's \s is not Python's (\x1c-\x1f, \x85).
 _SPACE = "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace())
-# No NUL anywhere and at least one non-space character: what `_not_blank` enforces. Lone
-# surrogates are refused too, but cannot be written portably in a pattern.
-TEXT_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
+# Invisible characters (store.visible) are no content either; the BMP ones, for the pattern.
+_INVISIBLE = char_class(tuple((lo, hi) for lo, hi in DEFAULT_IGNORABLE if hi <= 0xFFFF))
+# No NUL anywhere and at least one character neither space nor invisible: what `_not_blank`
+# enforces. Lone surrogates and text whose only non-space characters are astral invisible
+# ones (U+1BCA0.., U+1D173.., U+E0000..) are refused too, but cannot be written portably in
+# an ECMA pattern (without the `u` flag it sees them as surrogate pairs).
+TEXT_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACE}{_INVISIBLE}][^\\u0000]*$"
 
 
 def _clean(value: str) -> str:
@@ -67,11 +75,13 @@ def _not_blank(value: str) -> str:
     value = _clean(value).strip()
     if not value:
         raise ValueError("must not be empty or only whitespace")
+    if not has_visible_char(value):
+        raise ValueError(INVISIBLE_ONLY)
     return value
 
 
 def _text(max_chars: int) -> object:
-    """A string of 1..max_chars characters with a non-space one, no NUL, valid Unicode; the
+    """A string of 1..max_chars characters with a visible one, no NUL, valid Unicode; the
     value kept is trimmed. The pattern is published, not run: `_not_blank` gives clearer
     messages than "should match pattern"."""
     return Field(
@@ -268,13 +278,33 @@ class TuneExample(RequestModel):
     faq_id: FaqId | None = Field(None, description="the right FAQ, or null: should not answer")
 
 
+TARGET_NEEDS_PRECISION = 'target applies only to objective "precision"'
+PrecisionTarget = Annotated[
+    float | None,
+    Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description='precision target (0.95); only with objective "precision"',
+    ),
+]
+
+
+def _target_needs_precision(target: float | None, info: ValidationInfo) -> float | None:
+    # Other objectives have no target: taking one would silently tune for something else.
+    # An objective that failed validation is missing from `data` and reported on its own.
+    if target is not None and info.data.get("objective", "precision") != "precision":
+        raise ValueError(TARGET_NEEDS_PRECISION)
+    return target
+
+
 class TuneRequest(RequestModel):
     examples: Annotated[list[TuneExample], Field(min_length=1, max_length=MAX_TUNE_EXAMPLES)]
     objective: Objective = "accuracy"
-    target: float | None = Field(
-        None, gt=0.0, le=1.0, allow_inf_nan=False, description="precision target (0.95)"
-    )
+    target: PrecisionTarget = None
     apply: bool = False
+
+    _target = field_validator("target")(_target_needs_precision)
 
 
 class CurvePoint(BaseModel):
@@ -307,10 +337,10 @@ class FeedbackTuneRequest(RequestModel):
     """Tune on the labelled questions stored feedback gives (see app/feedback_examples.py)."""
 
     objective: Objective = "accuracy"
-    target: float | None = Field(
-        None, gt=0.0, le=1.0, allow_inf_nan=False, description="precision target (0.95)"
-    )
+    target: PrecisionTarget = None
     apply: bool = False
+
+    _target = field_validator("target")(_target_needs_precision)
 
 
 class LastTuning(BaseModel):
@@ -419,6 +449,7 @@ _ERROR_MEANINGS = {
     404: "no such entry / ask",
     409: "conflict (retrain running, revision not available, empty store)",
     413: "body over the size cap",
+    415: "body sent with a Content-Type other than JSON, or none (send application/json)",
     422: "invalid field (details name it)",
     503: "store unreachable or service starting",
 }

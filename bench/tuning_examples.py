@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--apply", action="store_true", help="set the recommended threshold")
     parser.add_argument("--key", help="API key, needed only when /faq reads require one")
     args = parser.parse_args()
+    if args.target is not None and args.objective != "precision":
+        parser.error("--target applies only to --objective precision")  # the API refuses it
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     with httpx.Client(base_url=args.url, headers=headers, timeout=30) as client:
         body = tuning_body(server_question_ids(client), args.objective, args.target, args.apply)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from store.errors import FaqValidationError
+from store.visible import INVISIBLE_ONLY, has_visible_char
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ NFKC_LIMIT_MARK = "characters once NFKC-normalised"
 
 
 def clean_text(value: Any, field_name: str, max_chars: int) -> str:
-    """NFKC-normalise and trim one text field, or raise FaqValidationError saying why."""
+    """NFKC-normalise and trim one text field, or raise FaqValidationError saying why: it
+    must have a visible character (store.visible); invisible ones inside it are kept."""
     if not isinstance(value, str):
         raise FaqValidationError(field_name, f"must be a string, got {type(value).__name__}")
     if "\x00" in value:
@@ -141,6 +143,8 @@ def clean_text(value: Any, field_name: str, max_chars: int) -> str:
     text = unicodedata.normalize("NFKC", value).strip()
     if not text:
         raise FaqValidationError(field_name, "must not be empty")
+    if not has_visible_char(text):
+        raise FaqValidationError(field_name, INVISIBLE_ONLY)
     if len(text) > max_chars:
         # Counted on the stored (normalised) text: one ligature or compatibility character
         # can become up to 18 ("\ufdfa"), so a text within the limit as sent may exceed it.

@@ -14,8 +14,10 @@ from app.config import Settings
 from app.demo import LANGUAGES, load_faqs, load_unanswerable
 from app.last_tuning import DEMO_SOURCE, REHEARSAL_SOURCE, mark_learned
 from app.model_files import models_dir
+from app.schemas import TARGET_NEEDS_PRECISION
 from model.checkpoint import load_encoder
 from store.faq_store import FaqStore
+from store.records import AskRecord
 from tests.app.conftest import AUTH, THRESHOLD, faq_body, make_settings
 from tests.fixtures.model_fixtures import tiny_train_config
 
@@ -100,6 +102,34 @@ def test_tune_rejects_unknown_faq_ids(client, loaded) -> None:
     error = response.json()["error"]
     assert error["code"] == "unknown_faq_ids"
     assert error["details"][0]["field"] == "examples[0].faq_id"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/admin/threshold/tune", {"objective": "accuracy", "target": 0.9}),
+        ("/admin/threshold/tune", {"objective": "f1", "target": 0.5}),
+        ("/admin/threshold/tune", {"target": 0.9}),  # the default objective is accuracy
+        ("/admin/threshold/tune/feedback", {"objective": "accuracy", "target": 0.9}),
+        ("/admin/threshold/tune/feedback", {"target": 0.9}),
+    ],
+)
+def test_target_is_refused_unless_tuning_for_precision(client, path, body) -> None:
+    # It would be ignored: the caller asked for a precision and got an accuracy tuning.
+    if path == "/admin/threshold/tune":
+        body = {"examples": [{"question": "hello", "faq_id": None}], **body}
+    response = client.post(path, json=body, headers=AUTH)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"] == [
+        {"field": "target", "message": f"Value error, {TARGET_NEEDS_PRECISION}",
+         "type": "value_error"}
+    ]
+    # A null target is no target; with precision, a target passes validation (409 here: the
+    # store is empty, there is no feedback).
+    for allowed in ({**body, "target": None}, {**body, "objective": "precision"}):
+        assert client.post(path, json=allowed, headers=AUTH).status_code == 409, allowed
 
 
 def test_threshold_get_put(client) -> None:

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from app.errors import NOT_JSON_MESSAGE
 from app.schemas import ErrorBody
+from store.visible import INVISIBLE_ONLY
 from tests.app.conftest import AUTH
 
 JSON = {"Content-Type": "application/json", **AUTH}
@@ -213,3 +215,88 @@ def test_text_over_its_limit_once_normalised_is_a_422_and_stores_nothing(client)
     listed = client.get("/faq", params={"tag": "\ufdfa" * 3}, headers=AUTH)
     assert listed.status_code == 422
     assert client.get("/faq", headers=AUTH).json() == before
+
+
+# Text that shows nothing: zero-width spaces, BOM, word joiner, soft hyphen, variation
+# selector, Hangul filler, an astral tag character; refused wherever blank text is.
+INVISIBLE_TEXTS = ["\u200b\u200b", "\ufeff", " \u2060 ", "\u00ad", "\ufe0f", "\u3164",
+                   "\U000e0041"]
+
+
+def test_invisible_only_text_is_refused_like_blank_text(client, faq_id) -> None:
+    before = client.get("/faq", headers=AUTH).json()
+    for text in INVISIBLE_TEXTS:
+        cases = [
+            ("POST", "/faq", {"question": text, "answer": "a"}, "question"),
+            ("POST", "/faq", {"question": "q", "answer": text}, "answer"),
+            ("POST", "/faq", {"question": "q", "answer": "a", "alternates": [text]},
+             "alternates[0]"),
+            ("POST", "/faq", {"question": "q", "answer": "a", "tags": [text]}, "tags[0]"),
+            ("POST", "/faq", {"items": [{"question": text, "answer": "a"}]},
+             "items[0].question"),
+            ("PUT", f"/faq/{faq_id}", {"question": text, "answer": "a"}, "question"),
+            ("PATCH", f"/faq/{faq_id}", {"answer": text}, "answer"),
+            ("POST", "/ask", {"question": text}, "question"),  # the fast lane's model too
+            ("POST", "/ask", {"question": "q", "tags": [text]}, "tags[0]"),
+            ("POST", "/admin/threshold/tune", {"examples": [{"question": text}]},
+             "examples[0].question"),
+        ]
+        for method, path, body, field in cases:
+            response = client.request(method, path, json=body, headers=AUTH)
+            _error_shape(response)
+            assert response.status_code == 422, (text, path, body)
+            detail = response.json()["error"]["details"][0]
+            assert detail["field"] == field and detail["message"].endswith(INVISIBLE_ONLY)
+        assert client.get("/faq", params={"tag": text}, headers=AUTH).status_code == 422
+    assert client.get("/faq", headers=AUTH).json() == before
+    # Invisible characters inside visible text are content, kept as sent.
+    kept = client.post("/faq", json={"question": "zero\u200bwidth?", "answer": "\ufeffa"},
+                       headers=AUTH)
+    assert kept.status_code == 201, kept.text
+    stored = client.get(f"/faq/{kept.json()['ids'][0]}", headers=AUTH).json()
+    assert (stored["question"], stored["answer"]) == ("zero\u200bwidth?", "\ufeffa")
+
+
+NOT_JSON = ["text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x", "text/json", "application/jsonx"]
+
+
+def test_a_body_not_typed_as_json_is_a_415(client, faq_id) -> None:
+    routes = [*BODY_ROUTES, ("POST", "/admin/threshold/tune/feedback", {})]
+    for method, path, body in routes:
+        url = path.replace("{id}", str(faq_id))
+        for content_type in NOT_JSON:
+            for content in (json.dumps(body).encode(), b""):
+                response = client.request(method, url, content=content,
+                                          headers={**AUTH, "Content-Type": content_type})
+                _error_shape(response)
+                assert response.status_code == 415, (method, path, content_type, content)
+                assert response.json()["error"] == {
+                    "code": "unsupported_media_type", "message": NOT_JSON_MESSAGE,
+                    "request_id": response.headers["x-request-id"],
+                }
+    # What `curl -d 'question=q'` sends (the fast lane passes it on to the route).
+    form = client.post("/ask", data={"question": "where is my order"})
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_json_media_types_pass_an_untyped_body_is_refused_bodiless_routes_ignore_types(
+    client, faq_id
+) -> None:
+    body = json.dumps({"question": "where is my order"}).encode()
+    for content_type in ("application/json; charset=utf-8", "Application/JSON",
+                         "application/x-ask+json"):
+        response = client.post("/ask", content=body, headers={"Content-Type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
+    # No Content-Type: FastAPI (strict_content_type, its default) does not read the body as
+    # JSON, so it is refused as untyped; with no body at all, the body is missing (422).
+    untyped = client.post("/ask", content=body)
+    assert untyped.status_code == 415
+    assert untyped.json()["error"]["message"] == NOT_JSON_MESSAGE
+    empty = client.post("/ask", content=b"")
+    assert empty.status_code == 422
+    assert empty.json()["error"]["code"] == "validation_error"
+    # A route that takes no body ignores its type.
+    deleted = client.request("DELETE", f"/faq/{faq_id}", content=b"x",
+                             headers={**AUTH, "Content-Type": "text/plain"})
+    assert deleted.status_code == 200, deleted.text

@@ -26,7 +26,9 @@ from schemathesis.engine import events, from_schema
 from schemathesis.python.asgi import get_client, shutdown_lifespans
 
 from app.main import create_app
+from app.schemas import TARGET_NEEDS_PRECISION
 from store.entries import NFKC_LIMIT_MARK
+from store.visible import INVISIBLE_ONLY
 from tests.app.conftest import AUTH, faq_body
 from tests.fixtures.model_fixtures import tiny_train_config
 
@@ -38,6 +40,9 @@ _SEED = os.environ.get("SAMESAY_FUZZ_SEED", "0")
 KNOWN_REFUSALS = {
     ("GET", "/faq", "use either offset or after_id, not both"),  # two exclusive parameters
     ("POST", "/admin/threshold/tune", "unknown_faq_ids"),  # ids that are not in the store
+    # A target with an objective other than precision (two values).
+    ("POST", "/admin/threshold/tune", f"Value error, {TARGET_NEEDS_PRECISION}"),
+    ("POST", "/admin/threshold/tune/feedback", f"Value error, {TARGET_NEEDS_PRECISION}"),
 }
 
 
@@ -87,6 +92,10 @@ def _known(method: str, path: str, body: bytes | None) -> bool:
     # A text within maxLength as sent whose NFKC form (as stored) is longer: the schema
     # counts characters as sent and cannot state normalisation (store.entries.clean_text).
     if any(NFKC_LIMIT_MARK in str(text) for text in said):
+        return True
+    # Text whose only non-space characters are astral invisible ones (U+E0000..): the
+    # pattern cannot exclude them portably; test_contract checks it exact on the BMP.
+    if any(str(text).endswith(INVISIBLE_ONLY) for text in said):
         return True
     return any((method, path, text) in KNOWN_REFUSALS for text in said)
 

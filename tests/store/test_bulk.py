@@ -10,6 +10,7 @@ from store.bulk import ImportFormatError, export_file, import_file
 from store.entries import FaqDraft
 from store.errors import ImportRejected, StoreError
 from store.faq_store import FaqStore
+from store.visible import INVISIBLE_ONLY
 
 ROWS = [
     {"question": "How do I reset my password?", "answer": "Use the reset link.",
@@ -93,6 +94,22 @@ def test_import_is_all_or_nothing_when_the_write_fails(
         import_file(faq_store, path, progress=False)
     assert stored(faq_store) == [("existing?", "yes", (), ())]
     assert faq_store.revision() == 1
+
+
+def test_import_rejects_invisible_only_text_like_blank_text(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    # What `samesay import` runs: zero-width spaces or a BOM are no question, no tag.
+    path = write_jsonl(tmp_path / "faq.jsonl", [
+        ROWS[1],
+        {"question": "\u200b\u200b", "answer": "a"},
+        {"question": "q?", "answer": "a", "tags": ["\ufeff"]},
+    ])
+    report = import_file(faq_store, path, progress=False)
+    assert [(r.line, r.field, r.reason) for r in report.rejected] == [
+        (2, "question", INVISIBLE_ONLY), (3, "tags[0]", INVISIBLE_ONLY),
+    ]
+    assert [e.question for e in faq_store.iter_entries()] == [ROWS[1]["question"]]
 
 
 @pytest.mark.parametrize("field", ["alternates", "tags"])

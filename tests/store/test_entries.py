@@ -6,6 +6,7 @@ import pytest
 
 from store.entries import FaqDraft, FaqEntry, FaqPatch
 from store.errors import FaqValidationError
+from store.visible import INVISIBLE_ONLY
 
 
 def test_draft_trims_normalises_and_deduplicates() -> None:
@@ -69,3 +70,27 @@ def test_list_fields_refuse_what_is_not_an_ordered_list(field: str, value: objec
     with pytest.raises(FaqValidationError) as caught:
         FaqDraft("q", "a", **{field: value})
     assert (caught.value.field, caught.value.message) == (field, "must be a list of strings")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"question": "\u200b\u200b"}, "question"),
+        ({"answer": " \ufeff "}, "answer"),
+        ({"alternates": ["ok", "\u2060"]}, "alternates[1]"),
+        ({"tags": ["\u00ad\ufe0f"]}, "tags[0]"),
+        ({"tags": ["\u3164"]}, "tags[0]"),  # NFKC makes it U+1160, invisible too
+        ({"question": "\U000e0041"}, "question"),
+    ],
+)
+def test_invisible_only_text_is_refused_like_blank_text(kwargs: dict, field: str) -> None:
+    with pytest.raises(FaqValidationError) as caught:
+        FaqDraft(**{"question": "q?", "answer": "a.", **kwargs})
+    assert caught.value.field == field
+    assert caught.value.message == INVISIBLE_ONLY
+
+
+def test_invisible_characters_inside_visible_text_are_kept() -> None:
+    draft = FaqDraft("\u200bsoft\u00adhyphen?", "a\u2060b", ["x\ufe0f"], ["\ufefftag"])
+    assert (draft.question, draft.answer) == ("\u200bsoft\u00adhyphen?", "a\u2060b")
+    assert (draft.alternates, draft.tags) == (("x\ufe0f",), ("\ufefftag",))

@@ -50,14 +50,14 @@ def get_threshold(service: ServiceDep) -> ThresholdPublic:
     return ThresholdPublic(threshold=state.value, source=state.source)  # type: ignore[arg-type]
 
 
-@router.put("/threshold", response_model=ThresholdPublic)
+@router.put("/threshold", response_model=ThresholdPublic, responses=error_responses(415))
 def put_threshold(body: ThresholdUpdate, service: ServiceDep) -> ThresholdPublic:
     """Set the global threshold (persisted in the store: every worker follows)."""
     service.set_threshold(body.threshold)
     return ThresholdPublic(threshold=body.threshold, source="store")
 
 
-@router.post("/threshold/tune", response_model=TuneResponse)
+@router.post("/threshold/tune", response_model=TuneResponse, responses=error_responses(415))
 def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
     """Recommend (and with `apply`, set) the threshold from labelled examples.
 
@@ -77,7 +77,9 @@ def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
     return _tuned(outcome)
 
 
-@router.post("/threshold/tune/feedback", response_model=TuneResponse)
+@router.post(
+    "/threshold/tune/feedback", response_model=TuneResponse, responses=error_responses(415)
+)
 def tune_on_feedback(body: FeedbackTuneRequest, service: ServiceDep) -> TuneResponse:
     """Tune as above on the stored feedback: a right answer expects its FAQ, a wrong one the
     FAQ it names, or no answer when it names none; 409 when no feedback is usable."""

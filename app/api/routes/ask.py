@@ -21,7 +21,7 @@ from app.service import Service
 from index.searcher import Match
 from store.records import AskRecord
 
-router = APIRouter(tags=["ask"], responses=error_responses(400, 401, 409, 413, 422, 503))
+router = APIRouter(tags=["ask"], responses=error_responses(400, 401, 409, 413, 415, 422, 503))
 
 
 # async def on purpose: encoding one question and a FAISS search take well under a

@@ -68,7 +68,10 @@ def _public(draft: store_entries.FaqDraft) -> FaqDraftPublic:
     response_model=FaqWriteResult,
     status_code=status.HTTP_201_CREATED,
     dependencies=[ApiKey],
-    responses={200: {"model": FaqDryRun, "description": "dry_run: valid, nothing stored"}},
+    responses={
+        200: {"model": FaqDryRun, "description": "dry_run: valid, nothing stored"},
+        **error_responses(415),
+    },
 )
 def create_faq(
     body: FaqCreateBody,
@@ -117,13 +120,23 @@ def _written(service: ServiceDep, entry: store_entries.FaqEntry) -> FaqEntryWrit
     return FaqEntryWritten(**FaqPublic.of(entry).model_dump(), revision=service.written_revision())
 
 
-@router.put("/{faq_id}", response_model=FaqEntryWritten, dependencies=[ApiKey])
+@router.put(
+    "/{faq_id}",
+    response_model=FaqEntryWritten,
+    dependencies=[ApiKey],
+    responses=error_responses(415),
+)
 def replace_faq(faq_id: FaqIdPath, body: FaqUpdate, service: ServiceDep) -> FaqEntryWritten:
     """Replace the whole entry (omitted alternates/tags become empty)."""
     return _written(service, service.store.update(faq_id, _draft(body)))
 
 
-@router.patch("/{faq_id}", response_model=FaqEntryWritten, dependencies=[ApiKey])
+@router.patch(
+    "/{faq_id}",
+    response_model=FaqEntryWritten,
+    dependencies=[ApiKey],
+    responses=error_responses(415),
+)
 def patch_faq(faq_id: FaqIdPath, body: FaqPatch, service: ServiceDep) -> FaqEntryWritten:
     """Change only the given fields; the result is validated as a whole."""
     patch = store_entries.FaqPatch(

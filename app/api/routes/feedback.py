@@ -8,7 +8,7 @@ from app.api.deps import ApiKey, ServiceDep
 from app.schemas import FeedbackCreate, FeedbackPublic, error_responses
 
 router = APIRouter(
-    tags=["feedback"], responses=error_responses(400, 401, 403, 404, 413, 422, 503)
+    tags=["feedback"], responses=error_responses(400, 401, 403, 404, 413, 415, 422, 503)
 )
 
 
