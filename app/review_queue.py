@@ -1,6 +1,7 @@
 """The review queue of the console's Unanswered page: questions that need an FAQ author.
 
-Two sources, one list: questions asked below the threshold (most frequent first), then
+Two sources, one list: questions asked below the service's threshold (most frequent first;
+not those declined only by a caller's stricter `threshold`, see AskLog.unanswered), then
 feedback that marked an answer wrong and named a better FAQ. A question is handled, and
 leaves the queue, once it is one of the stored phrasings (a FAQ question or alternate,
 compared as the ask log groups questions), which is what "add as alternate" and "new FAQ"

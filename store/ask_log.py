@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, insert, select, text
+from sqlalchemy import Connection, delete, exists, func, insert, or_, select, text
 
 from store import schema as t
 from store.checks import as_utc, bounded, check_limit, utc_now, valid_id, valid_key
@@ -66,7 +66,7 @@ class AskLog:
             raise AskNotFound(ask_id)
         return AskRecord(
             row.ask_id, row.question, row.answered, row.faq_id, row.score, row.threshold,
-            as_utc(row.asked_at),
+            as_utc(row.asked_at), row.service_threshold,
         )
 
     def add_feedback(self, ask_id: str, correct: bool, faq_id: int | None = None) -> Feedback:
@@ -120,11 +120,19 @@ class AskLog:
     def unanswered(
         self, limit: int = 50, since: datetime | None = None
     ) -> list[UnansweredQuestion]:
-        """Questions that were not answered, grouped by normalised text, most frequent first."""
+        """Questions the service would not have answered, grouped by normalised text, most
+        frequent first. An ask whose best score reached the service's threshold was declined
+        only by the caller's stricter one: no gap in the FAQs, so it is left out (asks logged
+        without the service's threshold count, as they always did)."""
         check_limit(limit, 1000)
-        filters = [t.asks.c.answered.is_(False)]
+        asks = t.asks.c
+        filters = [
+            asks.answered.is_(False),
+            or_(asks.score.is_(None), asks.service_threshold.is_(None),
+                asks.score < asks.service_threshold),
+        ]
         if since is not None:
-            filters.append(t.asks.c.asked_at >= as_utc(since))
+            filters.append(asks.asked_at >= as_utc(since))
         grouped = (
             select(
                 t.asks.c.question_key,
@@ -195,20 +203,22 @@ def _ask_row(record: AskRecord) -> dict[str, Any]:
     if record.faq_id is not None and not valid_id(record.faq_id):
         raise StoreValidationError("faq_id", "must be a positive int64 or None")
     question = _loggable(record.question)
-    score = record.score if record.score is not None and math.isfinite(record.score) else None
-    threshold = record.threshold
-    if threshold is not None and not math.isfinite(threshold):
-        threshold = None
     return {
         "ask_id": record.ask_id,
         "question": question,
         "question_key": question_key(question),
         "answered": bool(record.answered),
         "faq_id": record.faq_id,
-        "score": score,
-        "threshold": threshold,
+        "score": _finite(record.score),
+        "threshold": _finite(record.threshold),
+        "service_threshold": _finite(record.service_threshold),
         "asked_at": as_utc(record.asked_at),
     }
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN and infinities are stored as NULL: the same on both backends (SQLite has no NaN)."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _loggable(question: str) -> str:

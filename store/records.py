@@ -45,8 +45,10 @@ class AskRecord:
     answered: bool
     faq_id: int | None
     score: float | None
-    threshold: float | None
+    threshold: float | None  # the one applied: the caller's, else the service's
     asked_at: datetime
+    # The service's threshold in force at the time; None for asks logged before it was kept.
+    service_threshold: float | None = None
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,10 @@ asks = Table(
     Column("answered", Boolean, nullable=False),
     Column("faq_id", BigInteger, nullable=True),  # no FK: the log outlives deleted entries
     Column("score", Float, nullable=True),
-    Column("threshold", Float, nullable=True),
+    Column("threshold", Float, nullable=True),  # the one applied (the caller's, if given)
+    # The service's own threshold at the time (NULL: logged before migration 0002): an ask
+    # it would have answered was declined only by the caller's stricter threshold.
+    Column("service_threshold", Float, nullable=True),
     Column("asked_at", DateTime(timezone=True), nullable=False),
     Index("ix_asks_answered_asked_at", "answered", "asked_at"),
 )

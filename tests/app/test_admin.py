@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,27 @@ def test_unanswered_most_frequent_first(client, loaded, unrelated_questions) -> 
     assert items[0]["count"] == 3
     assert items[0]["question"].casefold() == often.casefold()
     assert items[1] == {**items[1], "question": once, "count": 1}
+
+
+def test_unanswered_leaves_out_asks_only_the_callers_stricter_threshold_declined(
+    client, loaded, faq_groups, unrelated_questions
+) -> None:
+    covered = faq_groups[next(iter(faq_groups))][3]  # a held-back paraphrase of a stored FAQ
+    strict = client.post("/ask", json={"question": covered, "threshold": 0.99}).json()
+    assert not strict["answered"] and THRESHOLD <= strict["score"] < 0.99
+    gap = unrelated_questions[0]
+    assert not client.post("/ask", json={"question": gap}).json()["answered"]
+    service = client.app.state.service
+    # As the log held asks before it kept the service's threshold: no way to tell, so counted.
+    service.store.record_asks([
+        AskRecord("0" * 32, "Logged before?", False, None, 0.9, 0.95, datetime.now(UTC))
+    ])
+
+    for path in ("/admin/unanswered", "/admin/review"):
+        items = client.get(path, headers=AUTH).json()["items"]
+        assert sorted(item["question"] for item in items) == ["Logged before?", gap], path
+    logged = service.store.get_ask(strict["ask_id"])
+    assert (logged.threshold, logged.service_threshold) == (0.99, THRESHOLD)
 
 
 def test_retrain_swaps_the_model_without_a_failed_request(

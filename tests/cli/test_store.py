@@ -9,6 +9,7 @@ import pytest
 
 from cli.main import main
 from store.faq_store import FaqStore
+from store.migrate import head_revision
 
 
 def samesay(*args: str) -> subprocess.CompletedProcess:
@@ -45,7 +46,7 @@ def test_import_export_and_db_commands(tmp_path: Path) -> None:
     assert header == "id,question,answer,alternates,tags"
 
     current = samesay("db", "current", "--database-url", database_url)
-    assert current.returncode == 0 and "database: 0001" in current.stdout
+    assert current.returncode == 0 and f"database: {head_revision()}" in current.stdout
     missing = samesay("import", str(tmp_path / "nope.jsonl"), "--database-url", database_url)
     assert missing.returncode == 1 and "cannot read" in missing.stderr
     store = FaqStore(database_url)

@@ -1,5 +1,6 @@
 """Ask log, feedback and the unanswered-questions aggregation, against both backends."""
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -88,3 +89,39 @@ def test_prune_asks_keeps_recent_asks_and_those_with_feedback(faq_store: FaqStor
     assert faq_store.get_ask("old-fb").question == "old fb?"
     assert faq_store.get_ask("new").question == "new?"
     assert [f.ask_id for f in faq_store.list_feedback()] == ["old-fb"]
+
+
+def scored(ask_id: str, question: str, score: float | None, service_threshold: float | None,
+           minutes: int = 0) -> AskRecord:
+    """A declined ask: the caller's threshold 0.9 applied, the service's beside it."""
+    return AskRecord(ask_id, question, False, None, score, 0.9,
+                     T0 + timedelta(minutes=minutes), service_threshold)
+
+
+def test_unanswered_leaves_out_asks_declined_only_by_the_callers_stricter_threshold(
+    faq_store: FaqStore,
+) -> None:
+    faq_store.record_asks([
+        scored("strict", "Covered?", 0.8, 0.75),  # the service would have answered it
+        scored("level", "Right at it?", 0.75, 0.75),  # >= answers, so also left out
+        scored("below", "A gap?", 0.6, 0.75),
+        scored("empty", "Empty store?", None, 0.75),  # no match at all: a gap
+        scored("old", "Logged before 0002?", 0.8, None),  # unknown: counted, as before
+        # One group: the latest ask was declined only by its caller, so the group's count,
+        # time, wording and ask_id all come from the genuinely unanswered one.
+        scored("gap", "Mixed group?", 0.5, 0.75, minutes=1),
+        scored("covered", "MIXED group?", 0.8, 0.75, minutes=2),
+    ])
+    listed = {q.question: (q.count, q.ask_id, q.last_asked_at) for q in faq_store.unanswered()}
+    assert listed == {
+        "A gap?": (1, "below", T0),
+        "Empty store?": (1, "empty", T0),
+        "Logged before 0002?": (1, "old", T0),
+        "Mixed group?": (1, "gap", T0 + timedelta(minutes=1)),
+    }
+
+
+def test_service_threshold_round_trips_and_non_finite_becomes_null(faq_store: FaqStore) -> None:
+    faq_store.record_asks([scored("s1", "kept?", 0.5, 0.75), scored("s2", "nan?", 0.5, math.nan)])
+    assert faq_store.get_ask("s1").service_threshold == 0.75
+    assert faq_store.get_ask("s2").service_threshold is None

@@ -121,7 +121,8 @@ def unanswered(
         DateTimeQuery | None, Query(description="only asks at or after this time")
     ] = None,
 ) -> UnansweredList:
-    """Questions that fell below the threshold, most frequent first (for FAQ authors)."""
+    """Questions below the service's threshold (not those only a caller's stricter
+    `threshold` declined), most frequent first (for FAQ authors)."""
     service.ask_log.flush()
     if since is not None:
         try:

@@ -64,7 +64,10 @@ def respond(service: Service, body: AskRequest, found: list[Match]) -> bytes:
     """The threshold applied to the matches `found` for `body`, the ask logged in memory and
     counted: the response body as JSON bytes (also the batched fast lane's last step)."""
     searcher = service.searcher
-    threshold = service.threshold.value if body.threshold is None else body.threshold
+    # Logged beside the one applied: the unanswered queue skips asks declined only by a
+    # caller's stricter threshold.
+    service_threshold = service.threshold.value
+    threshold = service_threshold if body.threshold is None else body.threshold
     best = found[0] if found else None
     answered = best is not None and best.score >= threshold
     ask_id = uuid.uuid4().hex
@@ -99,6 +102,7 @@ def respond(service: Service, body: AskRequest, found: list[Match]) -> bytes:
             score=float(best.score) if best else None,
             threshold=threshold,
             asked_at=datetime.now(UTC),
+            service_threshold=service_threshold,
         )
     )
     service.metrics.asks.labels("true" if answered else "false").inc()
