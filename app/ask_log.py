@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from store.failure_log import FailureLog
 from store.faq_store import FaqStore
 from store.records import AskRecord
 
@@ -115,16 +116,14 @@ class AskLogBuffer:
             logger.exception("final ask-log flush failed; %d records lost", len(self._pending))
 
     def _run(self) -> None:
+        failures = FailureLog(logger, "ask-log flush")
         self._prune_when_due()
         while not self._stop.wait(self._interval):
             try:
                 self.flush()
-            except Exception:
-                logger.warning(
-                    "ask-log flush failed; %d records kept for the next try",
-                    len(self._pending),
-                    exc_info=True,
-                )
+                failures.succeeded()
+            except Exception as error:
+                failures.failed(error, f"{len(self._pending)} records kept for the next try")
             self._prune_when_due()
 
     def _prune_when_due(self) -> None:

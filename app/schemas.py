@@ -485,6 +485,7 @@ class Readiness(BaseModel):
     model_loaded: bool
     index_loaded: bool
     store_reachable: bool
+    store_error: str | None = Field(None, description="why the store cannot serve, if it cannot")
     model_version: str | None
     index_size: int | None
     # "flat" (exact) or "ivf"; a flat index grows into IVF in the background (rebuilding).

@@ -24,6 +24,7 @@ from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
 from index.sync import IndexPoller
 from model.extensions import missing_extensions
+from store.failure_log import FailureLog
 from store.faq_store import FaqStore
 
 if TYPE_CHECKING:  # training imports torch, which serving never needs (app.retrain)
@@ -143,13 +144,15 @@ class Service:
 
         (FAQ writes are followed by the index poller.) One cheap query per tick.
         """
+        failures = FailureLog(logger, "following the store's settings")
         while not self._stop.wait(self.settings.sync_interval_s):
             try:
                 versions = self.store.versions()
                 if versions.settings_version != self._settings_version:
                     self.refresh_settings(versions.settings_version)
-            except Exception:
-                logger.warning("following the store's settings failed; retrying", exc_info=True)
+                failures.succeeded()
+            except Exception as error:
+                failures.failed(error, "retrying")
 
     def refresh_settings(self, settings_version: int | None = None) -> None:
         """Re-read the threshold and the active model (another worker may have changed them)."""
@@ -198,12 +201,13 @@ class Service:
         self.threshold = ThresholdState(value, "store")
 
     def ready(self) -> dict[str, object]:
-        store_ok = self.store.ping()
+        store_error = self.store.unavailable_reason()
         return {
-            "ready": store_ok,
+            "ready": store_error is None,
             "model_loaded": True,
             "index_loaded": True,
-            "store_reachable": store_ok,
+            "store_reachable": store_error is None,
+            "store_error": store_error,
             "model_version": self.model_version,
             "index_size": self.searcher.count,
             "index_kind": self.searcher.kind,

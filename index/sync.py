@@ -11,6 +11,7 @@ import threading
 import time
 
 from index.searcher import FaqSearcher
+from store.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +64,11 @@ class IndexPoller:
         return changed
 
     def _run(self) -> None:
+        failures = FailureLog(log, "index catch-up")
         while not self._stop.wait(self._interval_s):
             try:
                 self.poll_once()
-                self.errors = 0
-            except Exception:  # noqa: BLE001 — keep polling; log every failure
-                self.errors += 1
-                log.exception("index catch-up failed (%d in a row)", self.errors)
+                failures.succeeded()
+            except Exception as error:  # noqa: BLE001 — keep polling
+                failures.failed(error)
+            self.errors = failures.failures

@@ -11,6 +11,12 @@ from sqlalchemy.engine import URL, make_url
 
 from store.errors import StoreError
 
+# A database that accepts connections but never answers (a hung server, a dead proxy) must
+# not hold requests for minutes: a new connection gives up after CONNECT_TIMEOUT_S, and a
+# request waiting for a free pooled connection after POOL_TIMEOUT_S (both then a 503).
+CONNECT_TIMEOUT_S = 5
+POOL_TIMEOUT_S = 10
+
 # Execution option read by the SQLite "begin" hook: writers use IMMEDIATE so they take the
 # write lock up front and queue on the busy timeout, instead of failing on lock upgrade.
 SQLITE_BEGIN = "samesay_sqlite_begin"
@@ -34,7 +40,12 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_timeout=POOL_TIMEOUT_S,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        )
     raise StoreError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 

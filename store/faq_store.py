@@ -391,13 +391,23 @@ class FaqStore:
     # ---- health -------------------------------------------------------------------------
 
     def ping(self) -> bool:
-        """True when the database answers (for readiness checks); never raises."""
+        """True when the database answers with its tables in place; never raises."""
+        return self.unavailable_reason() is None
+
+    def unavailable_reason(self) -> str | None:
+        """Why the store cannot serve now (for readiness), or None; never raises."""
         try:
-            with self._engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-            return True
-        except Exception:  # noqa: BLE001 — any failure means "not ready"
-            return False
+            with self._transactions.read() as connection:
+                # A table of ours, not SELECT 1: a database replaced by an empty one answers
+                # SELECT 1 but serves nothing.
+                connection.execute(
+                    select(t.store_state.c.revision).where(t.store_state.c.id == 1)
+                ).scalar_one()
+        except StoreUnavailable as error:
+            return str(error)
+        except Exception as error:  # noqa: BLE001 — any failure means "not ready"
+            return f"database unavailable: {type(error).__name__}"
+        return None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,13 @@ from contextlib import contextmanager
 
 from sqlalchemy import Column, Connection, Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from store import schema as t
 from store.engine import SQLITE_BEGIN, is_sqlite
@@ -42,19 +48,48 @@ class Transactions:
             yield connection
 
 
+# The database answers but has no Samesay tables: it was dropped and created again, or the
+# URL now names another database. Not the caller's mistake, and not a bug: unavailable.
+SCHEMA_MISSING = (
+    "database unavailable: its Samesay tables are missing (was the database replaced?); "
+    "restart the service or run samesay db upgrade to create them"
+)
+_UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    """engine.begin(), with "cannot reach / locked too long" turned into StoreUnavailable."""
+    """engine.begin(), with "cannot reach / locked too long / no free connection / tables
+    gone" turned into StoreUnavailable."""
     try:
         with engine.begin() as connection:
             yield connection
     except (OperationalError, InterfaceError) as error:
+        if _schema_missing(error):
+            raise StoreUnavailable(SCHEMA_MISSING) from error
         raise StoreUnavailable(unavailable_reason(error)) from error
+    except ProgrammingError as error:
+        if _schema_missing(error):
+            raise StoreUnavailable(SCHEMA_MISSING) from error
+        raise
+    except PoolTimeout as error:
+        raise StoreUnavailable(
+            "database unavailable: no free connection (the database is slow or hung)"
+        ) from error
 
 
 def unavailable_reason(error: DBAPIError) -> str:
+    if _schema_missing(error):
+        return SCHEMA_MISSING
     detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
     return f"database unavailable: {detail}"
+
+
+def _schema_missing(error: DBAPIError) -> bool:
+    # SQLite reports a missing table as an OperationalError, PostgreSQL as a ProgrammingError.
+    if getattr(error.orig, "sqlstate", None) == _UNDEFINED_TABLE:
+        return True
+    return "no such table" in str(error.orig)
 
 
 def bump_counter(connection: Connection, column: Column[int]) -> int:
