@@ -39,7 +39,7 @@ from app.last_tuning import (
 )
 from app.model_files import checkpoint_dir, model_version, models_dir, prune_checkpoints
 from app.retrain_record import HEARTBEAT_S, RetrainState, claim, latest, publish
-from app.train_child import TrainingFailed, train_in_child
+from app.train_child import CANCELLED, TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("samesay.retrain")
 
+# How long a stopping service waits for a run to end: a training child is killed within a
+# poll (app.train_child), re-indexing is not cut short.
+_STOP_WAIT_S = 10.0
 # Shares of the progress bar: training dominates; re-embedding the index is the rest.
 _TRAIN_SHARE = 0.8
 
@@ -78,6 +81,7 @@ class Retrainer:
         self._state = RetrainState()
         self._thread: threading.Thread | None = None
         self._finished = threading.Event()
+        self._cancel = threading.Event()
 
     @property
     def status(self) -> RetrainState:
@@ -121,6 +125,7 @@ class Retrainer:
                 )
             self._state = state
             self._finished.clear()
+            self._cancel.clear()
             self._thread = threading.Thread(target=self._run, name="samesay-retrain", daemon=True)
             self._thread.start()
             beat = threading.Thread(target=self._beat, name="samesay-retrain-beat", daemon=True)
@@ -128,21 +133,17 @@ class Retrainer:
             return self._state
 
     def stop(self) -> None:
-        """The service is stopping: a run still going dies with this worker's child, so say so
-        in the store now rather than leave the others to wait for its heartbeat to go stale."""
-        state = self._state
-        if state.state != "running":
+        """The service is stopping: end a run still going (its training child is killed, not
+        left to outlive the worker) and record it as interrupted, rather than leave the other
+        workers to wait for its heartbeat to go stale."""
+        if self._state.state != "running":
             return
-        self._state = replace(
-            state,
-            state="failed",
-            message="retrain interrupted: the service stopped while it ran; "
-            "the previous model keeps serving",
-            finished_at=datetime.now(UTC),
-            error="interrupted: the service stopped",
-        )
-        self._finished.set()
-        self._publish()
+        self._cancel.set()
+        self.join(_STOP_WAIT_S)  # training notices within one poll of its child
+        if self._state.state == "running":  # re-indexing, which cannot be cut short
+            self._state = replace(self._state, **_interrupted())
+            self._finished.set()
+            self._publish()
 
     def _beat(self) -> None:
         # Until the run ends: its progress for the other workers, and proof it is alive.
@@ -186,6 +187,7 @@ class Retrainer:
                 keep_base_max_phrasings=self._settings.keep_base_max_phrasings,
                 members=self._settings.faq_members,
                 rehearse=rehearse,
+                cancel=self._cancel,
             )
             trained = result.checkpoint
             encoder = load_numpy_encoder(trained)  # served as at start: no torch network
@@ -220,6 +222,10 @@ class Retrainer:
             )
             logger.info("retrain finished: serving model %s", version)
         except Exception as error:
+            if self._cancel.is_set() and str(error) == CANCELLED:
+                logger.info("retrain interrupted: the service is stopping")
+                self._state = replace(self._state, **_interrupted())
+                return
             logger.exception("retrain failed; the previous model keeps serving")
             self._state = replace(
                 self._state,
@@ -257,6 +263,16 @@ class Retrainer:
         save_last_tuning(self._store, choice, threshold, source)
         logger.info("retrain: threshold %.4f %s", threshold, how)
         return f"; threshold {threshold:.3f} {how}"
+
+
+def _interrupted() -> dict[str, object]:
+    return {
+        "state": "failed",
+        "message": "retrain interrupted: the service stopped while it ran; "
+        "the previous model keeps serving",
+        "finished_at": datetime.now(UTC),
+        "error": CANCELLED,
+    }
 
 
 def _when(moment: datetime | None) -> str:

@@ -15,6 +15,7 @@ containers without a writable /dev/shm refuse (PermissionError in our own image)
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ class ChildResult:
     raised_from: float | None = None
 
 
+# A cancelled job's error: the service stops, and the child must not outlive it.
+CANCELLED = "interrupted: the service stopped"
+
+
 def train_in_child(
     groups: list[list[str]],
     out: Path,
@@ -54,6 +59,7 @@ def train_in_child(
     keep_base_max_phrasings: int,
     rehearse: bool = False,
     members: int = 1,
+    cancel: threading.Event | None = None,
 ) -> ChildResult:
     """Train on the FAQs' phrasing `groups` into checkpoint directory `out` in a spawned
     child. `config` None means the first-start recipe (its config and its noisy copies: a
@@ -64,7 +70,8 @@ def train_in_child(
     first start).
 
     Blocks until the child is done; `on_progress(fraction, message)` is called in this
-    thread as the child reports. Raises TrainingFailed when the child fails or dies.
+    thread as the child reports. Raises TrainingFailed when the child fails or dies, or when
+    `cancel` is set (the child is then killed).
     """
     job = ChildJob(
         _train,
@@ -72,7 +79,7 @@ def train_in_child(
         "samesay-retrain",
     )
     try:
-        checkpoint, rehearsal, raised_from = job.result(on_progress)
+        checkpoint, rehearsal, raised_from = job.result(on_progress, cancel)
     finally:
         job.stop()
     return ChildResult(Path(checkpoint), rehearsal, raised_from)
@@ -131,9 +138,16 @@ class ChildJob:
             raise _died(self._child)
         return self._payload
 
-    def result(self, on_progress: Callable[[float, str], None] | None = None) -> tuple[Any, ...]:
-        """Block until the child is done; its payload. Raises TrainingFailed."""
+    def result(
+        self,
+        on_progress: Callable[[float, str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> tuple[Any, ...]:
+        """Block until the child is done; its payload. Raises TrainingFailed, also when
+        `cancel` is set (stop() then kills the child)."""
         while self._payload is None:
+            if cancel is not None and cancel.is_set():
+                raise TrainingFailed(CANCELLED)
             if self._receiver.poll(_POLL_S):
                 self._take(on_progress)
             elif not self._child.is_alive():

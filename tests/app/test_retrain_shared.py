@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 import app.retrain
 from app.main import create_app
 from app.retrain_record import RETRAIN_KEY, STALE_AFTER
-from app.train_child import TrainingFailed
+from app.train_child import CANCELLED, TrainingFailed
 from store.faq_store import FaqStore
 from tests.app.conftest import AUTH, faq_body, make_settings
 from tests.fixtures.model_fixtures import tiny_train_config
@@ -105,33 +105,29 @@ def test_a_live_run_of_another_worker_blocks_a_start(client, loaded, database_ur
     assert status["message"] == "training: epoch 2/5"
 
 
-def test_a_service_stopping_mid_run_records_it_as_interrupted(
+def test_a_service_stopping_mid_run_ends_it_and_records_it_as_interrupted(
     settings, database_url, faq_groups, monkeypatch
 ) -> None:
-    release = threading.Event()
+    cancelled = threading.Event()
 
-    def training_that_waits(*args, **kwargs):  # the run is cut short: training is not tested
-        release.wait(30)
-        raise TrainingFailed("released by the test")
+    def long_training(*args, cancel, **kwargs):  # training itself is not tested here
+        if cancel.wait(60):
+            cancelled.set()
+            raise TrainingFailed(CANCELLED)  # what ChildJob.result raises, the child killed
+        raise TrainingFailed("never cancelled")
 
-    monkeypatch.setattr(app.retrain, "train_in_child", training_that_waits)
+    monkeypatch.setattr(app.retrain, "train_in_child", long_training)
     items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
     app_ = create_app(settings, train_config=tiny_train_config(epochs=3))
-    retrainer = None
+    with TestClient(app_, raise_server_exceptions=False) as client:
+        assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
+        assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    # The lifespan has ended (Service.stop) while the run was still training.
+    assert cancelled.is_set()
+    store = FaqStore(database_url)
     try:
-        with TestClient(app_, raise_server_exceptions=False) as client:
-            assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
-            assert client.post("/admin/retrain", headers=AUTH).status_code == 202
-            retrainer = app_.state.service.retrainer
-        # The lifespan has ended (Service.stop) while the run was still training.
-        store = FaqStore(database_url)
-        try:
-            record = store.get_setting(RETRAIN_KEY)
-        finally:
-            store.close()
-        assert record["state"] == "failed", record
-        assert record["error"] == "interrupted: the service stopped"
+        record = store.get_setting(RETRAIN_KEY)
     finally:
-        release.set()
-        if retrainer is not None:
-            retrainer.join(30)  # its last words logged while the test runs
+        store.close()
+    assert (record["state"], record["error"]) == ("failed", CANCELLED), record
+    assert record["message"].startswith("retrain interrupted: the service stopped")

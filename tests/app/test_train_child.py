@@ -3,12 +3,14 @@ Settings.keep_base_max_phrasings and Settings.faq_members, passed across the spa
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from app.train_child import train_in_child
+from app.train_child import CANCELLED, ChildJob, TrainingFailed, train_in_child
 from model.base_model import shipped_base_path
 from model.checkpoint import read_metadata
 from training.recipes import fine_tune_train_config
@@ -78,3 +80,21 @@ def test_the_child_reports_a_rehearsed_threshold_the_bases_prior_raised(tmp_path
     prior = threshold_floor(base)
     assert result.raised_from is not None and result.raised_from < prior
     assert result.rehearsal.threshold == prior
+
+
+def _sleep_then_report(seconds: float, sender) -> None:  # noqa: ANN001 — a Connection
+    time.sleep(seconds)
+    sender.send(("done", "never this late"))
+
+
+def test_a_cancelled_job_raises_at_once_and_its_child_is_killed() -> None:
+    """A stopping service cancels its retrain: the child must not outlive the worker."""
+    job = ChildJob(_sleep_then_report, (60.0,), "samesay-test-sleeper")
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(TrainingFailed, match=CANCELLED):
+        job.result(cancel=cancel)
+    job.stop()
+    assert time.monotonic() - started < 10
+    assert not job._child.is_alive()
