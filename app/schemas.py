@@ -370,7 +370,11 @@ class FeedbackScore(BaseModel):
 class FeedbackCreate(RequestModel):
     ask_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     correct: bool
-    faq_id: FaqId | None = Field(None, description="the FAQ that would have been right")
+    faq_id: FaqId | None = Field(
+        None,
+        description="the FAQ that would have been right, when `correct` is false "
+        "(with true, only the FAQ answered is accepted: anything else contradicts it)",
+    )
 
 
 class FeedbackPublic(BaseModel):

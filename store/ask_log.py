@@ -84,6 +84,15 @@ class AskLog:
             ).first()
             if ask is None:
                 raise AskNotFound(ask_id)
+            if correct and faq_id is not None and faq_id != ask.faq_id:
+                # faq_id names the FAQ a wrong outcome should have been; on a right one it
+                # could only repeat the FAQ answered, and anything else contradicts it.
+                answered = "no FAQ (it was declined)" if ask.faq_id is None else ask.faq_id
+                raise StoreValidationError(
+                    "faq_id",
+                    f"contradicts correct=true: the ask was answered with {answered}; "
+                    "name a FAQ only when the outcome was wrong",
+                )
             if faq_id is not None:
                 _require_faq(connection, faq_id)
             now = utc_now()

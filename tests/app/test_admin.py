@@ -166,6 +166,13 @@ def test_feedback_round_trip(client, loaded, faq_groups) -> None:
         headers=AUTH,
     )
     assert bad_faq.status_code == 404 and bad_faq.json()["error"]["code"] == "faq_not_found"
+    contradiction = client.post(
+        "/feedback",
+        json={"ask_id": asked["ask_id"], "correct": True, "faq_id": loaded[names[1]]},
+        headers=AUTH,
+    )
+    assert contradiction.status_code == 422
+    assert contradiction.json()["error"]["details"][0]["field"] == "faq_id"
 
 
 def test_unanswered_most_frequent_first(client, loaded, unrelated_questions) -> None:

@@ -75,8 +75,23 @@ def test_feedback_round_trip(faq_store: FaqStore) -> None:
     with pytest.raises(AskNotFound):
         faq_store.add_feedback("nope", correct=True)
     with pytest.raises(FaqNotFound):
-        faq_store.add_feedback("x1", correct=True, faq_id=entry.id + 99)
+        faq_store.add_feedback("x1", correct=False, faq_id=entry.id + 99)
     assert len(faq_store.list_feedback()) == 2
+
+
+def test_feedback_that_calls_an_outcome_right_and_names_another_faq_is_refused(
+    faq_store: FaqStore,
+) -> None:
+    first, second = faq_store.add([FaqDraft("q?", "a."), FaqDraft("r?", "b.")])
+    faq_store.record_asks([ask("a1", "answered?", answered=True, faq_id=first.id),
+                           ask("d1", "declined?")])
+    # Naming the FAQ answered is only redundant: kept.
+    assert faq_store.add_feedback("a1", correct=True, faq_id=first.id).faq_id == first.id
+    with pytest.raises(StoreValidationError, match="answered with 1; name a FAQ only when"):
+        faq_store.add_feedback("a1", correct=True, faq_id=second.id)
+    with pytest.raises(StoreValidationError, match=r"answered with no FAQ \(it was declined\)"):
+        faq_store.add_feedback("d1", correct=True, faq_id=first.id)
+    assert len(faq_store.list_feedback()) == 1
 
 
 def test_prune_asks_keeps_recent_asks_and_those_with_feedback(faq_store: FaqStore) -> None:
