@@ -601,7 +601,10 @@ def _tag_filter(live: _Live, tags: Iterable[str] | None) -> Callable[[int], bool
 
 def _match(live: _Live, hit: Hit) -> Match:
     entry = live.entries[hit.faq_id]
-    return Match(hit.faq_id, entry.phrasings[hit.phrasing_no], entry.answer, hit.score)
+    # float32 unit vectors give a phrasing asked word for word 1.0000001: a cosine is at
+    # most 1, and a threshold (which the store caps at 1) must be reachable.
+    score = min(max(hit.score, -1.0), 1.0)
+    return Match(hit.faq_id, entry.phrasings[hit.phrasing_no], entry.answer, score)
 
 
 def _lexical_rescore(live: _Live, texts: Sequence[str]) -> RescoreMany | None:

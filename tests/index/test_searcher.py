@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from index.errors import SwapInProgressError
+from index.faq_index import Hit
 from index.persistence import SIDECAR_NAME, read_meta
-from index.searcher import FaqSearcher, Query, SearcherConfig
+from index.searcher import FaqSearcher, Query, SearcherConfig, _match
 from index.sync import IndexPoller
-from store.entries import FaqDraft, FaqPatch
+from store.entries import FaqDraft, FaqEntry, FaqPatch
 from store.faq_store import FaqStore
 from tests.index.conftest import drafts_from_groups, held_out_queries
 
@@ -420,3 +423,14 @@ def test_a_stored_phrasing_asked_word_for_word_finds_its_faq_whatever_the_graph_
     searcher.catch_up()
     assert top1(searcher, ["shared words here"]) == [twins[1].id]
     assert len(searcher._live.phrasings_repeated("shared words here")) == 1
+
+
+@pytest.mark.parametrize(("raw", "served"), [(1.0000001192092896, 1.0), (-1.0000001, -1.0),
+                                              (0.73, 0.73)])
+def test_a_match_scores_a_cosine_in_minus_one_to_one(raw: float, served: float) -> None:
+    """float32 unit vectors give a phrasing asked word for word 1.0000001 (seen on /ask);
+    a threshold of 1, the most the store takes, must still answer it."""
+    now = datetime.now(UTC)
+    entry = FaqEntry(7, "q?", "a.", (), (), now, now)
+    match = _match(SimpleNamespace(entries={7: entry}), Hit(7, 0, raw))  # type: ignore[arg-type]
+    assert match.score == served
