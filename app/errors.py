@@ -51,6 +51,9 @@ from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationEr
 logger = logging.getLogger("samesay.app")
 
 INTERNAL_ERROR_MESSAGE = "internal error; the request id identifies it in the logs"
+# An outage's 503 says when to try again: clients that honour it back off instead of
+# hammering a store that is coming back (a connection attempt gives up after 5 s).
+RETRY_AFTER_S = "5"
 NOT_JSON_MESSAGE = "the request body must be JSON: send Content-Type: application/json"
 
 
@@ -214,7 +217,10 @@ async def _on_index_input(request: Request, error: IndexInputError) -> Response:
 async def _on_unavailable(request: Request, error: Exception) -> Response:
     logger.error("dependency unavailable: %s", type(error).__name__, exc_info=error)
     return error_response(
-        503, "not_ready", "the service cannot reach its store or index right now; retry"
+        503,
+        "not_ready",
+        "the service cannot reach its store or index right now; retry",
+        headers={"Retry-After": RETRY_AFTER_S},
     )
 
 

@@ -27,6 +27,7 @@ def test_store_outage(client, loaded, faq_groups, monkeypatch) -> None:
 
     response = client.get(f"/faq/{next(iter(loaded.values()))}")
     assert response.status_code == 503 and response.json()["error"]["code"] == "not_ready"
+    assert response.headers["retry-after"] == "5"
     write = client.post("/faq", json={"question": "q", "answer": "a"}, headers=AUTH)
     assert write.status_code == 503
     not_ready = client.get("/readyz")
