@@ -31,7 +31,13 @@ def create_store_engine(url: str) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        _sqlite_file(parsed).parent.mkdir(parents=True, exist_ok=True)
+        folder = _sqlite_file(parsed).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a file in the way, no permission, a read-only disk
+            raise StoreError(
+                f"cannot create the SQLite database's folder {folder}: {error.strerror}"
+            ) from None
         # timeout: how long a writer waits for another's lock before "database is locked".
         engine = create_engine(
             parsed, connect_args={"timeout": 60, "check_same_thread": False}

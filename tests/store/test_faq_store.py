@@ -1,11 +1,12 @@
 """FaqStore CRUD, paging, revision log and durability, against SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from store.entries import FaqDraft, FaqPatch
-from store.errors import FaqNotFound, StoreValidationError
+from store.errors import FaqNotFound, StoreError, StoreValidationError
 from store.faq_store import FaqStore
 
 
@@ -221,3 +222,10 @@ def test_hostile_strings_in_lookups_never_reach_the_driver(faq_store: FaqStore) 
         faq_store.set_setting("nul\x00", 1)
     with pytest.raises(StoreValidationError):
         faq_store.list_page(tags=["nul\x00"])
+
+
+def test_a_sqlite_path_whose_folder_cannot_be_made_is_a_store_error(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot create the SQLite database's folder"):
+        FaqStore(f"sqlite:///{in_the_way}/samesay.db")
