@@ -10,6 +10,7 @@ from types import ModuleType
 
 from bench import service
 from bench.config import BenchConfig, BenchError
+from cli.arguments import positive_int
 
 
 def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -35,7 +36,7 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=None,
         help="passed to `samesay serve --workers` (default: its own)",
     )

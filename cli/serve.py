@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from app.config import Settings
+from cli.arguments import configured_database_url, port, positive_int
 
 KEY_FILE = "api-key"
 
@@ -26,10 +27,10 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument("--port", type=port, default=8000, help="port (default: %(default)s)")
     serve.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=1,
         help="worker processes; each loads the model and index (default: %(default)s)",
     )
@@ -77,10 +78,25 @@ def _bootstrap(settings: Settings) -> None:
 
 def _bootstrap_child(settings: Settings) -> None:
     from app.bootstrap import BootstrapError, ensure_ready  # torch: only in this process
+    from store.errors import StoreError
 
     try:
         ensure_ready(settings)
-    except BootstrapError as error:
+    except (BootstrapError, StoreError) as error:  # StoreError: the database went away since
+        raise SystemExit(f"samesay: {error}") from None
+
+
+def _check_store(settings: Settings) -> None:
+    """Open the store once (creating or upgrading its schema, as the service would) before
+    the first start and the workers: a database that is down, missing or of a newer schema is
+    one line here, not a traceback from the bootstrap or every worker."""
+    from store.errors import StoreError
+    from store.faq_store import FaqStore
+
+    url = configured_database_url(settings.resolved_database_url)
+    try:
+        FaqStore(url).close()
+    except StoreError as error:
         raise SystemExit(f"samesay: {error}") from None
 
 
@@ -89,7 +105,6 @@ def run_serve(args: argparse.Namespace) -> int:
     from app.serving import ListenError, check_port, serve
 
     settings = Settings()
-    configure_logging(settings.log_level)
     # Every thread OpenMP creates later starts from this; workers inherit it. A single
     # query is too small to split across threads (see index.faq_index.set_threads).
     os.environ.setdefault("OMP_NUM_THREADS", str(settings.faiss_threads))
@@ -97,6 +112,10 @@ def run_serve(args: argparse.Namespace) -> int:
         check_port(args.host, args.port)
     except ListenError as error:
         raise SystemExit(f"samesay: {error.strerror}") from None
+    # Before logging is configured: Alembic's INFO lines would bury a one-line refusal (the
+    # bootstrap child, which opened the store first until now, never configured it either).
+    _check_store(settings)
+    configure_logging(settings.log_level)
     if not args.no_bootstrap:
         _bootstrap(settings)
     if not settings.api_keys:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from cli.arguments import configured_database_url, database_url, positive_int
+
 
 def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
     importer = commands.add_parser(
@@ -37,15 +39,23 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
         ("current", "print the database's and this code's schema revisions", _db_current),
     ):
         command = database_commands.add_parser(name, help=help_text)
-        command.add_argument("--database-url", help="SQLAlchemy URL (default: settings)")
+        command.add_argument(
+            "--database-url", type=database_url, help="SQLAlchemy URL (default: settings)"
+        )
         command.set_defaults(func=func)
 
     bench_store = bench.add_parser(
         "store", help="FAQ write throughput (single adds, batches, threads) and changes_since"
     )
-    bench_store.add_argument("--database-url", help="SQLAlchemy URL (default: temp SQLite file)")
-    bench_store.add_argument("--entries", type=int, default=2000, help="entries per phase")
-    bench_store.add_argument("--threads", type=int, default=4, help="concurrent writer threads")
+    bench_store.add_argument(
+        "--database-url", type=database_url, help="SQLAlchemy URL (default: temp SQLite file)"
+    )
+    bench_store.add_argument(
+        "--entries", type=positive_int, default=2000, help="entries per phase"
+    )
+    bench_store.add_argument(
+        "--threads", type=positive_int, default=4, help="concurrent writer threads"
+    )
     bench_store.set_defaults(func=_bench)
 
 
@@ -53,7 +63,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("jsonl", "csv", "tsv"), help="default: from the file extension"
     )
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: settings)")
+    parser.add_argument(
+        "--database-url", type=database_url, help="SQLAlchemy URL (default: settings)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -62,7 +74,7 @@ def _database_url(args: argparse.Namespace) -> str:
         return args.database_url
     from app.config import Settings  # lazily: settings are read only when a command runs
 
-    return Settings().resolved_database_url
+    return configured_database_url(Settings().resolved_database_url)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -129,26 +141,38 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_current(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from store.engine import create_store_engine, require_existing_database
     from store.errors import StoreError
     from store.migrate import current_revision, head_revision
+    from store.transactions import unavailable_reason
 
     try:
-        database_url = _database_url(args)
-        require_existing_database(database_url)  # a look must not create the database
-        engine = create_store_engine(database_url)
+        url = _database_url(args)
+        require_existing_database(url)  # a look must not create the database
+        engine = create_store_engine(url)
     except StoreError as error:
         print(f"db current failed: {error}", file=sys.stderr)
         return 1
     try:
-        print(f"database: {current_revision(engine) or 'empty'}; this Samesay: {head_revision()}")
+        revision = current_revision(engine)
+    except (OperationalError, InterfaceError) as error:  # as FaqStore reports it to db upgrade
+        print(f"db current failed: {unavailable_reason(error)}", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
+    print(f"database: {revision or 'empty'}; this Samesay: {head_revision()}")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
     from bench.store import run_store_bench
+    from store.errors import StoreError
 
-    run_store_bench(args.database_url, entries=args.entries, threads=args.threads)
+    try:
+        run_store_bench(args.database_url, entries=args.entries, threads=args.threads)
+    except StoreError as error:
+        print(f"bench store failed: {error}", file=sys.stderr)
+        return 1
     return 0

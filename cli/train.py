@@ -5,9 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
+
+from cli.arguments import (
+    checkpoint_dir,
+    float_range,
+    fraction,
+    int_range,
+    non_negative_float,
+    non_negative_int,
+    output_dir,
+    positive_float,
+    positive_int,
+    training_device,
+    unit_interval,
+)
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,39 +44,66 @@ def _reported(name: str, command: Command) -> Command:
     return run
 
 
+# cos θ − m with m >= 2 puts the target below every other class's cosine whatever θ is: the
+# loss could never be met (the default is 0.35).
+_margin = float_range(0.0, 2.0, high_inclusive=False)
+# NumPy's legacy seeding (training.trainer.seed_everything) takes 0 <= seed < 2**32.
+_seed = int_range(0, 2**32 - 1)
+
+
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("recipe (defaults = the default recipe)")
     group.add_argument("--tokenizer", choices=["char", "subword", "bilingual"])
     group.add_argument("--pooling", choices=["last", "mean", "max"])
     group.add_argument("--loss", choices=["softmax", "am_softmax", "simpler_a_softmax"])
     group.add_argument("--unidirectional", action="store_true", help="uni-GRU instead of bi")
-    group.add_argument("--hidden-size", type=int)
-    group.add_argument("--embedding-dim", type=int)
-    group.add_argument("--layers", type=int, dest="num_layers")
-    group.add_argument("--epochs", type=int)
-    group.add_argument("--min-steps", type=int, help="extra epochs for small data up to N updates")
-    group.add_argument("--batch-size", type=int)
-    group.add_argument("--learning-rate", type=float)
+    group.add_argument("--hidden-size", type=positive_int)
+    group.add_argument("--embedding-dim", type=positive_int)
+    group.add_argument("--layers", type=positive_int, dest="num_layers")
+    group.add_argument("--epochs", type=positive_int)
+    group.add_argument(
+        "--min-steps", type=non_negative_int, help="extra epochs for small data up to N updates"
+    )
+    group.add_argument("--batch-size", type=positive_int)
+    group.add_argument("--learning-rate", type=positive_float)
     group.add_argument("--lr-schedule", choices=["constant", "linear", "cosine"])
-    group.add_argument("--warmup-steps", type=int, help="linear warm-up updates")
-    group.add_argument("--margin", type=float)
-    group.add_argument("--scale", type=float)
-    group.add_argument("--label-smoothing", type=float)
-    group.add_argument("--word-dropout", type=float, help="drop training words with this rate")
-    group.add_argument("--min-count", type=int)
-    group.add_argument("--max-tokens", type=int)
-    group.add_argument("--seed", type=int)
-    group.add_argument("--members", type=int, help="networks in the ensemble (one seed each)")
+    group.add_argument("--warmup-steps", type=non_negative_int, help="linear warm-up updates")
     group.add_argument(
-        "--distil-steps", type=int, help="fine-tuning: distil the --members into one network"
+        "--margin", type=_margin, help="AM-softmax's additive margin m, 0 <= m < 2"
+    )
+    group.add_argument("--scale", type=positive_float)
+    group.add_argument("--label-smoothing", type=fraction)
+    group.add_argument(
+        "--word-dropout", type=fraction, help="drop training words with this rate (0 <= r < 1)"
+    )
+    group.add_argument("--min-count", type=positive_int)
+    group.add_argument("--max-tokens", type=positive_int)
+    group.add_argument("--seed", type=_seed)
+    group.add_argument(
+        "--members", type=positive_int, help="networks in the ensemble (one seed each)"
     )
     group.add_argument(
-        "--distil-anchor-sentences", type=int, help="general requests beside the FAQ's"
+        "--distil-steps",
+        type=non_negative_int,
+        help="fine-tuning: distil the --members into one network",
     )
-    group.add_argument("--max-train-seconds", type=float)
-    group.add_argument("--device", help="auto (default), cpu, cuda")
-    group.add_argument("--init-from", help="checkpoint to fine-tune instead of from scratch")
-    group.add_argument("--threads", type=int, dest="num_threads", help="CPU threads to train")
+    group.add_argument(
+        "--distil-anchor-sentences",
+        type=non_negative_int,
+        help="general requests beside the FAQ's",
+    )
+    group.add_argument("--max-train-seconds", type=positive_float)
+    group.add_argument(
+        "--device", type=training_device, help="auto (default: CUDA when available), cpu, cuda"
+    )
+    group.add_argument(
+        "--init-from",
+        type=checkpoint_dir,
+        help="checkpoint directory to fine-tune instead of training from scratch",
+    )
+    group.add_argument(
+        "--threads", type=positive_int, dest="num_threads", help="CPU threads to train"
+    )
 
 
 def _config_from_args(args: argparse.Namespace):
@@ -104,7 +146,8 @@ def _train(args: argparse.Namespace) -> int:
     # Only training sentences: a source's val/test splits are for evaluation.
     merged = merge_datasets(datasets)
     groups = merged.groups(None if args.all_splits else _train_splits(merged))
-    path = train_encoder(list(groups.values()), Path(args.out), _config_from_args(args))
+    with _out_dir(Path(args.out)) as out:  # once the data has read well
+        path = train_encoder(list(groups.values()), out, _config_from_args(args))
     print(f"checkpoint written to {path}")
     return 0
 
@@ -115,8 +158,6 @@ def _train_base(args: argparse.Namespace) -> int:
 
     if len(args.data) != 1:
         raise SystemExit("--recipe base takes one --data: the data root (../shared/data)")
-    if args.topic_share is not None and not 0.0 <= args.topic_share <= 1.0:
-        raise SystemExit("--topic-share must be between 0 and 1")
     names = (
         "epochs seed num_threads device max_train_seconds hidden_size embedding_dim "
         "num_layers pooling wordnet_en "
@@ -131,13 +172,33 @@ def _train_base(args: argparse.Namespace) -> int:
     if args.no_teacher_start:
         changes.update(teacher_vocabulary=False, token_init=False, synthetic_en=0, synthetic_zh=0)
         flags.append("--no-teacher-start")
-    path = train_base(Path(args.data[0]), Path(args.out), replace(BaseRecipe(), **changes))
+    with _out_dir(Path(args.out)) as out:
+        path = train_base(Path(args.data[0]), out, replace(BaseRecipe(), **changes))
     command = " ".join(
         ["samesay train --recipe base --data", args.data[0], "--out", args.out, *flags]
     )
     card = write_model_card(path, command)
     print(f"base checkpoint written to {path} (model card: {card})")
     return 0
+
+
+@contextmanager
+def _out_dir(path: Path) -> Iterator[Path]:
+    """`path`, created before minutes of training rather than after them (--out's type
+    refuses a file in the way; only trying tells a read-only or virtual place such as /proc),
+    and removed again when the command fails and leaves it empty."""
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"samesay train: cannot create --out {path}: {error.strerror}") from None
+    try:
+        yield path
+    except BaseException:
+        if created:
+            with suppress(OSError):  # rmdir: only an empty directory goes
+                path.rmdir()
+        raise
 
 
 def _train_splits(dataset) -> list[str | None]:
@@ -206,7 +267,13 @@ def add_commands(commands, bench) -> None:
         help="groups (default): AM-softmax on the --data groups; base: the shipped base "
         "encoder (teacher distillation + licence-clean groups, training.base_recipe)",
     )
-    train.add_argument("--out", required=True, help="checkpoint directory to write")
+    train.add_argument(
+        "--out",
+        required=True,
+        type=output_dir,
+        help="checkpoint directory to write (created if missing; a checkpoint already there "
+        "is replaced)",
+    )
     train.add_argument(
         "--all-splits", action="store_true", help="also train on the sources' val/test splits"
     )
@@ -218,32 +285,32 @@ def add_commands(commands, bench) -> None:
     )
     train.add_argument(
         "--synthetic-en",
-        type=int,
+        type=non_negative_int,
         help="--recipe base: made-up English requests carrying the teacher's whole "
         "vocabulary, distilled beside the real ones (training.synthetic_requests)",
     )
     train.add_argument(
         "--synthetic-zh",
-        type=int,
+        type=non_negative_int,
         help="--recipe base: made-up Chinese requests carrying jieba's dictionary words, "
         "distilled from USE beside the real ones (training.synthetic_requests_zh)",
     )
     train.add_argument(
         "--listwise-weight",
-        type=float,
+        type=non_negative_float,
         help="--recipe base: weight of the listwise distillation term (0, off, as shipped: "
         "it agreed more with MiniLM but ranked no better; docs/quality.md)",
     )
     train.add_argument(
         "--topic-share",
-        type=float,
+        type=unit_interval,
         help="--recipe base: share of each distillation batch drawn from one topic cluster "
         "of the teacher's vectors (training.topic_batches; 0, off, as shipped: a wash after "
         "fine-tuning; docs/quality.md)",
     )
     train.add_argument(
         "--wordnet-en",
-        type=int,
+        type=non_negative_int,
         help="--recipe base: up to N of WordNet's definitions and examples distilled from "
         "MiniLM (training.wordnet_text; needs apt-get install wordnet-base; 0, off, as "
         "shipped: a wash after fine-tuning; docs/quality.md)",
@@ -263,7 +330,7 @@ def add_commands(commands, bench) -> None:
         "quality", help="train the default recipe and compare it with BM25 (quality.json)"
     )
     quality.add_argument("--data", required=True, help="dataset file or folder")
-    quality.add_argument("--out", required=True, help="output directory")
+    quality.add_argument("--out", required=True, type=output_dir, help="output directory")
     quality.add_argument("--oos", help="optional out-of-scope file (txt or jsonl)")
     quality.add_argument(
         "--extra-train",
@@ -273,7 +340,7 @@ def add_commands(commands, bench) -> None:
     )
     quality.add_argument(
         "--class-weight-share",
-        type=float,
+        type=unit_interval,
         default=None,
         help="weight of the class vectors in closed-set/out-of-scope scores "
         "(0 = best phrasing only; default: chosen on the validation split)",
@@ -285,7 +352,9 @@ def add_commands(commands, bench) -> None:
         "margins", help="softmax vs AM-softmax vs simpler-A-softmax on unseen groups"
     )
     margins.add_argument("--data", required=True, help="dataset file or folder")
-    margins.add_argument("--out", required=True, help="output directory")
-    margins.add_argument("--seeds", type=int, default=3, help="seeds per loss (default 3)")
+    margins.add_argument("--out", required=True, type=output_dir, help="output directory")
+    margins.add_argument(
+        "--seeds", type=positive_int, default=3, help="seeds per loss (default 3)"
+    )
     _add_recipe_options(margins)
     margins.set_defaults(func=_reported("bench margins", _bench_margins))

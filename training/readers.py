@@ -94,11 +94,10 @@ def read_clinc150(path: Path, name: str = "clinc150") -> Dataset:
 def read_csv(path: Path, name: str | None = None) -> Dataset:
     """CSV with columns text,label (header optional; extra `split` column honoured)."""
     path = _require_file(Path(path))
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
+    rows = _csv_rows(path)
     if not rows:
         raise DatasetError(f"{path} is empty")
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.strip().lower() for cell in rows[0][1]]
     if "text" in header and "label" in header:
         text_col, label_col = header.index("text"), header.index("label")
         split_col = header.index("split") if "split" in header else None
@@ -106,7 +105,7 @@ def read_csv(path: Path, name: str | None = None) -> Dataset:
     else:
         text_col, label_col, split_col = 0, 1, None
     examples = []
-    for number, row in enumerate(rows, 2):
+    for number, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= max(text_col, label_col) or not row[text_col].strip():
@@ -114,6 +113,19 @@ def read_csv(path: Path, name: str | None = None) -> Dataset:
         split = row[split_col] if split_col is not None and len(row) > split_col else None
         examples.append(Example(row[text_col], row[label_col], split or None))
     return Dataset(name or path.stem, examples)
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """(line number where the row starts, its cells) for each row: a quoted cell may span
+    lines, so a row's number is not its index."""
+    rows = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        start = 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    return rows
 
 
 def read_faq_jsonl(path: Path, name: str | None = None) -> Dataset:

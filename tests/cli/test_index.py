@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,27 @@ def test_bench_index_prints_a_row_per_kind_and_search_setting() -> None:
     assert rows[0][1:4] == ["flat", "-", "-"]
     assert all(0.0 <= float(row[-1]) <= 1.0 for row in rows)
 
+
+
+def test_index_build_defaults_to_the_model_the_service_serves(
+    tmp_path: Path, tiny_encoder_path: Path, fixture_groups, monkeypatch, capsys
+) -> None:
+    # After a retrain the store names a checkpoint in <data_dir>/models/; the first-start
+    # model (<data_dir>/model) is not there at all, so building for it would fail.
+    from cli.main import main
+    from index.persistence import read_meta
+
+    content_hash = json.loads((tiny_encoder_path / "checkpoint.json").read_text())["content_hash"]
+    shutil.copytree(tiny_encoder_path, tmp_path / "models" / content_hash)
+    url = f"sqlite:///{tmp_path / 'samesay.db'}"
+    store = FaqStore(url)
+    store.add(drafts_from_groups(fixture_groups))
+    store.set_active_model(content_hash)
+    store.close()
+    monkeypatch.delenv("SAMESAY_MODEL_PATH", raising=False)
+    monkeypatch.setenv("SAMESAY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SAMESAY_DATABASE_URL", url)
+
+    assert main(["index", "build"]) == 0, capsys.readouterr().err
+    assert f"encoder {content_hash[:12]}" in capsys.readouterr().out
+    assert read_meta(tmp_path / "index").encoder_hash == content_hash

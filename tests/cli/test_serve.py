@@ -120,3 +120,44 @@ def test_a_taken_port_stops_serve_before_the_first_start(tmp_path, workers) -> N
     assert f"samesay: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (data_dir / "model").exists() and not (data_dir / "samesay.db").exists()
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("database", "flags", "message"),
+    [
+        ("postgres", [], "samesay: database unavailable: "),
+        ("postgres", ["--no-bootstrap"], "samesay: database unavailable: "),
+        ("postgres", ["--no-bootstrap", "--workers", "2"], "samesay: database unavailable: "),
+        ("sqlite-under-a-file", [], "samesay: "),  # the store's own words for it
+    ],
+)
+def test_an_unreachable_store_stops_serve_with_one_line(
+    tmp_path: Path, database: str, flags: list[str], message: str
+) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    url = (
+        f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/samesay"
+        if database == "postgres"
+        else f"sqlite:///{tmp_path / 'file' / 'samesay.db'}"  # its directory cannot be made
+    )
+    data_dir = tmp_path / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SAMESAY_")}
+    env.update(SAMESAY_DATA_DIR=str(data_dir), SAMESAY_DATABASE_URL=url)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(_free_port()), *flags],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert time.monotonic() - started < 30  # refused before the bootstrap and the workers
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    assert not (data_dir / "model").exists()  # nothing trained for a store it cannot reach

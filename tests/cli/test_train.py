@@ -83,7 +83,9 @@ def test_bad_input_is_one_line_and_status_2_not_a_traceback(
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_topic_share_outside_zero_to_one_is_refused_before_training(tmp_path):
+def test_topic_share_outside_zero_to_one_is_refused_before_training(tmp_path, capsys):
     argv = ["train", "--recipe", "base", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
-    with pytest.raises(SystemExit, match="--topic-share"):
+    with pytest.raises(SystemExit) as exit_:
         main([*argv, "--topic-share", "1.5"])
+    assert exit_.value.code == 2 and "argument --topic-share" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

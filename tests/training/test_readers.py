@@ -59,6 +59,22 @@ def test_csv_with_header_and_without(tmp_path):
     assert read_csv(plain).groups() == {"x": ["hello"], "y": ["bye"]}
 
 
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        ("hello\n", 1),  # no header: the first row is line 1
+        ("a,x\nb,x\nhello\n", 3),
+        ("text,label\na,x\nhello\n", 3),  # the header is line 1
+        ('text,label\n"two\nlines",x\n\nhello\n', 5),  # a quoted cell and a blank line
+    ],
+)
+def test_csv_bad_row_names_its_line_in_the_file(tmp_path, content, line):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DatasetError, match=rf"bad\.csv:{line}: expected text,label"):
+        read_csv(path)
+
+
 def test_faq_jsonl_question_and_alternates_form_one_group(tmp_path):
     path = tmp_path / "faqs.jsonl"
     lines = [
