@@ -82,6 +82,7 @@ class Retrainer:
         self._thread: threading.Thread | None = None
         self._finished = threading.Event()
         self._cancel = threading.Event()
+        self._publishing = threading.Lock()
 
     @property
     def status(self) -> RetrainState:
@@ -151,10 +152,15 @@ class Retrainer:
             self._publish()
 
     def _publish(self) -> None:
-        try:
-            publish(self._store, self._state)
-        except Exception:  # the store is down: the run goes on; the next beat tries again
-            logger.warning("could not record the retrain's progress in the store", exc_info=True)
+        # One at a time, the state read under the lock: a beat that read "running" must not
+        # write it after the run's last word ("succeeded") and make it look alive again.
+        with self._publishing:
+            try:
+                publish(self._store, self._state)
+            except Exception:  # the store is down: the run goes on; the next beat tries again
+                logger.warning(
+                    "could not record the retrain's progress in the store", exc_info=True
+                )
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread

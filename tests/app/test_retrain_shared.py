@@ -131,3 +131,42 @@ def test_a_service_stopping_mid_run_ends_it_and_records_it_as_interrupted(
         store.close()
     assert (record["state"], record["error"]) == ("failed", CANCELLED), record
     assert record["message"].startswith("retrain interrupted: the service stopped")
+
+
+def test_a_late_heartbeat_never_outlives_the_runs_last_word(
+    settings, database_url, faq_groups, monkeypatch
+) -> None:
+    """A beat that read "running" just before the run ended must not write it after the
+    run's final state: the record would say running, then interrupted, for a finished run."""
+    beat_waiting, final_written = threading.Event(), threading.Event()
+    real_publish = app.retrain.publish
+
+    def publish(store, state):
+        if state.state == "running":
+            beat_waiting.set()
+            final_written.wait(2)  # the run ends meanwhile
+            return real_publish(store, state)
+        written = real_publish(store, state)
+        final_written.set()
+        return written
+
+    def failing_training(*args, **kwargs):
+        beat_waiting.wait(10)
+        raise TrainingFailed("boom")
+
+    monkeypatch.setattr(app.retrain, "HEARTBEAT_S", 0.05)
+    monkeypatch.setattr(app.retrain, "publish", publish)
+    monkeypatch.setattr(app.retrain, "train_in_child", failing_training)
+    items = [faq_body(name, sentences) for name, sentences in faq_groups.items()]
+    app_ = create_app(settings, train_config=tiny_train_config(epochs=3))
+    with TestClient(app_, raise_server_exceptions=False) as client:
+        assert client.post("/faq", json={"items": items}, headers=AUTH).status_code == 201
+        assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+        app_.state.service.retrainer.join(30)
+        time.sleep(0.3)  # any beat still running has written by now
+        store = FaqStore(database_url)
+        try:
+            record = store.get_setting(RETRAIN_KEY)
+        finally:
+            store.close()
+    assert (record["state"], record["error"]) == ("failed", "boom"), record
