@@ -106,9 +106,29 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Options that shape the network: a fine-tune (--init-from) takes all of them from the
+# checkpoint, so giving one would be silently ignored.
+_NETWORK_OPTIONS = {
+    "tokenizer": "--tokenizer",
+    "pooling": "--pooling",
+    "unidirectional": "--unidirectional",
+    "hidden_size": "--hidden-size",
+    "embedding_dim": "--embedding-dim",
+    "num_layers": "--layers",
+    "max_tokens": "--max-tokens",
+}
+
+
 def _config_from_args(args: argparse.Namespace):
     from training.trainer import TrainConfig
 
+    if getattr(args, "init_from", None):
+        given = [flag for name, flag in _NETWORK_OPTIONS.items() if getattr(args, name, None)]
+        if given:
+            raise SystemExit(
+                f"samesay: {', '.join(given)} cannot change a fine-tune: with --init-from the "
+                "network (tokenizer, sizes, pooling) is the checkpoint's"
+            )
     config = TrainConfig()
     encoder_fields = "pooling hidden_size embedding_dim num_layers members".split()
     train_fields = (

@@ -89,3 +89,18 @@ def test_topic_share_outside_zero_to_one_is_refused_before_training(tmp_path, ca
         main([*argv, "--topic-share", "1.5"])
     assert exit_.value.code == 2 and "argument --topic-share" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_network_options_with_init_from_are_refused_not_ignored(tmp_path, capsys) -> None:
+    """A fine-tune keeps the checkpoint's network: --tokenizer char was silently ignored."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "checkpoint.json").write_text("{}")
+    argv = ["train", "--data", str(FIXTURE_GROUPS), "--out", str(tmp_path / "out")]
+    argv += ["--init-from", str(tmp_path / "base"), "--tokenizer", "char", "--layers", "2"]
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert str(exited.value) == (
+        "samesay: --tokenizer, --layers cannot change a fine-tune: with --init-from the "
+        "network (tokenizer, sizes, pooling) is the checkpoint's"
+    )
+    assert not (tmp_path / "out").exists()
