@@ -65,13 +65,11 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as connection:
             yield connection
     except (OperationalError, InterfaceError) as error:
-        if _schema_missing(error):
-            raise StoreUnavailable(SCHEMA_MISSING) from error
         raise StoreUnavailable(unavailable_reason(error)) from error
     except ProgrammingError as error:
-        if _schema_missing(error):
-            raise StoreUnavailable(SCHEMA_MISSING) from error
-        raise
+        if not _schema_missing(error):
+            raise
+        raise StoreUnavailable(SCHEMA_MISSING) from error
     except PoolTimeout as error:
         raise StoreUnavailable(
             "database unavailable: no free connection (the database is slow or hung)"
