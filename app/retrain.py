@@ -39,7 +39,7 @@ from app.last_tuning import (
 )
 from app.model_files import checkpoint_dir, model_version, models_dir, prune_checkpoints
 from app.retrain_record import HEARTBEAT_S, RetrainState, claim, latest, publish
-from app.train_child import CANCELLED, TrainingFailed, train_in_child
+from app.train_child import CANCELLED, TrainingCancelled, TrainingFailed, train_in_child
 from index.searcher import FaqSearcher
 from model.numpy_encoder import load_numpy_encoder
 from store.faq_store import FaqStore
@@ -228,7 +228,7 @@ class Retrainer:
             )
             logger.info("retrain finished: serving model %s", version)
         except Exception as error:
-            if self._cancel.is_set() and str(error) == CANCELLED:
+            if isinstance(error, TrainingCancelled):
                 logger.info("retrain interrupted: the service is stopping")
                 self._state = replace(self._state, **_interrupted())
                 return

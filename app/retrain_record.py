@@ -65,8 +65,8 @@ def claim(store: FaqStore, state: RetrainState) -> RetrainState | None:
     return blocking[0] if blocking else None
 
 
-def publish(store: FaqStore, state: RetrainState) -> bool:
-    """Rewrite the record with this run's state and a new heartbeat; False when the store's
+def publish(store: FaqStore, state: RetrainState) -> None:
+    """Rewrite the record with this run's state and a new heartbeat, unless the store's
     record is another run's now (this one was taken for dead and replaced)."""
     now = datetime.now(UTC)
 
@@ -75,8 +75,7 @@ def publish(store: FaqStore, state: RetrainState) -> bool:
             return KEEP
         return _record(state, now)
 
-    written = store.change_setting(RETRAIN_KEY, update, notify=False)
-    return isinstance(written, dict) and written.get("heartbeat_at") == now.isoformat()
+    store.change_setting(RETRAIN_KEY, update, notify=False)
 
 
 def latest(store: FaqStore) -> RetrainState | None:

@@ -46,8 +46,12 @@ class ChildResult:
     raised_from: float | None = None
 
 
-# A cancelled job's error: the service stops, and the child must not outlive it.
+# A cancelled job's message: the service stops, and the child must not outlive it.
 CANCELLED = "interrupted: the service stopped"
+
+
+class TrainingCancelled(TrainingFailed):
+    """The job was cancelled (ChildJob.result's `cancel`); its child is killed."""
 
 
 def train_in_child(
@@ -147,7 +151,7 @@ class ChildJob:
         `cancel` is set (stop() then kills the child)."""
         while self._payload is None:
             if cancel is not None and cancel.is_set():
-                raise TrainingFailed(CANCELLED)
+                raise TrainingCancelled(CANCELLED)
             if self._receiver.poll(_POLL_S):
                 self._take(on_progress)
             elif not self._child.is_alive():

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 import app.retrain
 from app.main import create_app
 from app.retrain_record import RETRAIN_KEY, STALE_AFTER
-from app.train_child import CANCELLED, TrainingFailed
+from app.train_child import CANCELLED, TrainingCancelled, TrainingFailed
 from store.faq_store import FaqStore
 from tests.app.conftest import AUTH, faq_body, make_settings
 from tests.fixtures.model_fixtures import tiny_train_config
@@ -50,6 +50,14 @@ def _put_record(database_url: str, record: dict) -> None:
     store = FaqStore(database_url)
     try:
         store.set_setting(RETRAIN_KEY, record)
+    finally:
+        store.close()
+
+
+def _stored_record(database_url: str) -> dict:
+    store = FaqStore(database_url)
+    try:
+        return store.get_setting(RETRAIN_KEY)
     finally:
         store.close()
 
@@ -113,7 +121,7 @@ def test_a_service_stopping_mid_run_ends_it_and_records_it_as_interrupted(
     def long_training(*args, cancel, **kwargs):  # training itself is not tested here
         if cancel.wait(60):
             cancelled.set()
-            raise TrainingFailed(CANCELLED)  # what ChildJob.result raises, the child killed
+            raise TrainingCancelled(CANCELLED)  # what ChildJob.result raises, the child killed
         raise TrainingFailed("never cancelled")
 
     monkeypatch.setattr(app.retrain, "train_in_child", long_training)
@@ -124,11 +132,7 @@ def test_a_service_stopping_mid_run_ends_it_and_records_it_as_interrupted(
         assert client.post("/admin/retrain", headers=AUTH).status_code == 202
     # The lifespan has ended (Service.stop) while the run was still training.
     assert cancelled.is_set()
-    store = FaqStore(database_url)
-    try:
-        record = store.get_setting(RETRAIN_KEY)
-    finally:
-        store.close()
+    record = _stored_record(database_url)
     assert (record["state"], record["error"]) == ("failed", CANCELLED), record
     assert record["message"].startswith("retrain interrupted: the service stopped")
 
@@ -146,9 +150,8 @@ def test_a_late_heartbeat_never_outlives_the_runs_last_word(
             beat_waiting.set()
             final_written.wait(2)  # the run ends meanwhile
             return real_publish(store, state)
-        written = real_publish(store, state)
+        real_publish(store, state)
         final_written.set()
-        return written
 
     def failing_training(*args, **kwargs):
         beat_waiting.wait(10)
@@ -164,9 +167,5 @@ def test_a_late_heartbeat_never_outlives_the_runs_last_word(
         assert client.post("/admin/retrain", headers=AUTH).status_code == 202
         app_.state.service.retrainer.join(30)
         time.sleep(0.3)  # any beat still running has written by now
-        store = FaqStore(database_url)
-        try:
-            record = store.get_setting(RETRAIN_KEY)
-        finally:
-            store.close()
+        record = _stored_record(database_url)
     assert (record["state"], record["error"]) == ("failed", "boom"), record
