@@ -1,4 +1,5 @@
-"""Dataset readers: group TSV, CLINC150 JSON, CSV (text,label) and JSONL FAQ files.
+"""Dataset readers: group TSV, CLINC150 JSON, CSV (text,label) and FAQ files (JSONL, or a
+CSV/TSV table with question and answer columns: what `samesay export` writes).
 
 Every reader returns a `Dataset`: labelled sentences (`Example(text, group, split)`) plus any
 out-of-scope sentences by split. `read_dataset` picks the reader from a file's name or a
@@ -15,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from store.bulk import read_rows
+from store.errors import ImportFormatError
 from training.errors import DatasetError
 
 # Folder members tried in order by read_dataset.
@@ -152,6 +155,39 @@ def read_faq_jsonl(path: Path, name: str | None = None) -> Dataset:
     return Dataset(name or path.stem, examples)
 
 
+def read_faq_table(path: Path, name: str | None = None) -> Dataset:
+    """A CSV/TSV FAQ table, as `samesay export` writes and `samesay import` reads it: one FAQ
+    per row, its question and alternates one group (split "train"), named by its `id` cell
+    where there is one."""
+    path = _require_file(Path(path))
+    examples = []
+    try:
+        for line, row in read_rows(path, "tsv" if path.suffix == ".tsv" else "csv"):
+            question, alternates = row.get("question"), row.get("alternates", [])
+            if "__error__" in row or not isinstance(alternates, list) or not all(
+                isinstance(text, str) for text in [question, *alternates]
+            ):
+                reason = row.get("__error__", "expected a question and alternates as text")
+                raise DatasetError(f"{path}:{line}: {reason}")
+            group = str(row.get("id") or "").strip() or f"line {line}"
+            examples += [Example(t, group, "train") for t in [question, *alternates] if t.strip()]
+    except ImportFormatError as error:
+        raise DatasetError(f"{path}: {error}") from None
+    return Dataset(name or path.stem, examples)
+
+
+def _is_faq_table(path: Path) -> bool:
+    """Whether a .csv/.tsv file starts with an FAQ header (question and answer columns) rather
+    than text,label or group TSV lines."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False  # the format's own reader reports it
+    columns = {cell.strip().lower() for cell in header}
+    return {"question", "answer"} <= columns
+
+
 def read_out_of_scope(path: Path) -> list[str]:
     """Out-of-scope sentences: plain text lines, or JSONL objects with 'question' or 'text'."""
     path = _require_file(Path(path))
@@ -181,6 +217,8 @@ def read_dataset(path: Path, oos_path: Path | None = None) -> Dataset:
             oos_path = next((path / f for f in _OOS_FILES if (path / f).is_file()), None)
     elif path.name == "data_full.json" or path.suffix == ".json":
         dataset = read_clinc150(path)
+    elif path.suffix in (".csv", ".tsv") and _is_faq_table(path):
+        dataset = read_faq_table(path)
     elif path.suffix == ".tsv":
         dataset = read_group_tsv(path)
     elif path.suffix == ".csv":

@@ -4,6 +4,9 @@ import json
 
 import pytest
 
+from store.bulk import export_file
+from store.entries import FaqDraft
+from store.faq_store import FaqStore
 from training.errors import DatasetError
 from training.readers import (
     merge_datasets,
@@ -91,6 +94,36 @@ def test_faq_jsonl_question_and_alternates_form_one_group(tmp_path):
     path.write_text('{"answer": "no question"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="faqs.jsonl:1"):
         read_faq_jsonl(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
+def test_an_faq_export_reads_as_one_group_per_faq(tmp_path, suffix):
+    # `samesay export` output is training data as it stands: every FAQ one group (an export
+    # table used to be read as text,label or group TSV lines: ids as sentences).
+    store = FaqStore(f"sqlite:///{tmp_path / 'faq.db'}")
+    store.add_batch([
+        FaqDraft("How do I pay?", "By card.", ["payment options", "pay, by | card"], ["billing"]),
+        FaqDraft("退货政策是什么?", "30 天。", ["怎么退货"]),
+        FaqDraft("Where is my order?", "Orders page."),
+    ])
+    store.close()
+    path = tmp_path / f"export{suffix}"
+    export_file(FaqStore(f"sqlite:///{tmp_path / 'faq.db'}"), path, progress=False)
+    assert read_dataset(path).groups(["train"]) == {
+        "1": ["How do I pay?", "payment options", "pay, by | card"],
+        "2": ["退货政策是什么?", "怎么退货"],
+        "3": ["Where is my order?"],
+    }
+
+
+def test_an_faq_table_with_a_bad_row_names_its_line(tmp_path):
+    path = tmp_path / "faqs.csv"
+    path.write_text('question,answer,alternates\nHi?,Hello.,[]\nOnly a question\n', "utf-8")
+    with pytest.raises(DatasetError, match="faqs.csv:3: expected 3 cells"):
+        read_dataset(path)
+    path.write_text("question,answer,colour\nHi?,Hello.,red\n", "utf-8")
+    with pytest.raises(DatasetError, match="faqs.csv: CSV header must name"):
+        read_dataset(path)
 
 
 def test_read_dataset_detects_folder_contents_and_oos_file(tmp_path):
