@@ -160,12 +160,25 @@ async def _on_validation_error(request: Request, error: RequestValidationError) 
     if _body_not_json(request):
         return error_response(415, "unsupported_media_type", NOT_JSON_MESSAGE)
     errors = list(error.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "invalid_json", "the request body is not valid JSON")
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        return error_response(400, "invalid_json", "the request body is not valid JSON",
+                              [_json_error_detail(broken)])
     return error_response(
         422, "validation_error", "the request is invalid", _validation_details(errors)
     )
 
+
+def _json_error_detail(error: dict[str, Any]) -> dict[str, str]:
+    # FastAPI puts the decoder's reason in ctx and its character offset after "body".
+    location = list(error.get("loc", ()))
+    reason = str((error.get("ctx") or {}).get("error", "cannot be parsed"))
+    where = f" at character {location[1]}" if len(location) > 1 else ""
+    return {"field": "body", "message": reason + where, "type": "json_invalid"}
+
+
+# Why a body FastAPI could not parse was refused, where it is not malformed JSON as such.
+TOO_DEEP_MESSAGE = "the request body is nested too deeply to read"
 
 _HTTP_CODES = {
     400: ("invalid_json", "the request body is not valid JSON"),
@@ -177,6 +190,8 @@ _HTTP_CODES = {
 
 async def _on_http_exception(request: Request, error: StarletteHTTPException) -> Response:
     code, message = _HTTP_CODES.get(error.status_code, ("http_error", str(error.detail)))
+    if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
+        message = TOO_DEEP_MESSAGE  # valid JSON, deeper than the parser's recursion limit
     headers = dict(error.headers) if error.headers else None
     if error.status_code == 405:
         # Starlette's Allow names only the route that matched first; list the whole path's.

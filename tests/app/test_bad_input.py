@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.errors import NOT_JSON_MESSAGE
+from app.errors import NOT_JSON_MESSAGE, TOO_DEEP_MESSAGE
 from app.schemas import ErrorBody
 from store.visible import INVISIBLE_ONLY
 from tests.app.conftest import AUTH
@@ -133,6 +133,18 @@ def test_deep_nesting_is_a_400(client) -> None:
     nested = client.post("/ask", content=b'{"question": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
                          headers=JSON)
     assert nested.status_code == 400 and nested.json()["error"]["code"] == "invalid_json"
+    assert nested.json()["error"]["message"] == TOO_DEEP_MESSAGE
+
+
+def test_malformed_json_says_where(client) -> None:
+    response = client.post("/ask", content=b'{"question": "hi",}', headers=JSON)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "the request body is not valid JSON"
+    assert error["details"] == [{
+        "field": "body", "type": "json_invalid",
+        "message": "Expecting property name enclosed in double quotes at character 18",
+    }]
 
 
 def test_body_cap_by_length_and_by_stream(client, settings) -> None:
