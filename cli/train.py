@@ -341,7 +341,9 @@ def add_commands(commands, bench) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="run the evaluation protocols for a checkpoint on a dataset"
     )
-    evaluate.add_argument("--model", required=True, help="checkpoint directory")
+    evaluate.add_argument(
+        "--model", required=True, type=checkpoint_dir, help="checkpoint directory"
+    )
     evaluate.add_argument("--data", required=True, help="dataset file or folder")
     evaluate.add_argument("--oos", help="optional out-of-scope file (txt or jsonl)")
     evaluate.set_defaults(func=_reported("evaluate", _evaluate))

@@ -86,6 +86,10 @@ INDEX = ["bench", "index"]
         ([*INDEX, "--ef-search", "16,0"], "argument --ef-search"),
         ([*INDEX, "--threads", "0"], "argument --threads"),
         (["index", "build", "--model", "{file}"], "argument --model: must be a checkpoint"),
+        (["evaluate", "--model", "{dir}/none", "--data", "x.tsv"], "{dir}/none does not exist"),
+        (["evaluate", "--model", "{dir}", "--data", "x.tsv"], "has no checkpoint.json"),
+        (["bench", "service", "--model", "{dir}/none"], "argument --model: must be a checkpoint"),
+        (["bench", "soak", "--model", "{file}"], "{file} is a file"),
     ],
 )
 def test_a_bad_value_is_a_usage_error(
