@@ -199,6 +199,7 @@ def _train(
     messages: Any,
 ) -> None:
     """The child's whole life: every outcome becomes one last message."""
+    _thread_lock_for_bars()
     try:
         import torch
 
@@ -236,6 +237,7 @@ def _train(
 
 def _rehearse(job: RehearsalJob, messages: Any) -> None:
     """The rehearsal child's whole life: every outcome becomes one last message."""
+    _thread_lock_for_bars()
     try:
         import torch
 
@@ -251,3 +253,13 @@ def _rehearse(job: RehearsalJob, messages: Any) -> None:
         messages.send(("failed", f"{type(error).__name__}: {error}"))
     finally:
         messages.close()
+
+
+def _thread_lock_for_bars() -> None:
+    """Give tqdm a thread lock before its first bar. Its default is a multiprocessing RLock,
+    made even for disabled bars: a POSIX semaphore that a child killed mid-run (a cancelled
+    retrain) leaves behind, and the resource tracker then warns of a leak at shutdown. The
+    child's bars are written from its one training thread."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())

@@ -3,6 +3,8 @@ Settings.keep_base_max_phrasings and Settings.faq_members, passed across the spa
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -98,3 +100,29 @@ def test_a_cancelled_job_raises_at_once_and_its_child_is_killed() -> None:
     job.stop()
     assert time.monotonic() - started < 10
     assert not job._child.is_alive()
+
+
+_KILL_MID_TRAINING = """
+import sys, time
+from app.train_child import ChildJob, _train
+groups = [["How do I reset my password?", "forgot my password"], ["Where is my order?", "track it"]]
+job = ChildJob(_train, (groups, sys.argv[1], None, 1, 0, 1, False), "samesay-test-trainer")
+texts = []
+while not texts and job.poll(lambda fraction, text: texts.append(text)) is None:
+    time.sleep(0.1)
+job.stop()
+print("killed after:", texts)
+"""
+
+
+@pytest.mark.skipif(shipped_base_path() is None, reason="needs the packaged base model")
+def test_a_training_child_killed_mid_run_leaves_no_semaphore(tmp_path: Path) -> None:
+    """tqdm's default lock is a POSIX semaphore: a killed child used to leave one, and the
+    resource tracker warned of a leak as the service exited."""
+    done = subprocess.run(
+        [sys.executable, "-c", _KILL_MID_TRAINING, str(tmp_path / "model")],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert "killed after: ['" in done.stdout  # mid-run: training had reported progress
+    assert "leaked semaphore" not in done.stderr
