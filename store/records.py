@@ -38,7 +38,7 @@ class StoreVersions:
 
 @dataclass(frozen=True)
 class AskRecord:
-    """One answered-or-not question, as the app logs it (ask_id: uuid4 hex from the app)."""
+    """One answered-or-not question, as the app logs it (ask_id: app.ask_ids, 32 hex digits)."""
 
     ask_id: str
     question: str
