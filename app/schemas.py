@@ -359,6 +359,10 @@ class LastTuning(BaseModel):
 
 class FeedbackScore(BaseModel):
     n_examples: int = Field(description="feedback rows usable as labelled questions")
+    n_left_out: int = Field(
+        0, description="feedback questions left out because they are now stored phrasings "
+        "(added as alternates: they score 1 whatever the model)"
+    )
     threshold: float
     model_version: str
     metrics: dict[str, float] = Field(description="curve metrics at the threshold; {} if none")
@@ -373,7 +377,8 @@ class FeedbackCreate(RequestModel):
     faq_id: FaqId | None = Field(
         None,
         description="the FAQ that would have been right, when `correct` is false "
-        "(with true, only the FAQ answered is accepted: anything else contradicts it)",
+        "(with true, only the FAQ answered is accepted, and with false, any FAQ but it: "
+        "anything else contradicts `correct`)",
     )
 
 

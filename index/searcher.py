@@ -430,6 +430,11 @@ class FaqSearcher:
         scores = [float(matches[0].score) if matches else -1.0 for matches in found]
         return scores, [matches[0].faq_id if matches else None for matches in found]
 
+    def is_stored_phrasing(self, question: str) -> bool:
+        """Whether `question` repeats a stored phrasing word for word (after `normalize`):
+        such a question scores 1 against it, whatever the model."""
+        return bool(self._require_live().phrasings_repeated(question))
+
     def search_many(self, queries: Sequence[Query]) -> list[list[Match]]:
         """`search` for several questions at once (the /ask batcher): one encoder pass, one
         FAISS call and one lexical pass for the batch, the same matches as one by one.

@@ -93,6 +93,14 @@ class AskLog:
                     f"contradicts correct=true: the ask was answered with {answered}; "
                     "name a FAQ only when the outcome was wrong",
                 )
+            if not correct and faq_id is not None and faq_id == ask.faq_id:
+                # As a tuning example it would read "should get the FAQ answered": a right
+                # answer counted from a report that it was wrong.
+                raise StoreValidationError(
+                    "faq_id",
+                    f"contradicts correct=false: the ask was answered with {faq_id}; "
+                    "name the FAQ that should have answered, or none",
+                )
             if faq_id is not None:
                 _require_faq(connection, faq_id)
             now = utc_now()

@@ -26,6 +26,12 @@ def _feedback(client, ask_id: str, correct: bool, faq_id: int | None = None) -> 
     assert response.status_code == 201, response.text
 
 
+def _mark_should_get(client, asked: dict, faq_id: int) -> None:
+    """Feedback that `asked` should have got `faq_id`: right if it did, else wrong naming it."""
+    right = asked["faq_id"] == faq_id
+    _feedback(client, asked["ask_id"], correct=right, faq_id=None if right else faq_id)
+
+
 def _review(client) -> list[dict]:
     response = client.get("/admin/review", headers=AUTH)
     assert response.status_code == 200, response.text
@@ -127,7 +133,7 @@ def test_tuning_from_feedback_is_kept_as_the_curve_and_scored(
     expected: list[tuple[str, int | None]] = []
     for name, sentences in faq_groups.items():
         asked = _ask(client, sentences[4])  # held back: never stored or trained as this FAQ
-        _feedback(client, asked["ask_id"], correct=False, faq_id=loaded[name])
+        _mark_should_get(client, asked, loaded[name])
         expected.append((sentences[4], loaded[name]))
     for question in unrelated_questions[:4]:
         asked = _ask(client, question)
@@ -176,3 +182,24 @@ def test_curve_falls_back_to_the_first_start_tuning(client, settings) -> None:
                                   "/admin/feedback/score"])
 def test_console_endpoints_need_the_key(client, path) -> None:
     assert client.get(path).status_code == 401
+
+
+def test_feedback_questions_added_as_alternates_are_left_out_of_tuning_and_score(
+    client, loaded, faq_groups
+) -> None:
+    """The review loop adds a reviewed question as an alternate; it then scores 1 whatever
+    the model, and tuned on it the threshold climbed while the score read 1.0 (QA)."""
+    names = list(faq_groups)
+    for name in names[:3]:
+        asked = _ask(client, faq_groups[name][4])  # held back: not a stored phrasing
+        _mark_should_get(client, asked, loaded[name])
+    before = client.get("/admin/feedback/score", headers=AUTH).json()
+    assert (before["n_examples"], before["n_left_out"]) == (3, 0)
+    _add_alternate(client, loaded[names[0]], faq_groups[names[0]][4])
+
+    after = client.get("/admin/feedback/score", headers=AUTH).json()
+    assert (after["n_examples"], after["n_left_out"]) == (2, 1)
+    tuned = client.post("/admin/threshold/tune/feedback", json={}, headers=AUTH).json()
+    assert tuned["n_examples"] == 2
+    last = client.get("/admin/threshold/curve", headers=AUTH).json()
+    assert last["source"] == "questions with feedback (1 left out: now stored phrasings)"

@@ -63,12 +63,12 @@ def test_unanswered_groups_by_normalised_question_most_frequent_first(
 
 
 def test_feedback_round_trip(faq_store: FaqStore) -> None:
-    [entry] = faq_store.add([FaqDraft("q?", "a.")])
-    faq_store.record_asks([ask("x1", "wrong one?", answered=True, faq_id=entry.id), ask("x2", "?")])
+    entry, other = faq_store.add([FaqDraft("q?", "a."), FaqDraft("r?", "b.")])
+    faq_store.record_asks([ask("x1", "wrong one?", answered=True, faq_id=other.id), ask("x2", "?")])
     first = faq_store.add_feedback("x1", correct=False, faq_id=entry.id)
     second = faq_store.add_feedback("x2", correct=True)
     assert (first.question, first.answered_faq_id, first.faq_id) == (
-        "wrong one?", entry.id, entry.id
+        "wrong one?", other.id, entry.id
     )
     assert faq_store.list_feedback() == [first, second]
     assert faq_store.list_feedback(after_id=first.id) == [second]
@@ -92,6 +92,18 @@ def test_feedback_that_calls_an_outcome_right_and_names_another_faq_is_refused(
     with pytest.raises(StoreValidationError, match=r"answered with no FAQ \(it was declined\)"):
         faq_store.add_feedback("d1", correct=True, faq_id=first.id)
     assert len(faq_store.list_feedback()) == 1
+
+
+def test_feedback_that_calls_an_outcome_wrong_and_names_the_faq_answered_is_refused(
+    faq_store: FaqStore,
+) -> None:
+    first, second = faq_store.add([FaqDraft("q?", "a."), FaqDraft("r?", "b.")])
+    faq_store.record_asks([ask("a1", "answered?", answered=True, faq_id=first.id)])
+    with pytest.raises(StoreValidationError, match="contradicts correct=false: the ask was"):
+        faq_store.add_feedback("a1", correct=False, faq_id=first.id)
+    assert faq_store.add_feedback("a1", correct=False, faq_id=second.id).faq_id == second.id
+    assert faq_store.add_feedback("a1", correct=False).faq_id is None
+    assert len(faq_store.list_feedback()) == 2
 
 
 def test_prune_asks_keeps_recent_asks_and_those_with_feedback(faq_store: FaqStore) -> None:

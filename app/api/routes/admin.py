@@ -149,8 +149,9 @@ def feedback_score(service: ServiceDep) -> FeedbackScore:
     """The serving model and threshold scored on the stored feedback (as labelled questions):
     taken before and after a retrain, the console's before/after figure."""
     score = score_on_feedback(service)
-    return FeedbackScore(n_examples=score.n_examples, threshold=score.threshold,
-                         model_version=service.model_version, metrics=score.metrics)
+    return FeedbackScore(n_examples=score.n_examples, n_left_out=score.n_left_out,
+                         threshold=score.threshold, model_version=service.model_version,
+                         metrics=score.metrics)
 
 
 @router.get("/review", response_model=ReviewQueue)
