@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Off by default: asking is the public part of an FAQ.
     ask_requires_key: bool = False
+    # Off for a public "was this answer right?" widget, which cannot hold an admin key:
+    # feedback then needs only the ask's id (80 random bits), so it can only be given on
+    # asks one has made.
+    feedback_requires_key: bool = True
     # Used until an operator sets or tunes one (stored in the database afterwards).
     default_threshold: float = Field(0.75, ge=-1.0, le=1.0)
     # auto: exact flat search while the index holds fewer than ivf_min_vectors phrasings,

@@ -46,5 +46,14 @@ async def require_read_key(request: Request, service: ServiceDep) -> None:
         service.keys.require(request.headers.get("authorization"))
 
 
+async def require_feedback_key(
+    request: Request, service: ServiceDep, _credentials: BearerCredentials
+) -> None:
+    """POST /feedback: a key unless Settings.feedback_requires_key is off."""
+    if service.settings.feedback_requires_key:
+        service.keys.require(request.headers.get("authorization"))
+
+
 ApiKey = Depends(require_api_key)
 ReadKey = Depends(require_read_key)
+FeedbackKey = Depends(require_feedback_key)

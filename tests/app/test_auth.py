@@ -88,3 +88,19 @@ def test_key_checker_compares_bytes_of_every_key() -> None:
         "clé".encode()
     )
     assert not ApiKeyChecker([]).configured
+
+
+def test_feedback_needs_no_key_when_configured_so(tmp_path, database_url, tiny_encoder_path,
+                                                  make_client) -> None:
+    """A public "was this right?" widget: the ask's id is all it needs; the other writes
+    still need the key."""
+    client = make_client(make_settings(
+        tmp_path / "widget", database_url, tiny_encoder_path, feedback_requires_key=False
+    ))
+    asked = client.post("/ask", json={"question": "hello"}).json()
+    stored = client.post("/feedback", json={"ask_id": asked["ask_id"], "correct": True})
+    assert stored.status_code == 201, stored.text
+    unknown = client.post("/feedback", json={"ask_id": "0" * 32, "correct": True})
+    assert unknown.status_code == 404
+    assert client.post("/faq", json={"question": "q", "answer": "a"}).status_code == 401
+    assert client.get("/admin/feedback").status_code == 401

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, status
 
-from app.api.deps import ApiKey, ServiceDep
+from app.api.deps import FeedbackKey, ServiceDep
 from app.ask_ids import flush_window_s, seconds_since_issued
 from app.schemas import FeedbackCreate, FeedbackPublic, error_responses
 from store.errors import AskNotFound
@@ -23,7 +23,7 @@ router = APIRouter(
     "/feedback",
     response_model=FeedbackPublic,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[ApiKey],
+    dependencies=[FeedbackKey],
 )
 def add_feedback(body: FeedbackCreate, service: ServiceDep) -> FeedbackPublic:
     """Record feedback on the ask with `ask_id`; 404 if that ask or `faq_id` is unknown.
