@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
@@ -20,6 +21,23 @@ from app.metrics import ServiceMetrics
 access_logger = logging.getLogger("samesay.access")
 error_logger = logging.getLogger("samesay.app")
 
+UNMATCHED = "unmatched"  # the route label of a request no route matched (a 404, a redirect)
+UNNAMED = "unnamed"  # matched a route not among the app's own (one inside an included router)
+
+
+def _templates_by_endpoint(app: Any) -> dict[int, str]:
+    """id(endpoint) -> path template for the app's routes that leave only their endpoint in
+    the scope (plain Starlette routes: /openapi.json, /docs, /redoc; FastAPI's set "route").
+    Keyed by id: a mounted app's endpoint may be unhashable (a Router defines __eq__)."""
+    table: dict[int, str] = {}
+    for route in getattr(app, "routes", ()):
+        # A Route's scope carries its endpoint; a Mount's, the app it mounts.
+        endpoint = getattr(route, "endpoint", None) or getattr(route, "app", None)
+        path = getattr(route, "path", None)
+        if endpoint is not None and path:
+            table.setdefault(id(endpoint), path)
+    return table
+
 
 class RequestContextMiddleware:
     """Gives each request an id (X-Request-ID in and out), logs it, and counts it."""
@@ -27,6 +45,26 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._templates: dict[int, str] = {}  # filled on first need: routes exist by then
+
+    def _route_label(self, scope: Scope) -> str:
+        """The matched route's path template (/faq/{faq_id}), never the raw path: bounded
+        label values. FastAPI's routes put themselves in scope["route"] (the /ask hot path
+        stops there); a plain Starlette route leaves only scope["endpoint"], looked up in a
+        table of the app's routes. The table is rebuilt only when an endpoint is missing from
+        it, and the answer is kept, so the routes are scanned once per endpoint, not per
+        request."""
+        route = scope.get("route")
+        if route is not None:
+            return getattr(route, "path", None) or UNNAMED
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return UNMATCHED
+        template = self._templates.get(id(endpoint))
+        if template is None:
+            self._templates = _templates_by_endpoint(scope.get("app"))
+            template = self._templates.setdefault(id(endpoint), UNNAMED)
+        return template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,9 +89,7 @@ class RequestContextMiddleware:
                     (b"x-request-id", request_id.encode("ascii")),
                 ]
                 elapsed = time.perf_counter() - started
-                route = scope.get("route")
-                # The route template (/faq/{faq_id}), never the raw path: bounded label values.
-                template = getattr(route, "path", None) or "unmatched"
+                template = self._route_label(scope)
                 method = scope["method"]
                 self.metrics.latency.labels(template, method).observe(elapsed)
                 self.metrics.requests.labels(template, method, str(message["status"])).inc()

@@ -6,6 +6,10 @@ import asyncio
 import json
 import logging
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.responses import PlainTextResponse
+
 from app.log import JsonFormatter, request_id_from
 from app.metrics import ServiceMetrics
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -80,6 +84,35 @@ def test_request_context_sets_ids_counts_and_hides_errors() -> None:
     assert body["error"]["code"] == "internal_error" and body["error"]["request_id"] == "abc-123"
     assert b"secret" not in sent[1]["body"]
     assert b'route="unmatched",status="500"' in metrics.render()
+
+
+def test_every_matched_route_is_counted_by_its_template() -> None:
+    # FastAPI's own pages (/openapi.json, /docs, ...) are plain Starlette routes: they set
+    # no scope["route"], and were counted as "unmatched" with status 200.
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int) -> dict:
+        return {"id": item_id}
+
+    app.add_route("/plain/{name}", lambda request: PlainTextResponse("hi"))
+    metrics = ServiceMetrics()
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    client = TestClient(app)
+    paths = {"/openapi.json": "/openapi.json", "/docs": "/docs", "/redoc": "/redoc",
+             "/docs/oauth2-redirect": "/docs/oauth2-redirect", "/items/7": "/items/{item_id}",
+             "/plain/x": "/plain/{name}", "/plain/y": "/plain/{name}"}
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    assert client.get("/no-such-page").status_code == 404
+
+    text = metrics.render().decode()
+    counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+               if line.startswith("samesay_http_requests_total{")}
+    label = 'samesay_http_requests_total{{method="GET",route="{}",status="{}"}}'
+    expected = {label.format(template, 200): float(list(paths.values()).count(template))
+                for template in paths.values()}
+    assert counted == {**expected, label.format("unmatched", 404): 1.0}
 
 
 def test_request_ids_are_sanitised() -> None:

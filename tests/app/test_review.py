@@ -1,5 +1,7 @@
-"""The endpoints behind the console: the review queue, the last tuning's curve, tuning from
-feedback and the feedback score (on both backends, the tiny model and ten FAQ groups)."""
+"""The endpoints behind the console: the review queue (how its page is shared between the
+kinds, which feedback counts, what a wrong-answer item suggests), the last tuning's curve,
+tuning from feedback and the feedback score (on both backends, the tiny model and ten FAQ
+groups)."""
 
 from __future__ import annotations
 
@@ -32,10 +34,20 @@ def _mark_should_get(client, asked: dict, faq_id: int) -> None:
     _feedback(client, asked["ask_id"], correct=right, faq_id=None if right else faq_id)
 
 
-def _review(client) -> list[dict]:
-    response = client.get("/admin/review", headers=AUTH)
+def _review(client, **params) -> list[dict]:
+    response = client.get("/admin/review", params=params, headers=AUTH)
     assert response.status_code == 200, response.text
     return response.json()["items"]
+
+
+def _answered(client, question: str) -> dict:
+    asked = _ask(client, question)
+    assert asked["answered"], question
+    return asked
+
+
+def _other_than(loaded: dict[str, int], *faq_ids: int | None) -> int:
+    return next(i for i in loaded.values() if i not in faq_ids)
 
 
 def _add_alternate(client, faq_id: int, text: str) -> None:
@@ -203,3 +215,75 @@ def test_feedback_questions_added_as_alternates_are_left_out_of_tuning_and_score
     assert tuned["n_examples"] == 2
     last = client.get("/admin/threshold/curve", headers=AUTH).json()
     assert last["source"] == "questions with feedback (1 left out: now stored phrasings)"
+
+
+def test_each_kind_keeps_its_share_of_the_page(
+    client, loaded, faq_groups, unrelated_questions
+) -> None:
+    declined = unrelated_questions[:4]
+    for question in declined:
+        assert not _ask(client, question)["answered"]
+    paraphrases = [sentences[3] for sentences in list(faq_groups.values())[:2]]
+    for question in paraphrases:
+        asked = _answered(client, question)
+        _feedback(client, asked["ask_id"], False, _other_than(loaded, asked["faq_id"]))
+
+    everything = _review(client, limit=50, suggestions=0)
+    assert [i["kind"] for i in everything] == ["unanswered"] * 4 + ["wrong_answer"] * 2
+    assert everything[4]["question"] == paraphrases[1]  # the newest report first
+    # More than fit: half each, the odd one to the unanswered; each kind in its own order.
+    assert _review(client, limit=4, suggestions=0) == everything[:2] + everything[4:]
+    assert _review(client, limit=3, suggestions=0) == everything[:2] + everything[4:5]
+    assert _review(client, limit=2, suggestions=0) == everything[:1] + everything[4:5]
+    # A share one kind cannot fill goes to the other.
+    assert _review(client, limit=5, suggestions=0) == everything[:3] + everything[4:]
+
+
+def test_later_correct_feedback_on_the_ask_clears_its_wrong_answer_item(
+    client, loaded, faq_groups
+) -> None:
+    question = next(iter(faq_groups.values()))[3]
+    asked = _answered(client, question)
+    _feedback(client, asked["ask_id"], False, _other_than(loaded, asked["faq_id"]))
+    assert [i["ask_id"] for i in _review(client)] == [asked["ask_id"]]
+
+    _feedback(client, asked["ask_id"], correct=True)  # the latest feedback on an ask wins
+    assert _review(client) == []
+
+
+def test_a_deleted_named_faq_comes_back_as_none(client, loaded, faq_groups) -> None:
+    question = next(iter(faq_groups.values()))[3]
+    asked = _answered(client, question)
+    named = _other_than(loaded, asked["faq_id"])
+    _feedback(client, asked["ask_id"], False, named)
+    assert client.delete(f"/faq/{named}", headers=AUTH).status_code == 200
+
+    [item] = _review(client, suggestions=10)
+    assert item["kind"] == "wrong_answer" and item["named_faq_id"] is None
+    assert named not in [s["faq_id"] for s in item["suggestions"]]
+    assert all(s["score"] is not None for s in item["suggestions"])
+
+
+def test_suggestions_are_at_most_n_with_the_named_faq_first(
+    client, loaded, faq_groups
+) -> None:
+    question = next(iter(faq_groups.values()))[3]
+    asked = _answered(client, question)
+    top = [m["faq_id"] for m in asked["matches"][:3]]
+    assert len(top) == 3 and asked["faq_id"] == top[0]
+    far = _other_than(loaded, *top)  # a FAQ the model does not rank among the top 3
+    _feedback(client, asked["ask_id"], False, far)
+
+    def suggested(n: int) -> list[tuple[int, bool]]:
+        [item] = _review(client, suggestions=n)
+        return [(s["faq_id"], s["score"] is None) for s in item["suggestions"]]
+
+    assert suggested(3) == [(far, True), (top[0], False), (top[1], False)]
+    assert suggested(1) == [(far, True)]
+    assert suggested(0) == []
+
+    # Named among the top 3: first, with its score, then the best others (unscored where
+    # fewer are asked for than its rank).
+    _feedback(client, asked["ask_id"], correct=False, faq_id=top[2])
+    assert suggested(3) == [(top[2], False), (top[0], False), (top[1], False)]
+    assert suggested(2) == [(top[2], True), (top[0], False)]

@@ -161,8 +161,10 @@ def review(
     suggestions: Annotated[int, Query(ge=0, le=10)] = 3,
 ) -> ReviewQueue:
     """Questions waiting for an FAQ author: unanswered ones (most frequent first), then
-    feedback naming a better FAQ; each with its nearest FAQs. A question leaves the queue
-    once it is stored as a FAQ question or alternate."""
+    asks whose latest feedback named a better FAQ (newest first), each kind with up to half
+    of `limit` when both have more; each item with at most `suggestions` FAQs (a named one
+    first, then the nearest). A question leaves the queue once it is stored as a FAQ
+    question or alternate."""
     items = review_queue(service, limit, suggestions)
     return ReviewQueue(items=[
         ReviewItem(**{**vars(item), "suggestions": [vars(s) for s in item.suggestions]})

@@ -35,7 +35,9 @@ function queueItem(item) {
   const node = el("li", {class: "queue-item"});
   const title = item.kind === "unanswered"
     ? `asked ${item.count}× · last ${new Date(item.last_asked_at).toLocaleString()}`
-    : `marked wrong (answered #${item.answered_faq_id ?? "–"}), FAQ #${item.named_faq_id} named as right`;
+    : `marked wrong (answered #${item.answered_faq_id ?? "–"}), ` +
+      (item.named_faq_id === null ? "the FAQ named as right was deleted since"
+                                  : `FAQ #${item.named_faq_id} named as right`);
   const otherId = el("input", {type: "number", min: 1, class: "faq-id-input",
                                "aria-label": "another FAQ id", placeholder: "FAQ id"});
   node.append(
