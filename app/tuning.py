@@ -85,7 +85,8 @@ def tune_from_feedback(
             "no stored feedback can be used as a tuning example yet: mark answers right or "
             "wrong with POST /feedback (a wrong one naming the right FAQ, or one that should "
             "not have been answered)"
-            + (f"; {left_out} with feedback are now stored phrasings" if left_out else "")
+            + (f"; {left_out} with feedback are left out: they are stored phrasings now"
+               if left_out else "")
         )
     source = "questions with feedback"
     if left_out:
@@ -98,7 +99,7 @@ def _unstored(
 ) -> tuple[list[tuple[str, int | None]], int]:
     """The feedback examples whose question is not a stored phrasing, and how many were.
     The review loop adds a reviewed question to its FAQ as an alternate; it then scores 1
-    whatever the threshold, and tuned on it the threshold climbs (QA: 0.357 → 0.497, and
+    whatever the model, and tuned on it the threshold climbs (QA: 0.357 → 0.497, and
     held-out accuracy 0.788 → 0.608) while the before/after figure reads 1.0."""
     kept = [example for example in examples if not service.searcher.is_stored_phrasing(example[0])]
     return kept, len(examples) - len(kept)

@@ -43,7 +43,7 @@ def test_an_unknown_ask_is_a_404_at_once_and_a_recent_one_after_the_window(
 ) -> None:
     started = time.monotonic()
     old = client.post("/feedback", json={"ask_id": "0" * 32, "correct": True}, headers=AUTH)
-    assert old.status_code == 404 and time.monotonic() - started < 0.5
+    assert old.status_code == 404 and time.monotonic() - started < 1  # the window is 2 s
     started = time.monotonic()
     recent = client.post("/feedback", json={"ask_id": new_ask_id(), "correct": True},
                          headers=AUTH)
