@@ -102,3 +102,25 @@ def test_threshold_picked_on_the_chart_is_applied_and_feedback_retunes(
         page.text_content("#curve-source")
     )
     assert page.dialogs == [] and page.errors == []
+
+
+def test_a_pick_past_the_curves_end_is_the_apis_limit(demo_data, serve, open_page) -> None:
+    """A curve tuned on a stored phrasing (score 1) ends past 1, its "answer nothing" point,
+    which PUT /admin/threshold refuses: a pick there is 1."""
+    server = serve(demo_data)
+    stored = server.api("POST", "/ask", json={"question": ANSWERED}).json()
+    examples = [{"question": ANSWERED, "faq_id": stored["faq_id"]},
+                {"question": DECLINED, "faq_id": None}]
+    tuned = server.api("POST", "/admin/threshold/tune", json={"examples": examples}).json()
+    assert tuned["curve"][-1]["threshold"] > 1
+    page = open_page()
+    page.goto(f"{server.url}/console#threshold")
+    enter_key(page)
+    page.wait_for_selector("#threshold-chart")
+    assert float(page.get_attribute("#threshold-slider", "max")) == 1
+    page.focus("#threshold-slider")
+    page.keyboard.press("End")  # the slider's far end
+    assert float(page.input_value("#threshold-input")) == 1
+    page.click("#threshold-apply")
+    page.locator("#status.ok", has_text="Threshold set").wait_for()
+    assert server.api("GET", "/admin/threshold").json()["threshold"] == 1

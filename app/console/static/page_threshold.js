@@ -34,12 +34,14 @@ export async function render(root, _params, alive) {
   }
   const readout = el("div", {class: "readout", id: "chart-readout"});
   const slider = el("input", {type: "range", id: "threshold-slider",
-                              min: Math.min(tuning.curve[0].threshold, current.threshold),
-                              max: Math.max(tuning.curve.at(-1).threshold, current.threshold),
+                              // On the step's grid, so that the far end (1 at most) is reachable.
+                              min: Math.floor(storable(Math.min(tuning.curve[0].threshold, current.threshold)) * 1000) / 1000,
+                              max: storable(Math.max(tuning.curve.at(-1).threshold, current.threshold)),
                               step: 0.001, value: current.threshold, "aria-label": "threshold to inspect"});
   const set = setter(current.threshold, slider);
   const chart = thresholdChart(tuning.curve, current.threshold, (t) => show(t));
-  function show(t) {
+  function show(picked) {
+    const t = storable(picked);
     slider.value = t;
     chart.mark(t);
     const p = outcome(nearest(tuning.curve, t));
@@ -61,6 +63,12 @@ export async function render(root, _params, alive) {
                                 onclick: () => show(tuning.threshold)},
                      `Pick the recommended ${fmt(tuning.threshold)}`));
   show(current.threshold);
+}
+
+// The curve's end points (answer everything, answer nothing) lie just outside [-1, 1], which
+// is all PUT /admin/threshold accepts: a pick past them means the end of the range.
+function storable(t) {
+  return Math.min(1, Math.max(-1, t));
 }
 
 function setter(value, slider) {
