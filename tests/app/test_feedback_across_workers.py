@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from app.ask_ids import flush_window_s, new_ask_id, seconds_since_issued
@@ -51,3 +52,19 @@ def test_an_unknown_ask_is_a_404_at_once_and_a_recent_one_after_the_window(
     assert recent.status_code == 404 and recent.json()["error"]["code"] == "ask_not_found"
     window = flush_window_s(settings.ask_log_flush_s)
     assert window - 0.5 < waited < window + 1
+
+
+def test_waiting_feedback_holds_no_thread(client) -> None:
+    """Made-up recent ids (anyone can send them with SAMESAY_FEEDBACK_REQUIRES_KEY off) must
+    not tie up the threadpool (40 threads) that the other routes run in."""
+    def post_made_up_feedback() -> int:
+        body = {"ask_id": new_ask_id(), "correct": True}
+        return client.post("/feedback", json=body, headers=AUTH).status_code
+
+    with ThreadPoolExecutor(60) as pool:
+        waiting = [pool.submit(post_made_up_feedback) for _ in range(60)]
+        time.sleep(0.5)  # every one of them is waiting for its ask by now
+        started = time.monotonic()
+        assert client.get("/faq").status_code == 200  # a sync route: needs a pool thread
+        assert time.monotonic() - started < 0.5  # held threads: until the window ends (~1 s)
+        assert [future.result() for future in waiting] == [404] * 60

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 from fastapi import APIRouter, status
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import FeedbackKey, ServiceDep
 from app.ask_ids import flush_window_s, seconds_since_issued
 from app.schemas import FeedbackCreate, FeedbackPublic, error_responses
+from app.service import Service
 from store.errors import AskNotFound
 
 # How often feedback looks again for an ask another worker has not written yet.
@@ -25,21 +27,39 @@ router = APIRouter(
     status_code=status.HTTP_201_CREATED,
     dependencies=[FeedbackKey],
 )
-def add_feedback(body: FeedbackCreate, service: ServiceDep) -> FeedbackPublic:
+async def add_feedback(body: FeedbackCreate, service: ServiceDep) -> FeedbackPublic:
     """Record feedback on the ask with `ask_id`; 404 if that ask or `faq_id` is unknown.
 
     Stored feedback is listed at GET /admin/feedback (tuning examples, new alternates).
     """
     # Asks are logged in batches: write the buffered ones so a very recent ask_id exists.
-    service.ask_log.flush()
+    await run_in_threadpool(service.ask_log.flush)
+    try:
+        feedback = await run_in_threadpool(
+            service.store.add_feedback, body.ask_id, body.correct, body.faq_id
+        )
+    except AskNotFound:
+        await _wait_for_another_workers_ask(service, body.ask_id)
+        feedback = await run_in_threadpool(
+            service.store.add_feedback, body.ask_id, body.correct, body.faq_id
+        )
+    return FeedbackPublic(**vars(feedback))
+
+
+async def _wait_for_another_workers_ask(service: Service, ask_id: str) -> None:
+    """Return once `ask_id` is stored, when it was issued within the flush window: another
+    worker may still hold it in memory (app.ask_ids). Raise AskNotFound otherwise. The wait
+    holds no thread and looks with reads: with SAMESAY_FEEDBACK_REQUIRES_KEY off anyone can
+    make up a recent-looking id, and a sleeping thread or a write transaction per look would
+    let them tie up the pool or the database's one writer."""
     window = flush_window_s(service.settings.ask_log_flush_s)
     while True:
+        age = seconds_since_issued(ask_id)
+        if age is None or not -window < age < window:
+            raise AskNotFound(ask_id)
+        await asyncio.sleep(_RETRY_S)
         try:
-            feedback = service.store.add_feedback(body.ask_id, body.correct, body.faq_id)
-            return FeedbackPublic(**vars(feedback))
+            await run_in_threadpool(service.store.get_ask, ask_id)
+            return
         except AskNotFound:
-            # Another worker may still hold the ask in memory (app.ask_ids).
-            age = seconds_since_issued(body.ask_id)
-            if age is None or not -window < age < window:
-                raise
-            time.sleep(_RETRY_S)
+            continue
