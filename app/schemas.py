@@ -496,6 +496,10 @@ class Readiness(BaseModel):
     store_reachable: bool
     store_error: str | None = Field(None, description="why the store cannot serve, if it cannot")
     model_version: str | None
+    model_error: str | None = Field(
+        None, description="why this worker serves another model than the store's active one "
+        "(a retrained model it cannot load), if it does; still ready"
+    )
     index_size: int | None
     # "flat" (exact) or "ivf"; a flat index grows into IVF in the background (rebuilding).
     index_kind: str | None = None

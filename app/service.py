@@ -18,7 +18,12 @@ from app.ask_log import AskLogBuffer
 from app.config import Settings
 from app.gc_pause import freeze_long_lived
 from app.metrics import ServiceMetrics
-from app.model_files import load_active_encoder, load_serving_encoder, model_version
+from app.model_files import (
+    load_active_encoder,
+    load_serving_encoder,
+    model_version,
+    models_dir,
+)
 from app.retrain import Retrainer
 from app.security import ApiKeyChecker
 from index.searcher import Encoder, FaqSearcher, SearcherConfig
@@ -60,6 +65,10 @@ class Service:
     _stop: threading.Event = field(default_factory=threading.Event)
     _follower: threading.Thread | None = None
     _settings_version: int = -1
+    # The store's active model (content hash) when this worker cannot load it: its checkpoint
+    # is not in this worker's data directory (a replica that does not share it). The worker
+    # then serves another model beside a threshold the store keeps for the active one.
+    missing_model: str | None = None
 
     @classmethod
     def open(
@@ -164,22 +173,35 @@ class Service:
         else:
             self.threshold = ThresholdState(self.settings.default_threshold, "default")
         active = self.store.get_active_model()
-        if (
-            active
-            and active != self.searcher.encoder.content_hash
-            and not self.retrainer.running
-            and self._settings_version != -1  # at start the serving model was chosen already
-        ):
-            self._follow_model(active)
+        if not active or active == self.searcher.encoder.content_hash:
+            self.missing_model = None
+        elif self._settings_version == -1:
+            # At start the serving model was chosen already: the active one, were it here.
+            self.missing_model = active
+        elif not self.retrainer.running:
+            self.missing_model = None if self._follow_model(active) else active
         self._settings_version = settings_version
 
-    def _follow_model(self, content_hash: str) -> None:
+    def _follow_model(self, content_hash: str) -> bool:
+        """Swap to the model another worker activated; False when it is not here."""
         encoder = load_active_encoder(self.settings, content_hash)
         if encoder is None:
-            return
+            return False
         logger.info("another worker activated model %s; swapping to it", content_hash[:12])
         self.searcher.swap_encoder(encoder).result()
         self.adopt_model_version(model_version(encoder))
+        return True
+
+    def model_error(self) -> str | None:
+        """Why this worker's model is not the store's active one, when it cannot follow."""
+        if self.missing_model is None:
+            return None
+        return (
+            f"serving model {self.model_version}, not the store's active model "
+            f"{self.missing_model[:12]}: its checkpoint is not in {models_dir(self.settings)} "
+            "(replicas must share the data directory's models), and the store's threshold "
+            "was set for it"
+        )
 
     def adopt_model_version(self, version: str) -> None:
         """Called once the searcher serves a new encoder (this worker's retrain or another's)."""
@@ -209,6 +231,7 @@ class Service:
             "store_reachable": store_error is None,
             "store_error": store_error,
             "model_version": self.model_version,
+            "model_error": self.model_error(),
             "index_size": self.searcher.count,
             "index_kind": self.searcher.kind,
             "index_rebuilding": self.searcher.rebuilding,

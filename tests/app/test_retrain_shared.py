@@ -86,6 +86,30 @@ def test_every_worker_sees_the_run_and_none_starts_a_second(
     assert theirs["progress"] == 1.0 and theirs["finished_at"] == done["finished_at"]
 
 
+def test_a_replica_that_cannot_load_the_new_model_says_so(
+    client, loaded, tmp_path, database_url, tiny_encoder_path, make_client
+) -> None:
+    """A replica with its own data directory cannot load a model another one retrained: it
+    keeps serving its own beside the store's new threshold, silently until now (QA)."""
+    replica = make_client(make_settings(tmp_path / "replica", database_url, tiny_encoder_path))
+    assert replica.get("/readyz").json()["model_error"] is None
+    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    done = _wait_until_done(client)
+    assert done["state"] == "succeeded", done
+    assert client.get("/readyz").json()["model_error"] is None  # it serves the new model
+
+    service = replica.app.state.service
+    service.refresh_settings()  # what its settings follower does within a second
+    ready = replica.get("/readyz")
+    assert ready.status_code == 200  # still answering: degraded, not down
+    error = ready.json()["model_error"]
+    assert f"not the store's active model {done['new_model_version']}" in error
+    assert str(tmp_path / "replica") in error
+    status = replica.get("/admin/retrain", headers=AUTH).json()
+    assert status["model_version"] != done["new_model_version"]
+    assert f"this worker still serves {status['model_version']}" in status["message"]
+
+
 def test_a_run_whose_worker_died_reads_as_interrupted_and_blocks_nothing(
     client, loaded, database_url
 ) -> None:

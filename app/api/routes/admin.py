@@ -173,10 +173,15 @@ def review(
 
 
 def _status(service: Service, state: RetrainState) -> RetrainStatus:
+    message = state.message
+    missing = service.missing_model
+    if missing and state.new_model_version and missing.startswith(state.new_model_version):
+        # The record is the store's: the worker that ran it serves the new model, this one not.
+        message += f"; this worker still serves {service.model_version}: {service.model_error()}"
     return RetrainStatus(
         state=state.state,  # type: ignore[arg-type]
         progress=state.progress,
-        message=state.message,
+        message=message,
         started_at=state.started_at,
         finished_at=state.finished_at,
         model_version=service.model_version,
