@@ -141,4 +141,5 @@ class AskLogBuffer:
             )
             return
         if pruned:
-            logger.info("pruned %d ask records older than %s", pruned, self._retention)
+            days = self._retention.total_seconds() / 86400
+            logger.info("pruned %d ask records older than %g days", pruned, days)

@@ -152,7 +152,9 @@ def _jsonl_rows(handle: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any]]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            # Without its line ending: an unterminated string would end in a newline, and
+            # the decoder would blame that "control character" instead.
+            value = json.loads(line.rstrip("\r\n"))
         except ValueError as error:
             yield line_number, {"__error__": f"not valid JSON: {error}"}
             continue

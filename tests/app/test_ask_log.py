@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -104,8 +105,9 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> None:
 
 
 def test_the_flusher_prunes_past_the_retention_at_start_and_then_each_interval(
-    faq_store: FaqStore,
+    faq_store: FaqStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="samesay.ask_log")
     faq_store.record_asks([_aged("old", timedelta(days=3)), _aged("recent", timedelta(hours=1))])
     buffer = AskLogBuffer(
         faq_store, 0.05, capacity=100, retention=timedelta(days=2), prune_interval_s=0.5
@@ -118,6 +120,8 @@ def test_the_flusher_prunes_past_the_retention_at_start_and_then_each_interval(
     finally:
         buffer.stop()
     assert _logged(faq_store, "recent")
+    # In days, as the setting is given (it read "older than 2 days, 0:00:00").
+    assert "pruned 1 ask records older than 2 days" in caplog.messages
 
 
 def test_no_retention_keeps_every_ask(faq_store: FaqStore) -> None:

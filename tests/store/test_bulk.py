@@ -59,6 +59,15 @@ def test_jsonl_import_reports_rejected_rows_with_line_numbers(
     assert report.ids == [e.id for e in faq_store.iter_entries()]
 
 
+def test_a_truncated_jsonl_line_is_reported_as_unterminated(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    # The line's newline used to be parsed with it: "Invalid control character" instead.
+    path = write_jsonl(tmp_path / "faq.jsonl", ROWS[:1], ('{"question": "broken json',))
+    [rejected] = import_file(faq_store, path, progress=False).rejected
+    assert rejected.line == 2 and "Unterminated string" in rejected.reason
+
+
 def test_strict_import_stores_nothing_when_a_row_is_rejected(
     faq_store: FaqStore, tmp_path: Path
 ) -> None:
