@@ -27,22 +27,30 @@ def expected_faq(feedback: Feedback) -> tuple[bool, int | None]:
     return feedback.answered_faq_id is not None, None
 
 
-def feedback_examples(store: FaqStore) -> list[tuple[str, int | None]]:
-    """(question, expected FAQ id or None) per ask with usable feedback, oldest first;
-    examples whose FAQ was deleted since are dropped (they cannot be scored)."""
-    latest: dict[str, tuple[str, int | None]] = {}
+def latest_feedback(store: FaqStore) -> list[Feedback]:
+    """Each ask's latest feedback (an earlier one on the same ask is retracted by it), in
+    the order those latest rows were given."""
+    latest: dict[str, Feedback] = {}
     after: int | None = None
     while True:
         rows = store.list_feedback(limit=_PAGE, after_id=after)
         for row in rows:
-            usable, faq_id = expected_faq(row)
-            if usable:
-                latest[row.ask_id] = (row.question, faq_id)
-            else:
-                latest.pop(row.ask_id, None)
+            latest.pop(row.ask_id, None)  # re-inserted: the dict stays in feedback order
+            latest[row.ask_id] = row
         if len(rows) < _PAGE:
             break
         after = rows[-1].id
-    examples = list(latest.values())
+    return list(latest.values())
+
+
+def feedback_examples(store: FaqStore) -> list[tuple[str, int | None]]:
+    """(question, expected FAQ id or None) per ask with usable feedback, oldest first;
+    examples whose FAQ was deleted since are dropped (they cannot be scored)."""
+    examples = [
+        (row.question, faq_id)
+        for row in latest_feedback(store)
+        for usable, faq_id in [expected_faq(row)]
+        if usable
+    ]
     existing = store.exists({faq_id for _, faq_id in examples if faq_id is not None})
     return [(q, f) for q, f in examples if f is None or f in existing]

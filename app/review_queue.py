@@ -20,14 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.feedback_examples import latest_feedback
 from app.service import Service
 from store.ask_log import question_key
-from store.records import Feedback
 
 # Unanswered groups read before the handled ones are filtered out: enough that a queue of
 # `limit` survives a busy day of already-handled questions.
 _SCAN = 1000
-_FEEDBACK_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -80,19 +79,9 @@ def _feedback(service: Service) -> tuple[set[str], list[tuple[str, QueueItem]]]:
     """(questions whose declining feedback called right, feedback "wrong, FAQ n was right"
     as (question key, item) newest first, one per question). Only each ask's latest feedback
     counts, as for tuning examples (app.feedback_examples): "correct" after "wrong" retracts."""
-    latest: dict[str, Feedback] = {}
-    after: int | None = None
-    while True:
-        rows = service.store.list_feedback(limit=_FEEDBACK_PAGE, after_id=after)
-        for row in rows:
-            latest.pop(row.ask_id, None)  # re-inserted: the dict stays in feedback order
-            latest[row.ask_id] = row
-        if len(rows) < _FEEDBACK_PAGE:
-            break
-        after = rows[-1].id
     declined: set[str] = set()
     found: dict[str, QueueItem] = {}
-    for row in latest.values():
+    for row in latest_feedback(service.store):
         key = question_key(row.question)
         if row.correct and row.answered_faq_id is None:
             declined.add(key)

@@ -135,6 +135,11 @@ def output_dir(text: str) -> str:
     return text
 
 
+def checkpoint_path(text: str) -> Path:
+    """`checkpoint_dir`, as a Path."""
+    return Path(checkpoint_dir(text))
+
+
 def database_url(text: str) -> str:
     """A URL SQLAlchemy can parse; which backends are supported is the store's to say."""
     from sqlalchemy.engine import make_url

@@ -10,7 +10,7 @@ from types import ModuleType
 
 from bench import service
 from bench.config import BenchConfig, BenchError
-from cli.arguments import checkpoint_dir, positive_int
+from cli.arguments import checkpoint_path, positive_int
 
 
 def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParsersAction) -> None:
@@ -58,12 +58,6 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     _add_soak(bench)
 
 
-def checkpoint_path(text: str) -> Path:
-    # The served model must exist: a missing SAMESAY_MODEL_PATH is where a first start
-    # would write the model it trains.
-    return Path(checkpoint_dir(text))
-
-
 def _add_served_store_options(parser: argparse.ArgumentParser, defaults: BenchConfig) -> None:
     """What `bench service` and `bench soak` share: the load tool, the FAQs and the model."""
     parser.add_argument("--load-tool", choices=("auto", "wrk", "python"), default="auto")
@@ -75,6 +69,7 @@ def _add_served_store_options(parser: argparse.ArgumentParser, defaults: BenchCo
     )
     parser.add_argument(
         "--model",
+        # Must exist: a missing SAMESAY_MODEL_PATH is where a first start writes its model.
         type=checkpoint_path,
         default=None,
         help="checkpoint to serve (default: the server trains one on first start)",

@@ -177,7 +177,8 @@ def _status(service: Service, state: RetrainState) -> RetrainStatus:
     missing = service.missing_model
     if missing and state.new_model_version and missing.startswith(state.new_model_version):
         # The record is the store's: the worker that ran it serves the new model, this one not.
-        message += f"; this worker still serves {service.model_version}: {service.model_error()}"
+        message += (f"; this worker still serves {service.model_version}: the new model's "
+                    "checkpoint is not in its data directory (see /readyz)")
     return RetrainStatus(
         state=state.state,  # type: ignore[arg-type]
         progress=state.progress,

@@ -12,6 +12,7 @@ from app.ask_ids import flush_window_s, seconds_since_issued
 from app.schemas import FeedbackCreate, FeedbackPublic, error_responses
 from app.service import Service
 from store.errors import AskNotFound
+from store.records import Feedback
 
 # How often feedback looks again for an ask another worker has not written yet.
 _RETRY_S = 0.05
@@ -32,18 +33,18 @@ async def add_feedback(body: FeedbackCreate, service: ServiceDep) -> FeedbackPub
 
     Stored feedback is listed at GET /admin/feedback (tuning examples, new alternates).
     """
-    # Asks are logged in batches: write the buffered ones so a very recent ask_id exists.
-    await run_in_threadpool(service.ask_log.flush)
     try:
-        feedback = await run_in_threadpool(
-            service.store.add_feedback, body.ask_id, body.correct, body.faq_id
-        )
+        feedback = await run_in_threadpool(_store, service, body)
     except AskNotFound:
         await _wait_for_another_workers_ask(service, body.ask_id)
-        feedback = await run_in_threadpool(
-            service.store.add_feedback, body.ask_id, body.correct, body.faq_id
-        )
+        feedback = await run_in_threadpool(_store, service, body)
     return FeedbackPublic(**vars(feedback))
+
+
+def _store(service: Service, body: FeedbackCreate) -> Feedback:
+    # Asks are logged in batches: write the buffered ones so a very recent ask_id exists.
+    service.ask_log.flush()
+    return service.store.add_feedback(body.ask_id, body.correct, body.faq_id)
 
 
 async def _wait_for_another_workers_ask(service: Service, ask_id: str) -> None:
