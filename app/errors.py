@@ -13,6 +13,8 @@ and never a traceback. Codes (status):
     ask_not_found (404)          no logged ask with that id
     method_not_allowed (405)     `Allow` lists every method of the path
     conflict (409)               e.g. a retrain is already running
+    precondition_failed (412)    If-Match named another revision than the entry's (someone
+                                 changed it since): nothing written; ETag has the current one
     cors_refused (400)           a CORS preflight from an origin/method not configured
     payload_too_large (413)      body over Settings.max_body_bytes
     unsupported_media_type (415) a route that takes a JSON body got one typed as something
@@ -42,11 +44,11 @@ from starlette.responses import Response
 
 from app.log import current_request_id
 from app.retrain import RetrainConflict
-from app.schemas import UNION_TAGS
+from app.schemas import UNION_TAGS, entity_tag
 from app.tuning_errors import NothingToTune, UnknownFaqIds
 from index.errors import FaqIndexError, IndexInputError, SwapInProgressError
 from model.errors import ModelError
-from store.errors import AskNotFound, FaqNotFound, StoreError, StoreValidationError
+from store.errors import AskNotFound, FaqChanged, FaqNotFound, StoreError, StoreValidationError
 
 logger = logging.getLogger("samesay.app")
 
@@ -212,6 +214,11 @@ async def _on_faq_not_found(request: Request, error: FaqNotFound) -> Response:
     return error_response(404, "faq_not_found", str(error))
 
 
+async def _on_faq_changed(request: Request, error: FaqChanged) -> Response:
+    headers = {"ETag": entity_tag(error.revision)}
+    return error_response(412, "precondition_failed", str(error), headers=headers)
+
+
 async def _on_ask_not_found(request: Request, error: AskNotFound) -> Response:
     return error_response(404, "ask_not_found", str(error))
 
@@ -250,6 +257,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(StoreValidationError, _on_store_validation)  # type: ignore[arg-type]
     app.add_exception_handler(FaqNotFound, _on_faq_not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(FaqChanged, _on_faq_changed)  # type: ignore[arg-type]
     app.add_exception_handler(AskNotFound, _on_ask_not_found)  # type: ignore[arg-type]
     app.add_exception_handler(IndexInputError, _on_index_input)  # type: ignore[arg-type]
     app.add_exception_handler(UnknownFaqIds, _on_unknown_faq_ids)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -185,6 +185,11 @@ class FaqPatch(RequestModel):
     tags: Tags | None = None
 
 
+def entity_tag(revision: int) -> str:
+    """An entry's ETag: its revision, quoted (app.api.preconditions reads it back)."""
+    return f'"{revision}"'
+
+
 class FaqPublic(BaseModel):
     id: int
     question: str
@@ -193,10 +198,15 @@ class FaqPublic(BaseModel):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    revision: int = Field(
+        description="the store revision of this entry's last change (also its ETag): send it "
+        'back as If-Match: "<revision>" to change or delete the entry only if nobody has '
+        "since; pass it as /ask's min_revision for read-your-writes"
+    )
 
     @classmethod
-    def of(cls, entry: FaqEntry) -> FaqPublic:
-        return cls(**entry.to_record())
+    def of(cls, entry: FaqEntry) -> Self:
+        return cls(**entry.to_record(), revision=entry.revision)
 
 
 class FaqWriteResult(BaseModel):
@@ -207,7 +217,7 @@ class FaqWriteResult(BaseModel):
 
 
 class FaqEntryWritten(FaqPublic):
-    revision: int
+    """The entry as written (a write that changed nothing keeps its revision)."""
 
 
 class FaqPage(BaseModel):
@@ -457,6 +467,7 @@ _ERROR_MEANINGS = {
     403: "no API keys configured (set SAMESAY_API_KEYS)",
     404: "no such entry / ask",
     409: "conflict (retrain running, revision not available, empty store)",
+    412: "the entry has changed since the revision in If-Match (ETag: its current one)",
     413: "body over the size cap",
     415: "body sent with a Content-Type other than JSON, or none (send application/json)",
     422: "invalid field (details name it)",

@@ -6,9 +6,10 @@ File formats (chosen by extension .jsonl/.ndjson, .csv, .tsv, or explicitly):
 - CSV/TSV: a header row naming the columns question, answer and optionally alternates, tags.
   An alternates/tags cell is either a JSON list (`["a", "b|c"]`) or `|`-separated (`a|b`);
   an empty cell is an empty list. Export always writes JSON lists, so any text round-trips.
-Columns/keys `id`, `created_at`, `updated_at` (what export writes) are accepted and ignored:
-imported entries always get new ids. Any other unknown key rejects the row (JSONL) or the
-file (CSV header), so a typo like "alternate" cannot silently drop data.
+Columns/keys `id`, `created_at`, `updated_at` (what export writes) and `revision` (what the
+API's FAQ bodies add) are accepted and ignored: imported entries always get new ids. Any other
+unknown key rejects the row (JSONL) or the file (CSV header), so a typo like "alternate"
+cannot silently drop data.
 
 Import is one transaction: either every accepted row is stored or none is. Rows that fail
 validation are listed in the report with their line number and reason; by default the valid
@@ -39,7 +40,7 @@ from store.files import atomic_write
 
 Format = Literal["jsonl", "csv", "tsv"]
 FIELDS = ("question", "answer", "alternates", "tags")
-IGNORED_FIELDS = ("id", "created_at", "updated_at")
+IGNORED_FIELDS = ("id", "created_at", "updated_at", "revision")
 _EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
                                   ".tsv": "tsv"}
 # A CSV cell may hold a 20,000-character answer plus quoting; the csv default is 128 KiB.

@@ -44,6 +44,9 @@ class FaqEntry:
     tags: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    # The store revision of its last change: the API's ETag, which a client sends back as
+    # If-Match so that its write fails instead of overwriting a change it has not seen.
+    revision: int = 0
 
     def to_record(self) -> dict[str, Any]:
         """The public record (lists instead of tuples): what the API returns and export writes."""

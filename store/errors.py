@@ -4,6 +4,7 @@
     ├── StoreValidationError      bad input (field, message)          -> 422
     │   └── FaqValidationError    bad FAQ draft/patch field           -> 422
     ├── FaqNotFound               no FAQ with that id (faq_id)        -> 404
+    ├── FaqChanged                FAQ not at the revision the writer read -> 412
     ├── AskNotFound               no logged ask with that id (ask_id) -> 404
     ├── SchemaVersionError        database schema this code cannot use (start-up)
     ├── StoreUnavailable          database unreachable, or locked past the busy timeout -> 503
@@ -37,6 +38,19 @@ class FaqNotFound(StoreError):
     def __init__(self, faq_id: int) -> None:
         super().__init__(f"no FAQ entry with id {faq_id}")
         self.faq_id = faq_id
+
+
+class FaqChanged(StoreError):
+    """A conditional write found the entry at another revision than the writer expected:
+    someone changed it after the writer read it. Nothing was written."""
+
+    def __init__(self, faq_id: int, revision: int) -> None:
+        super().__init__(
+            f"FAQ entry {faq_id} has changed since you read it: it is now at revision {revision}; "
+            "read it again and redo your change"
+        )
+        self.faq_id = faq_id
+        self.revision = revision
 
 
 class AskNotFound(StoreError):

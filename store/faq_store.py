@@ -14,6 +14,7 @@ them as `.settings` and `.asks`, and delegates their methods so callers keep one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from store.ask_log import AskLog
 from store.checks import as_utc, bounded, check_limit, utc_now, valid_id
 from store.engine import create_store_engine
 from store.entries import FaqDraft, FaqEntry, FaqPatch, clean_text
-from store.errors import FaqNotFound, StoreUnavailable, StoreValidationError
+from store.errors import FaqChanged, FaqNotFound, StoreUnavailable, StoreValidationError
 from store.migrate import ensure_schema
 from store.records import (
     AskRecord,
@@ -123,22 +124,32 @@ class FaqStore:
             rows,
         ).scalars().all()
         entries = [
-            FaqEntry(faq_id, d.question, d.answer, d.alternates, d.tags, now, now)
+            FaqEntry(faq_id, d.question, d.answer, d.alternates, d.tags, now, now, revision)
             for faq_id, d in zip(ids, drafts, strict=True)
         ]
         self._write_tags(connection, [(e.id, e.tags) for e in entries])
         self._log(connection, revision, [e.id for e in entries], "upsert", now)
         return entries
 
-    def update(self, faq_id: int, change: FaqDraft | FaqPatch) -> FaqEntry:
+    def update(
+        self,
+        faq_id: int,
+        change: FaqDraft | FaqPatch,
+        *,
+        expected_revisions: AbstractSet[int] | None = None,
+    ) -> FaqEntry:
         """Replace the entry (FaqDraft) or patch some fields (FaqPatch); raises FaqNotFound.
         A change that leaves every field as stored writes nothing: no new revision, the same
-        `updated_at` (a client syncing by revision sees no change where there is none)."""
+        `updated_at` (a client syncing by revision sees no change where there is none).
+        With `expected_revisions`, the entry must be at one of them (the revision the writer
+        read) or FaqChanged is raised and nothing is written."""
         stored = self.get(faq_id)
+        _check_revision(stored, expected_revisions)
         if _unchanged(stored, change.apply_to(stored) if isinstance(change, FaqPatch) else change):
             return stored
         with self._faq_write() as (connection, revision):
             current = self._get(connection, faq_id)  # writers are serialised: no race
+            _check_revision(current, expected_revisions)
             draft = change.apply_to(current) if isinstance(change, FaqPatch) else change
             now = utc_now()
             connection.execute(
@@ -158,12 +169,19 @@ class FaqStore:
             self._log(connection, revision, [faq_id], "upsert", now)
             return FaqEntry(
                 faq_id, draft.question, draft.answer, draft.alternates, draft.tags,
-                current.created_at, now,
+                current.created_at, now, revision,
             )
 
-    def delete(self, faq_id: int) -> None:
-        """Delete one entry; raises FaqNotFound (and bumps nothing) if it does not exist."""
-        self.delete_many([faq_id])
+    def delete(self, faq_id: int, *, expected_revisions: AbstractSet[int] | None = None) -> None:
+        """Delete one entry; raises FaqNotFound (and bumps nothing) if it does not exist, and
+        FaqChanged if `expected_revisions` is given and the entry is at none of them."""
+        if expected_revisions is None:
+            self.delete_many([faq_id])
+            return
+        with self._faq_write() as (connection, revision):
+            _check_revision(self._get(connection, faq_id), expected_revisions)
+            connection.execute(delete(t.faq_entries).where(t.faq_entries.c.id == faq_id))
+            self._log(connection, revision, [faq_id], "delete", utc_now())
 
     def delete_many(self, faq_ids: Iterable[int]) -> None:
         """Delete several entries atomically; raises FaqNotFound for the first missing id."""
@@ -449,7 +467,14 @@ def _entry(row: Row) -> FaqEntry:
         tags=tuple(row.tags),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        revision=row.revision,
     )
+
+
+def _check_revision(entry: FaqEntry, expected: AbstractSet[int] | None) -> None:
+    # Raising inside the write transaction rolls back its revision bump too.
+    if expected is not None and entry.revision not in expected:
+        raise FaqChanged(entry.id, entry.revision)
 
 
 def _unchanged(entry: FaqEntry, draft: FaqDraft) -> bool:

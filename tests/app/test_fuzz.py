@@ -60,6 +60,11 @@ def _config() -> SchemathesisConfig:
             "phases": {"stateful": {"enabled": os.environ.get("SAMESAY_FUZZ_STATEFUL") == "1"}},
             "checks": {
                 "enabled": True,
+                # 412: a well-formed If-Match naming a revision the entry is not at (any
+                # revision the fuzzer makes up): valid data refused for the store's state.
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"],
+                },
                 # 413 is how an over-long array (e.g. 10,001 tuning examples) is refused.
                 "negative_data_rejection": {
                     "expected-statuses": [

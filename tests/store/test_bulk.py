@@ -222,3 +222,16 @@ def test_export_to_a_path_it_cannot_write_raises_store_error_and_leaves_no_temp(
             export_file(faq_store, target, format="jsonl", progress=False)
     assert not list(tmp_path.rglob("*.tmp")) and not list(directory.iterdir())
     assert a_file.read_text(encoding="utf-8") == "kept"
+
+
+def test_entries_as_the_api_returns_them_import_with_their_extra_keys_ignored(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    """A JSONL dump of GET /faq pages (id, timestamps, revision) imports as new entries; a key
+    that is none of those is still refused."""
+    api_row = {**ROWS[0], "id": 12, "created_at": "2026-01-01T00:00:00+00:00",
+               "updated_at": "2026-01-02T00:00:00+00:00", "revision": 41}
+    path = write_jsonl(tmp_path / "dump.jsonl", [api_row, {**ROWS[1], "revison": 3}])
+    report = import_file(faq_store, path, progress=False)
+    assert [(r.line, r.field) for r in report.rejected] == [(2, "revison")]
+    assert [e.question for e in faq_store.iter_entries()] == [ROWS[0]["question"]]

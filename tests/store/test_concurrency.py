@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
 from store.entries import FaqDraft, FaqEntry, FaqPatch
-from store.errors import FaqNotFound
+from store.errors import FaqChanged, FaqNotFound
 from store.faq_store import FaqStore
 from store.schema import faq_changes
 from store.settings import KEEP
@@ -154,3 +154,37 @@ def test_a_setting_taken_by_racing_workers_goes_to_exactly_one(database_url: str
         store.close()
     owners = {outcome["owner"] for outcome in outcomes}  # type: ignore[index]
     assert len(owners) == 1, outcomes
+
+
+def test_of_editors_racing_from_one_revision_exactly_one_writes(database_url: str) -> None:
+    """A conditional update checks the revision inside the write transaction: of writers
+    that all read the entry at revision R and race, one wins and every other gets
+    FaqChanged, even though each passed the check before its transaction began."""
+    stores = [FaqStore(database_url) for _ in range(WRITERS)]
+    [entry] = stores[0].add([FaqDraft("Shared?", "Original.")])
+    start = threading.Barrier(WRITERS)
+    outcomes: list[object] = [None] * WRITERS
+
+    def edit(worker: int) -> None:
+        start.wait()
+        try:
+            stores[worker].update(
+                entry.id, FaqPatch(answer=f"Edited by {worker}."),
+                expected_revisions=frozenset({entry.revision}),
+            )
+            outcomes[worker] = "written"
+        except FaqChanged as error:
+            outcomes[worker] = error.revision
+
+    threads = [threading.Thread(target=edit, args=(worker,)) for worker in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = stores[0].get(entry.id)
+    for store in stores:
+        store.close()
+    assert outcomes.count("written") == 1, outcomes
+    winner = outcomes.index("written")
+    assert stored.answer == f"Edited by {winner}."
+    assert [o for o in outcomes if o != "written"] == [stored.revision] * (WRITERS - 1)

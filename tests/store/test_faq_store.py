@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from store.entries import FaqDraft, FaqPatch
-from store.errors import FaqNotFound, StoreError, StoreValidationError
+from store.errors import FaqChanged, FaqNotFound, StoreError, StoreValidationError
 from store.faq_store import FaqStore
 
 
@@ -22,6 +22,38 @@ def test_add_get_round_trip(faq_store: FaqStore) -> None:
     assert entry.phrasings == ("How?", "In what way?")
     assert before <= entry.created_at == entry.updated_at <= datetime.now(UTC)
     assert entry.created_at.tzinfo is not None
+
+
+def test_an_entry_carries_the_revision_of_its_last_change(faq_store: FaqStore) -> None:
+    [first, second] = faq_store.add(drafts(2))
+    assert first.revision == second.revision == faq_store.revision() == 1
+    patched = faq_store.update(first.id, FaqPatch(answer="changed."))
+    assert patched.revision == faq_store.revision() == 2
+    assert faq_store.get(first.id).revision == 2 and faq_store.get(second.id).revision == 1
+    assert [e.revision for e in faq_store.list_page(limit=10).entries] == [2, 1]
+
+
+def test_a_conditional_write_at_a_stale_revision_writes_nothing(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add([FaqDraft("Q?", "A.", ["alt"])])
+    read_at = frozenset({entry.revision})
+    moved = faq_store.update(entry.id, FaqPatch(answer="B."), expected_revisions=read_at)
+    revision = faq_store.revision()
+    for write in (
+        lambda: faq_store.update(entry.id, FaqPatch(tags=("x",)), expected_revisions=read_at),
+        lambda: faq_store.update(entry.id, FaqDraft("Q?", "B."), expected_revisions=read_at),
+        lambda: faq_store.delete(entry.id, expected_revisions=read_at),
+        lambda: faq_store.delete(entry.id, expected_revisions=frozenset()),
+    ):
+        with pytest.raises(FaqChanged) as raised:
+            write()
+        assert raised.value.revision == moved.revision
+    assert faq_store.revision() == revision  # nothing bumped, nothing logged
+    assert faq_store.get(entry.id) == moved
+    with pytest.raises(FaqNotFound):
+        faq_store.delete(entry.id + 1000, expected_revisions=frozenset({1}))
+    faq_store.delete(entry.id, expected_revisions=frozenset({1, moved.revision}))
+    assert faq_store.count() == 0
+    assert faq_store.changes_since(revision).deleted == [entry.id]
 
 
 def test_batch_add_is_atomic_and_one_revision(faq_store: FaqStore) -> None:

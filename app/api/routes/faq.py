@@ -2,6 +2,8 @@
 
 Every write returns only after the searcher has caught up with it, so the entry is
 searchable when acknowledged; the returned `revision` is a read-your-writes token for /ask.
+An entry's revision is also its ETag: PUT, PATCH and DELETE with `If-Match` write only if
+nobody has changed the entry since it was read (412 otherwise, app.api.preconditions).
 A create with `dry_run` validates exactly as a create does and stores nothing, so a client
 splitting a file into batches can check every batch before storing any.
 """
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from app.api.deps import ApiKey, ReadKey, ServiceDep
+from app.api.preconditions import IfMatch
 from app.schemas import (
     Deleted,
     FaqBatchCreate,
@@ -28,6 +31,7 @@ from app.schemas import (
     FaqUpdate,
     FaqWriteResult,
     TagText,
+    entity_tag,
     error_responses,
 )
 from store import entries as store_entries
@@ -112,32 +116,44 @@ def list_faq(
 
 
 @router.get("/{faq_id}", response_model=FaqPublic, dependencies=[ReadKey])
-def get_faq(faq_id: FaqIdPath, service: ServiceDep) -> FaqPublic:
-    return FaqPublic.of(service.store.get(faq_id))
+def get_faq(faq_id: FaqIdPath, service: ServiceDep, response: Response) -> FaqPublic:
+    """One entry; its `ETag` header is its revision, for a conditional write (If-Match)."""
+    entry = service.store.get(faq_id)
+    response.headers["ETag"] = entity_tag(entry.revision)
+    return FaqPublic.of(entry)
 
 
-def _written(service: ServiceDep, entry: store_entries.FaqEntry) -> FaqEntryWritten:
-    return FaqEntryWritten(**FaqPublic.of(entry).model_dump(), revision=service.written_revision())
+def _written(
+    service: ServiceDep, entry: store_entries.FaqEntry, response: Response
+) -> FaqEntryWritten:
+    service.written_revision()  # searchable before the response is sent
+    response.headers["ETag"] = entity_tag(entry.revision)
+    return FaqEntryWritten.of(entry)
 
 
 @router.put(
     "/{faq_id}",
     response_model=FaqEntryWritten,
     dependencies=[ApiKey],
-    responses=error_responses(415),
+    responses=error_responses(412, 415),
 )
-def replace_faq(faq_id: FaqIdPath, body: FaqUpdate, service: ServiceDep) -> FaqEntryWritten:
+def replace_faq(
+    faq_id: FaqIdPath, body: FaqUpdate, service: ServiceDep, if_match: IfMatch, response: Response
+) -> FaqEntryWritten:
     """Replace the whole entry (omitted alternates/tags become empty)."""
-    return _written(service, service.store.update(faq_id, _draft(body)))
+    entry = service.store.update(faq_id, _draft(body), expected_revisions=if_match)
+    return _written(service, entry, response)
 
 
 @router.patch(
     "/{faq_id}",
     response_model=FaqEntryWritten,
     dependencies=[ApiKey],
-    responses=error_responses(415),
+    responses=error_responses(412, 415),
 )
-def patch_faq(faq_id: FaqIdPath, body: FaqPatch, service: ServiceDep) -> FaqEntryWritten:
+def patch_faq(
+    faq_id: FaqIdPath, body: FaqPatch, service: ServiceDep, if_match: IfMatch, response: Response
+) -> FaqEntryWritten:
     """Change only the given fields; the result is validated as a whole."""
     patch = store_entries.FaqPatch(
         question=body.question,
@@ -145,10 +161,13 @@ def patch_faq(faq_id: FaqIdPath, body: FaqPatch, service: ServiceDep) -> FaqEntr
         alternates=None if body.alternates is None else tuple(body.alternates),
         tags=None if body.tags is None else tuple(body.tags),
     )
-    return _written(service, service.store.update(faq_id, patch))
+    entry = service.store.update(faq_id, patch, expected_revisions=if_match)
+    return _written(service, entry, response)
 
 
-@router.delete("/{faq_id}", response_model=Deleted, dependencies=[ApiKey])
-def delete_faq(faq_id: FaqIdPath, service: ServiceDep) -> Deleted:
-    service.store.delete(faq_id)
+@router.delete(
+    "/{faq_id}", response_model=Deleted, dependencies=[ApiKey], responses=error_responses(412)
+)
+def delete_faq(faq_id: FaqIdPath, service: ServiceDep, if_match: IfMatch) -> Deleted:
+    service.store.delete(faq_id, expected_revisions=if_match)
     return Deleted(id=faq_id, revision=service.written_revision())

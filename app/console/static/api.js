@@ -12,14 +12,19 @@ export class ApiFailure extends Error {
   }
 }
 
+// An entry's ETag (its revision, quoted): what If-Match sends back.
+export const ifMatch = (entry) => ({"If-Match": `"${entry.revision}"`});
+
 export const apiKey = {
   get: () => sessionStorage.getItem(KEY) || "",
   set: (value) => sessionStorage.setItem(KEY, value),
   clear: () => sessionStorage.removeItem(KEY),
 };
 
-export async function api(method, path, body) {
-  const headers = {"Accept": "application/json"};
+// `extra` headers, e.g. If-Match: a write that fails with 412 when the entry has changed
+// since it was read, instead of overwriting someone else's edit.
+export async function api(method, path, body, extra = {}) {
+  const headers = {"Accept": "application/json", ...extra};
   const key = apiKey.get();
   if (key) headers["Authorization"] = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,10 +1,13 @@
 // FAQ files in the formats of `samesay import` / `samesay export` (store/bulk.py):
 // JSONL objects {question, answer, alternates, tags}, or CSV/TSV with a header naming
 // question, answer and optionally alternates, tags; a list cell is a JSON list or
-// |-separated. id / created_at / updated_at (what export writes) are ignored on import.
+// |-separated. id / created_at / updated_at (what export writes) and revision (what the API
+// returns) are ignored on import.
 
 const FIELDS = ["question", "answer", "alternates", "tags"];
-const IGNORED = ["id", "created_at", "updated_at"];
+const IGNORED = ["id", "created_at", "updated_at", "revision"];
+// What `samesay export` writes for each entry, in its order: an API entry has more (revision).
+const EXPORTED = ["id", ...FIELDS, "created_at", "updated_at"];
 
 export function formatOf(name) {
   const ext = name.toLowerCase().split(".").pop();
@@ -111,7 +114,7 @@ function csvCell(value, delimiter) {
 
 // What `samesay export` writes: JSONL records, or CSV/TSV with JSON list cells.
 export function exportText(entries, format) {
-  if (format === "jsonl") return entries.map((e) => JSON.stringify(e)).join("\n") + "\n";
+  if (format === "jsonl") return entries.map((e) => JSON.stringify(e, EXPORTED)).join("\n") + "\n";
   const d = format === "tsv" ? "\t" : ",";
   const lines = [["id", ...FIELDS].join(d)];
   for (const e of entries) {

@@ -1,7 +1,7 @@
 // FAQs: a paged list with text and tag filters, an editor (create / edit / delete with
 // alternates and tags) and file import / export. Every write reports the new revision.
 
-import {api} from "./api.js";
+import {api, ifMatch} from "./api.js";
 import {el} from "./dom.js";
 import {exportText, parseImport} from "./faq_files.js";
 import {attempt, keyHint, say} from "./status.js";
@@ -138,7 +138,7 @@ export function render(root, params, alive) {
           remove.textContent = "Click again to delete";
           return;
         }
-        const gone = await attempt(() => api("DELETE", `/faq/${entry.id}`));
+        const gone = await attempt(() => api("DELETE", `/faq/${entry.id}`, undefined, ifMatch(entry)));
         if (gone) { say(`Deleted FAQ #${entry.id}: revision ${gone.revision}.`); editor.replaceChildren(); load(); }
       }}, "Delete") : null;
 
@@ -158,7 +158,10 @@ export function render(root, params, alive) {
         return;
       }
       const body = Object.fromEntries(changed.map((name) => [name, FORM[name].read(inputs[name].value)]));
-      const saved = await attempt(() => entry ? api("PATCH", `/faq/${entry.id}`, body) : api("POST", "/faq", body));
+      // If-Match: another editor's save since this form opened is a 412 (said on the status
+      // line, the form kept), never silently overwritten.
+      const saved = await attempt(() => entry ? api("PATCH", `/faq/${entry.id}`, body, ifMatch(entry))
+        : api("POST", "/faq", body));
       if (!saved) return;
       const id = entry ? entry.id : saved.ids[0];
       say(`${entry ? "Saved" : "Created"} FAQ #${id}: revision ${saved.revision}.`);

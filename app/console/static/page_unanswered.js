@@ -2,7 +2,7 @@
 // of the suggested FAQ (PATCH /faq/{id}), or starts a new FAQ with it; either way it is then
 // a stored phrasing and leaves the queue.
 
-import {api, apiKey} from "./api.js";
+import {api, apiKey, ifMatch} from "./api.js";
 import {el, fmt} from "./dom.js";
 import {attempt, say} from "./status.js";
 
@@ -79,10 +79,18 @@ function removeItem(node) {
   }
 }
 
+// Read, append, write if unchanged: an edit saved in between (412) is read again and the
+// question appended to it, instead of the PATCH dropping that edit's alternates.
 async function addAlternate(node, question, faqId) {
   const done = await attempt(async () => {
-    const entry = await api("GET", `/faq/${faqId}`);
-    return api("PATCH", `/faq/${faqId}`, {alternates: [...entry.alternates, question]});
+    for (let tries = 1; ; tries += 1) {
+      const entry = await api("GET", `/faq/${faqId}`);
+      try {
+        return await api("PATCH", `/faq/${faqId}`, {alternates: [...entry.alternates, question]}, ifMatch(entry));
+      } catch (error) {
+        if (error.status !== 412 || tries === 3) throw error;
+      }
+    }
   });
   if (!done) return;
   removeItem(node);
