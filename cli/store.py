@@ -23,6 +23,16 @@ def add_commands(commands: argparse._SubParsersAction, bench: argparse._SubParse
     importer.add_argument(
         "--strict", action="store_true", help="store nothing if any row is rejected (exit 1)"
     )
+    importer.add_argument(
+        "--update", action="store_true",
+        help="a row with an id (as export writes) replaces that FAQ; a row without one is "
+        "added: export, edit, import back",
+    )
+    importer.add_argument(
+        "--delete-missing", action="store_true",
+        help="with --update: also delete every FAQ whose id is not in the file (the file "
+        "becomes the whole FAQ set); implies --strict",
+    )
     importer.set_defaults(func=_import)
 
     exporter = commands.add_parser(
@@ -82,18 +92,23 @@ def _import(args: argparse.Namespace) -> int:
     from store.errors import ImportRejected, StoreError
     from store.faq_store import FaqStore
 
+    if args.delete_missing and not args.update:
+        print("import: --delete-missing needs --update (rows name FAQs by id)", file=sys.stderr)
+        return 2
     try:
         store = FaqStore(_database_url(args))
         try:
             report = import_file(
                 store, args.file, format=args.format, strict=args.strict,
-                progress=not args.no_progress,
+                progress=not args.no_progress, update=args.update,
+                delete_missing=args.delete_missing,
             )
         finally:
             store.close()
     except ImportRejected as refused:
         print(refused.report.summary(), file=sys.stderr)
-        print("nothing imported (--strict)", file=sys.stderr)
+        flag = "--delete-missing" if args.delete_missing else "--strict"
+        print(f"nothing imported ({flag})", file=sys.stderr)
         return 1
     except StoreError as error:
         print(f"import failed: {error}", file=sys.stderr)

@@ -11,6 +11,13 @@ API's FAQ bodies add) are accepted and ignored: imported entries always get new 
 unknown key rejects the row (JSONL) or the file (CSV header), so a typo like "alternate"
 cannot silently drop data.
 
+With `update=True` a file can be edited and imported back (export, edit in a spreadsheet,
+import): a row with an `id` replaces that entry (a row equal to the stored entry writes
+nothing), a row with no id or an empty one is added, and an id this store does not have
+rejects the row. `delete_missing=True` (with update) also deletes every entry whose id the
+file does not name, so the file becomes the whole FAQ set; it stores nothing if any row is
+rejected, since a rejected row's entry would otherwise be deleted as missing.
+
 Import is one transaction: either every accepted row is stored or none is. Rows that fail
 validation are listed in the report with their line number and reason; by default the valid
 rows are still stored (`strict=False`); with `strict=True` any rejected row stores nothing and
@@ -33,7 +40,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from store.entries import FaqDraft, FaqEntry
+from store.entries import MAX_FAQ_ID, FaqDraft, FaqEntry
 from store.errors import FaqValidationError, ImportFormatError, ImportRejected, StoreError
 from store.faq_store import FaqStore
 from store.files import atomic_write
@@ -60,18 +67,28 @@ class ImportReport:
     format: Format
     strict: bool
     rows_read: int = 0
-    ids: list[int] = field(default_factory=list)  # ids of the stored entries, in file order
+    ids: list[int] = field(default_factory=list)  # ids of the added entries, in file order
     rejected: list[RejectedRow] = field(default_factory=list)
     revision: int | None = None  # store revision of the import transaction (None: nothing)
+    update: bool = False
+    updated: list[int] = field(default_factory=list)  # update: entries replaced
+    unchanged: int = 0  # update: rows equal to their stored entry
+    deleted: list[int] = field(default_factory=list)  # delete_missing: entries deleted
 
     @property
     def imported(self) -> int:
         return len(self.ids)
 
     def summary(self) -> str:
+        if self.update:
+            counts = (
+                f"added {self.imported}, updated {len(self.updated)}, unchanged "
+                f"{self.unchanged}, deleted {len(self.deleted)}"
+            )
+        else:
+            counts = f"imported {self.imported}"
         lines = [
-            f"{self.path}: read {self.rows_read} row(s), imported {self.imported}, "
-            f"rejected {len(self.rejected)}"
+            f"{self.path}: read {self.rows_read} row(s), {counts}, rejected {len(self.rejected)}"
         ]
         lines += [
             f"  line {row.line}: {row.field + ': ' if row.field else ''}{row.reason}"
@@ -109,28 +126,71 @@ def import_file(
     format: str | None = None,
     strict: bool = False,
     progress: bool = True,
+    update: bool = False,
+    delete_missing: bool = False,
 ) -> ImportReport:
     """Validate every row, then store the accepted ones in one transaction (see module doc)."""
+    if delete_missing and not update:
+        raise ValueError("delete_missing needs update: without ids every entry is missing")
     path = Path(path)
     file_format = detect_format(path, format)
-    report = ImportReport(str(path), file_format, strict)
+    strict = strict or delete_missing
+    report = ImportReport(str(path), file_format, strict, update=update)
     drafts: list[FaqDraft] = []
+    replacements: dict[int, tuple[int, FaqDraft]] = {}  # id -> (line, draft)
     with tqdm(desc=f"reading {path.name}", unit=" rows", disable=not progress) as bar:
         for line, row in read_rows(path, file_format):
             report.rows_read += 1
             bar.update()
             try:
-                drafts.append(_draft(row))
+                faq_id = _row_id(row, replacements) if update else None
+                draft = _draft(row)
             except FaqValidationError as error:
                 report.rejected.append(RejectedRow(line, error.field, error.message))
+                continue
+            if faq_id is None:
+                drafts.append(draft)
+            else:
+                replacements[faq_id] = (line, draft)
+    known = store.exists(replacements)
+    for faq_id, (line, _) in list(replacements.items()):
+        if faq_id not in known:
+            del replacements[faq_id]
+            reason = f"no FAQ with id {faq_id} in this store (leave id empty to add the row)"
+            report.rejected.append(RejectedRow(line, "id", reason))
+    report.rejected.sort(key=lambda row: row.line)
     if strict and report.rejected:
         raise ImportRejected(report)
-    if drafts:
+    if not update and drafts:
         with tqdm(total=len(drafts), desc="storing", unit=" entries", disable=not progress) as bar:
-            written = store.add_batch(drafts, on_progress=bar.update)
-        report.ids = [entry.id for entry in written.entries]
-        report.revision = written.revision
+            added = store.add_batch(drafts, on_progress=bar.update)
+        report.ids, report.revision = [entry.id for entry in added.entries], added.revision
+    elif update:
+        total = None if delete_missing else len(drafts) + len(replacements)
+        with tqdm(total=total, desc="storing", unit=" entries", disable=not progress) as bar:
+            synced = store.sync(
+                drafts, {faq_id: draft for faq_id, (_, draft) in replacements.items()},
+                delete_others=delete_missing, on_progress=bar.update,
+            )
+        report.ids = [entry.id for entry in synced.added]
+        report.updated, report.deleted = synced.updated, synced.deleted
+        report.unchanged, report.revision = len(synced.unchanged), synced.revision
     return report
+
+
+def _row_id(row: dict[str, Any], seen: dict[int, tuple[int, FaqDraft]]) -> int | None:
+    """An update row's FAQ id: None (no id, or an empty cell) adds the row as a new FAQ."""
+    value = row.get("id")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isascii() and text.isdecimal():
+        text = int(text)
+    if isinstance(text, bool) or not isinstance(text, int) or not 1 <= text <= MAX_FAQ_ID:
+        raise FaqValidationError("id", "must be an FAQ id (a whole number from 1) or empty")
+    if text in seen:
+        raise FaqValidationError("id", f"FAQ {text} is already on line {seen[text][0]}")
+    return text
 
 
 def read_rows(path: Path, file_format: Format) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -13,7 +13,7 @@ them as `.settings` and `.asks`, and delegates their methods so callers keep one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from store.records import (
     Feedback,
     Page,
     StoreVersions,
+    SyncResult,
     UnansweredQuestion,
 )
 from store.settings import SettingsStore
@@ -152,25 +153,78 @@ class FaqStore:
             _check_revision(current, expected_revisions)
             draft = change.apply_to(current) if isinstance(change, FaqPatch) else change
             now = utc_now()
-            connection.execute(
-                update(t.faq_entries)
-                .where(t.faq_entries.c.id == faq_id)
-                .values(
-                    question=draft.question,
-                    answer=draft.answer,
-                    alternates=list(draft.alternates),
-                    tags=list(draft.tags),
-                    updated_at=now,
-                    revision=revision,
-                )
-            )
-            connection.execute(delete(t.faq_tags).where(t.faq_tags.c.faq_id == faq_id))
-            self._write_tags(connection, [(faq_id, draft.tags)])
+            self._replace(connection, revision, faq_id, draft, now)
             self._log(connection, revision, [faq_id], "upsert", now)
             return FaqEntry(
                 faq_id, draft.question, draft.answer, draft.alternates, draft.tags,
                 current.created_at, now, revision,
             )
+
+    def _replace(
+        self, connection: Connection, revision: int, faq_id: int, draft: FaqDraft, now: datetime
+    ) -> None:
+        connection.execute(
+            update(t.faq_entries)
+            .where(t.faq_entries.c.id == faq_id)
+            .values(
+                question=draft.question,
+                answer=draft.answer,
+                alternates=list(draft.alternates),
+                tags=list(draft.tags),
+                updated_at=now,
+                revision=revision,
+            )
+        )
+        connection.execute(delete(t.faq_tags).where(t.faq_tags.c.faq_id == faq_id))
+        self._write_tags(connection, [(faq_id, draft.tags)])
+
+    def sync(
+        self,
+        add: Sequence[FaqDraft],
+        replace: Mapping[int, FaqDraft],
+        *,
+        delete_others: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> SyncResult:
+        """Apply a whole FAQ file in one transaction and one revision: replace the entries
+        named in `replace` (raises FaqNotFound if one is gone), add `add`, and with
+        `delete_others` delete every entry not named in `replace`. A replacement equal
+        to what is stored writes nothing; if nothing changes at all, no revision is used."""
+        try:
+            with self._faq_write() as (connection, revision):
+                current = self._entries_by_id(connection, list(replace))
+                missing = [faq_id for faq_id in replace if faq_id not in current]
+                if missing:
+                    raise FaqNotFound(missing[0])
+                changed = [i for i, draft in replace.items() if not _unchanged(current[i], draft)]
+                doomed: list[int] = []
+                if delete_others:
+                    every = select(t.faq_entries.c.id).order_by(t.faq_entries.c.id)
+                    doomed = [i for i in connection.execute(every).scalars() if i not in replace]
+                if not (add or changed or doomed):
+                    raise _NothingToWrite
+                now = utc_now()
+                for faq_id in changed:
+                    self._replace(connection, revision, faq_id, replace[faq_id], now)
+                self._log(connection, revision, changed, "upsert", now)
+                if on_progress is not None and replace:
+                    on_progress(len(replace))
+                for start in range(0, len(doomed), _INSERT_CHUNK):
+                    chunk = doomed[start : start + _INSERT_CHUNK]
+                    connection.execute(delete(t.faq_entries).where(t.faq_entries.c.id.in_(chunk)))
+                    self._log(connection, revision, chunk, "delete", now)
+                    if on_progress is not None:
+                        on_progress(len(chunk))
+                added: list[FaqEntry] = []
+                for start in range(0, len(add), _INSERT_CHUNK):
+                    chunk = add[start : start + _INSERT_CHUNK]
+                    added += self._insert(connection, revision, chunk)
+                    if on_progress is not None:
+                        on_progress(len(chunk))
+        except _NothingToWrite:
+            return SyncResult([], [], list(replace), [], None)
+        unchanged = [faq_id for faq_id in replace if faq_id not in set(changed)]
+        return SyncResult(added, changed, unchanged, doomed, revision)
 
     def delete(self, faq_id: int, *, expected_revisions: AbstractSet[int] | None = None) -> None:
         """Delete one entry; raises FaqNotFound (and bumps nothing) if it does not exist, and
@@ -213,6 +267,8 @@ class FaqStore:
     def _log(
         self, connection: Connection, revision: int, faq_ids: list[int], op: str, now: datetime
     ) -> None:
+        if not faq_ids:
+            return
         connection.execute(
             insert(t.faq_changes),
             [{"revision": revision, "faq_id": i, "op": op, "changed_at": now} for i in faq_ids],
@@ -226,15 +282,16 @@ class FaqStore:
 
     def get_many(self, faq_ids: Iterable[int]) -> dict[int, FaqEntry]:
         """The entries that exist among faq_ids, by id (missing ids are simply absent)."""
+        with self._transactions.read() as connection:
+            return self._entries_by_id(connection, faq_ids)
+
+    def _entries_by_id(self, connection: Connection, faq_ids: Iterable[int]) -> dict[int, FaqEntry]:
         wanted = [faq_id for faq_id in dict.fromkeys(faq_ids) if valid_id(faq_id)]
         found: dict[int, FaqEntry] = {}
-        with self._transactions.read() as connection:
-            for start in range(0, len(wanted), 1000):  # bounded IN lists
-                chunk = wanted[start : start + 1000]
-                rows = connection.execute(
-                    select(t.faq_entries).where(t.faq_entries.c.id.in_(chunk))
-                )
-                found.update((row.id, _entry(row)) for row in rows)
+        for start in range(0, len(wanted), 1000):  # bounded IN lists
+            chunk = wanted[start : start + 1000]
+            rows = connection.execute(select(t.faq_entries).where(t.faq_entries.c.id.in_(chunk)))
+            found.update((row.id, _entry(row)) for row in rows)
         return found
 
     def _get(self, connection: Connection, faq_id: int) -> FaqEntry:
@@ -426,6 +483,10 @@ class FaqStore:
         except Exception as error:  # noqa: BLE001 — any failure means "not ready"
             return f"database unavailable: {type(error).__name__}"
         return None
+
+
+class _NothingToWrite(Exception):
+    """Rolls back a sync that found nothing to change, revision bump included."""
 
 
 @dataclass(frozen=True)

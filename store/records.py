@@ -29,6 +29,17 @@ class ChangeSet:
 
 
 @dataclass(frozen=True)
+class SyncResult:
+    """What `FaqStore.sync` did, all under one revision (None when nothing changed)."""
+
+    added: list[FaqEntry]
+    updated: list[int]  # ids replaced with different content
+    unchanged: list[int]  # ids named for replacement whose content was already as stored
+    deleted: list[int]
+    revision: int | None
+
+
+@dataclass(frozen=True)
 class StoreVersions:
     """What a poller compares: FAQ revision and settings version, read in one query."""
 

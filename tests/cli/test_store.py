@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from store.entries import FaqDraft
 from store.faq_store import FaqStore
 from store.migrate import head_revision
 
@@ -87,3 +88,31 @@ def test_read_only_commands_refuse_a_missing_sqlite_database(
     assert main(["export", str(out), "--no-progress"]) == 1
     assert "samesay-data/samesay.db" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_import_update_and_delete_missing_as_a_user_runs_them(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = FaqStore(database_url)
+    try:
+        first, second = store.add([FaqDraft("q1?", "a1"), FaqDraft("q2?", "a2")])
+    finally:
+        store.close()
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(
+        json.dumps({"id": first.id, "question": "q1?", "answer": "a1, edited"}) + "\n"
+        + json.dumps({"question": "q3?", "answer": "a3"}) + "\n",
+        encoding="utf-8",
+    )
+    alone = samesay("import", str(edited), "--delete-missing", "--database-url", database_url)
+    assert alone.returncode == 2 and "--delete-missing needs --update" in alone.stderr
+    synced = samesay("import", str(edited), "--update", "--delete-missing", "--no-progress",
+                     "--database-url", database_url)
+    assert synced.returncode == 0, synced.stderr
+    assert "added 1, updated 1, unchanged 0, deleted 1, rejected 0" in synced.stdout
+    store = FaqStore(database_url)
+    try:
+        assert [(e.id, e.answer) for e in store.iter_entries()] == [
+            (first.id, "a1, edited"), (second.id + 1, "a3"),
+        ]
+    finally:
+        store.close()

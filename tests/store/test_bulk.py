@@ -1,12 +1,13 @@
 """Bulk import/export: formats, rejected-row report, strictness, atomicity, round trip."""
 
+import csv
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from store.bulk import ImportFormatError, export_file, import_file
+from store.bulk import ImportFormatError, export_file, import_file, read_rows
 from store.entries import FaqDraft
 from store.errors import ImportRejected, StoreError
 from store.faq_store import FaqStore
@@ -235,3 +236,86 @@ def test_entries_as_the_api_returns_them_import_with_their_extra_keys_ignored(
     report = import_file(faq_store, path, progress=False)
     assert [(r.line, r.field) for r in report.rejected] == [(2, "revison")]
     assert [e.question for e in faq_store.iter_entries()] == [ROWS[0]["question"]]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_export_edited_and_imported_with_update_changes_entries_in_place(
+    faq_store: FaqStore, tmp_path: Path, suffix: str
+) -> None:
+    kept, edited, gone = faq_store.add(
+        [FaqDraft("Kept?", "As is."), FaqDraft("Edit me?", "Old."), FaqDraft("Gone?", "Bye.")]
+    )
+    path = tmp_path / f"export{suffix}"
+    export_file(faq_store, path, progress=False)
+    rows = [row for _, row in read_rows(path, suffix.lstrip("."))]
+    rows[1] = {**rows[1], "answer": "New.", "alternates": ["edited"]}
+    del rows[2]
+    rows.append({"id": "", "question": "Brand new?", "answer": "Added."})
+    _write(path, rows)
+    revision = faq_store.revision()
+
+    report = import_file(faq_store, path, progress=False, update=True)
+    assert report.rejected == [] and report.revision == revision + 1
+    assert (report.updated, report.unchanged, report.deleted) == ([edited.id], 1, [])
+    assert report.summary().endswith("added 1, updated 1, unchanged 1, deleted 0, rejected 0")
+    entries = {e.id: e for e in faq_store.iter_entries()}
+    assert entries[edited.id].answer == "New." and entries[edited.id].alternates == ("edited",)
+    assert entries[kept.id] == kept  # equal rows write nothing, not even updated_at
+    assert entries[gone.id].question == "Gone?"  # without --delete-missing nothing goes
+    assert entries[report.ids[0]].question == "Brand new?"
+
+    rows[-1]["id"] = report.ids[0]  # as a new export would now write it
+    _write(path, rows)
+    again = import_file(faq_store, path, progress=False, update=True, delete_missing=True)
+    assert (again.ids, again.updated, again.deleted) == ([], [], [gone.id])
+    assert gone.id not in {e.id for e in faq_store.iter_entries()}
+    assert faq_store.changes_since(revision + 1).deleted == [gone.id]
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    if path.suffix == ".jsonl":
+        write_jsonl(path, rows)
+        return
+    fields = ["id", "question", "answer", "alternates", "tags"]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow(
+                [json.dumps(row.get(f, [])) if f in ("alternates", "tags") else row.get(f, "")
+                 for f in fields]
+            )
+
+
+def test_update_rejects_unknown_repeated_and_unreadable_ids(
+    faq_store: FaqStore, tmp_path: Path
+) -> None:
+    [entry] = faq_store.add([FaqDraft("Q?", "A.")])
+    rows = [
+        {"id": entry.id, "question": "Q?", "answer": "B."},
+        {"id": 999, "question": "Elsewhere?", "answer": "x"},
+        {"id": str(entry.id), "question": "Q again?", "answer": "C."},
+        {"id": "7b", "question": "Typo?", "answer": "x"},
+        {"id": True, "question": "Bool?", "answer": "x"},
+    ]
+    path = write_jsonl(tmp_path / "edit.jsonl", rows)
+    report = import_file(faq_store, path, progress=False, update=True)
+    assert [(r.line, r.field) for r in report.rejected] == [
+        (2, "id"), (3, "id"), (4, "id"), (5, "id"),
+    ]
+    assert "no FAQ with id 999 in this store" in report.rejected[0].reason
+    assert report.rejected[1].reason == f"FAQ {entry.id} is already on line 1"
+    assert faq_store.get(entry.id).answer == "B." and faq_store.count() == 1
+    # Deleting what the file leaves out is never done over a rejected row (whose entry would
+    # go as "missing"): the whole import is refused.
+    with pytest.raises(ImportRejected):
+        import_file(faq_store, path, progress=False, update=True, delete_missing=True)
+    assert faq_store.get(entry.id).answer == "B." and faq_store.count() == 1
+
+
+def test_without_update_ids_are_ignored_as_before(faq_store: FaqStore, tmp_path: Path) -> None:
+    [entry] = faq_store.add([FaqDraft("Q?", "A.")])
+    path = write_jsonl(tmp_path / "f.jsonl", [{"id": entry.id, "question": "Q?", "answer": "B."}])
+    report = import_file(faq_store, path, progress=False)
+    assert report.imported == 1 and faq_store.count() == 2
+    assert faq_store.get(entry.id).answer == "A."

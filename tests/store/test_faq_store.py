@@ -261,3 +261,33 @@ def test_a_sqlite_path_whose_folder_cannot_be_made_is_a_store_error(tmp_path: Pa
     in_the_way.write_text("not a folder")
     with pytest.raises(StoreError, match="cannot create the SQLite database's folder"):
         FaqStore(f"sqlite:///{in_the_way}/samesay.db")
+
+
+def test_sync_replaces_adds_and_deletes_under_one_revision(faq_store: FaqStore) -> None:
+    a, b, c = faq_store.add(drafts(3))
+    result = faq_store.sync(
+        [FaqDraft("new?", "n.")],
+        {a.id: FaqDraft(a.question, a.answer, a.alternates), b.id: FaqDraft("b?", "changed.")},
+        delete_others=True,
+    )
+    assert result.revision == faq_store.revision() == 2
+    assert (result.updated, result.unchanged, result.deleted) == ([b.id], [a.id], [c.id])
+    assert faq_store.get(a.id) == a and faq_store.get(b.id).answer == "changed."
+    changes = faq_store.changes_since(1)
+    assert sorted(e.id for e in changes.upserted) == sorted([b.id, result.added[0].id])
+    assert changes.deleted == [c.id]
+
+
+def test_a_sync_that_changes_nothing_uses_no_revision(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add(drafts(1))
+    same = {entry.id: FaqDraft(entry.question, entry.answer, entry.alternates)}
+    result = faq_store.sync([], same, delete_others=True)
+    assert (result.revision, result.unchanged) == (None, [entry.id])
+    assert faq_store.revision() == 1
+
+
+def test_a_sync_naming_a_missing_entry_writes_nothing(faq_store: FaqStore) -> None:
+    [entry] = faq_store.add(drafts(1))
+    with pytest.raises(FaqNotFound):
+        faq_store.sync([FaqDraft("new?", "n.")], {entry.id + 99: FaqDraft("x?", "y.")})
+    assert faq_store.revision() == 1 and faq_store.count() == 1
