@@ -235,7 +235,8 @@ class FaqIndex:
     # mutation (caller holds the write lock) ---------------------------------------------------
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Add vectors (n, d) float32 unit rows under int64 ids (n,) not already present."""
+        """Add vectors (n, d) float32 unit rows under int64 ids (n,) not already present. A
+        zero row (a text the model reads nothing in: model.tokenizer) scores 0 with all."""
         vectors = _as_matrix(vectors, self.dim)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.shape != (len(vectors),):
@@ -245,7 +246,7 @@ class FaqIndex:
         if ids.min() < 0:
             raise IndexInputError("vector ids must be non-negative")
         norms = np.einsum("ij,ij->i", vectors, vectors)  # (n,)
-        if not np.all(np.abs(norms - 1.0) < 1e-3):
+        if not np.all((np.abs(norms - 1.0) < 1e-3) | (norms == 0.0)):
             raise IndexInputError("vectors must be L2-normalised (unit rows) for cosine scores")
         self._cpu.add_with_ids(vectors, ids)
         if self._use_gpu:
@@ -436,7 +437,7 @@ class FaqIndex:
         if includes is not None:
             for row, number in enumerate(numbers):
                 found_scores[row], found_ids[row] = self._with_included(
-                    queries[number], found_scores[row], found_ids[row], includes[number]
+                    found_scores[row], found_ids[row], includes[number]
                 )
         if rescore is not None:
             found_scores = rescore(numbers, found_scores, found_ids)
@@ -460,23 +461,24 @@ class FaqIndex:
         return fetched
 
     def _with_included(
-        self, query: np.ndarray, scores: np.ndarray, ids: np.ndarray, include: Sequence[int]
+        self, scores: np.ndarray, ids: np.ndarray, include: Sequence[int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The fetched (scores, ids) with the `include` ids the search missed, scored by
-        their stored vectors, best first. An id no longer indexed is left out."""
-        missed = [vector_id for vector_id in include if vector_id not in ids]
-        extra = []
-        for vector_id in missed:
-            try:
-                extra.append((float(query @ self.reconstruct(vector_id)), vector_id))
-            except KeyError:
-                continue
-        if not extra:
-            return scores, ids
-        scores = np.concatenate([scores, np.array([s for s, _ in extra], dtype=scores.dtype)])
-        ids = np.concatenate([ids, np.array([i for _, i in extra], dtype=ids.dtype)])
+        """The fetched (scores, ids) with the `include` ids, best first. Each repeats the
+        question word for word, so its cosine is 1: also for a text the model reads nothing
+        in, whose vector is zero (model.tokenizer). An id no longer indexed is left out."""
+        missed = [i for i in include if i not in ids and self._indexed(i)]
+        ids = np.concatenate([ids, np.array(missed, dtype=ids.dtype)])
+        scores = np.concatenate([scores, np.zeros(len(missed), dtype=scores.dtype)])
+        scores[np.isin(ids, include)] = 1.0
         order = np.argsort(-scores, kind="stable")
         return scores[order], ids[order]
+
+    def _indexed(self, vector_id: int) -> bool:
+        try:
+            self.reconstruct(vector_id)
+        except KeyError:
+            return False
+        return True
 
     def _skip_dead(self) -> faiss.SearchParametersHNSW:
         """Search parameters that pass over tombstones. New per search: IDMap2 points the

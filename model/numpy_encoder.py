@@ -64,23 +64,29 @@ class NumpyEncoder:
     def encode(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """float32 (n, dim), unit rows. Texts go through in length-sorted chunks of
         ENCODE_CHUNK (`batch_size` is accepted for SentenceEncoder's signature)."""
-        positions = [self.tokenizer.encode(text) for text in texts]
+        positions, read = self.tokenizer.encode_read_many(texts)
         result = np.zeros((len(positions), self.dim), dtype=np.float32)
         order = np.argsort([len(p) for p in positions], kind="stable")
         for start in range(0, len(order), ENCODE_CHUNK):
             rows = order[start : start + ENCODE_CHUNK]
             result[rows] = self._fast.encode_many([positions[i] for i in rows])
+        result[~read] = 0.0
         return result
 
     def encode_one(self, text: str) -> np.ndarray:
-        """float32 (dim,) unit vector for one question: the service's hot path."""
-        return self._fast(self.tokenizer.encode(text))
+        """float32 (dim,) unit vector for one question: the service's hot path (zero for a
+        text with no known word: Tokenizer.unread)."""
+        positions, read = self.tokenizer.encode_read(text)
+        return self._fast(positions) if read else np.zeros(self.dim, dtype=np.float32)
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
         """float32 (n, dim) unit rows for a few texts, in one NumPy pass."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._fast.encode_many([self.tokenizer.encode(t) for t in texts])
+        positions, read = self.tokenizer.encode_read_many(texts)
+        result = self._fast.encode_many(positions)
+        result[~read] = 0.0
+        return result
 
 
 def load_numpy_encoder(path: Path) -> NumpyEncoder:

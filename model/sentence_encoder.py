@@ -64,12 +64,15 @@ class SentenceEncoder:
                     torch.from_numpy(ids).to(self._device), torch.from_numpy(lengths)
                 )
                 result[rows] = vectors.float().cpu().numpy()
+        result[~self.tokenizer.encode_read_many(texts)[1]] = 0.0
         return result
 
     def encode_one(self, text: str) -> np.ndarray:
-        """float32 (dim,) unit vector for one question: the service's hot path."""
-        positions = self.tokenizer.encode(text)  # cached per word: no n-gram work on repeats
-        return self._fast_path()(positions)
+        """float32 (dim,) unit vector for one question: the service's hot path (zero for a
+        text with no known word: Tokenizer.unread)."""
+        # Cached per word: no n-gram work on repeats.
+        positions, read = self.tokenizer.encode_read(text)
+        return self._fast_path()(positions) if read else np.zeros(self.dim, dtype=np.float32)
 
     def encode_many(self, texts: Sequence[str]) -> np.ndarray:
         """float32 (n, dim) unit rows for a few texts (an FAQ write's phrasings): one NumPy
@@ -77,7 +80,10 @@ class SentenceEncoder:
         PyTorch beyond, where PyTorch's batched GRU is faster."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._fast_path().encode_many([self.tokenizer.encode(t) for t in texts])
+        positions, read = self.tokenizer.encode_read_many(texts)
+        result = self._fast_path().encode_many(positions)
+        result[~read] = 0.0
+        return result
 
     def _fast_path(self) -> NumpyGru:
         if self._fast is None:

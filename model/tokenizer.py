@@ -51,6 +51,13 @@ _SUBWORD_SPLIT = re.compile(r"\w+|[^\w\s]")
 # One CJK character (a single-piece position of the bilingual tokenizer).
 CJK_CHAR = re.compile(rf"[{_CJK}]")
 _CACHE_LIMIT = 200_000  # bounded token→ids cache: the service runs forever
+# A position none of whose pieces is known.
+UNKNOWN_POSITION = (UNK_ID,)
+
+
+def _is_symbol(token: str) -> bool:
+    """A lone punctuation mark, symbol or emoji: its own piece, and no word to read."""
+    return len(token) == 1 and not token.isalnum()
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ class Tokenizer:
 
     def pieces(self, token: str) -> list[str]:
         """The vocabulary pieces of one token: itself, plus char n-grams for words."""
-        if self.config.kind == "char" or (len(token) == 1 and not token.isalnum()):
+        if self.config.kind == "char" or _is_symbol(token):
             return [token]
         if self.config.kind == "bilingual" and CJK_CHAR.fullmatch(token):
             return [token]
@@ -174,11 +181,34 @@ class Tokenizer:
         if cached is not None:
             return cached
         ids = [i for i in map(self._ids.get, self.pieces(token)) if i is not None]
-        result = tuple(ids[: self.config.max_pieces]) or (UNK_ID,)
+        result = tuple(ids[: self.config.max_pieces]) or UNKNOWN_POSITION
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[token] = result
         return result
+
+    def encode_read(self, text: str) -> tuple[list[tuple[int, ...]], bool]:
+        """`encode`, and whether some word of the text has a known piece. A text with none (a
+        script the vocabulary never saw, emoji or punctuation alone, a code like "j1") is
+        unknown tokens or symbols only, and all such texts encode to nearly the same vector:
+        any two would score as paraphrases. The encoders give them a zero vector instead."""
+        tokens = self.split(text)
+        positions = [self.token_ids(token) for token in tokens]
+        read = any(
+            ids != UNKNOWN_POSITION and not _is_symbol(token)
+            for token, ids in zip(tokens, positions, strict=True)
+        )
+        return positions or [UNKNOWN_POSITION], read
+
+    def encode_read_many(
+        self, texts: Sequence[str]
+    ) -> tuple[list[list[tuple[int, ...]]], np.ndarray]:
+        """`encode_read` of each text: the positions, and a bool mask of the texts read."""
+        pairs = [self.encode_read(text) for text in texts]
+        return [p for p, _ in pairs], np.fromiter((r for _, r in pairs), bool, len(pairs))
+
+    def reads(self, text: str) -> bool:
+        return self.encode_read(text)[1]
 
     def encode(self, text: str) -> list[tuple[int, ...]]:
         """One text → piece ids per position; never empty (empty text = one unknown)."""

@@ -153,3 +153,25 @@ def test_health_ready_metrics(client: TestClient, loaded) -> None:
     assert 'samesay_asks_total{answered=' in text
     assert f"samesay_index_faq_entries {float(len(loaded))}" in text
     assert "samesay_model_info{version=" in text
+
+
+def test_an_faq_in_words_the_model_never_saw_does_not_answer_every_such_question(
+    client, loaded
+) -> None:
+    """Before a retrain, a FAQ in an unknown script was unknown tokens only, and so was every
+    Korean, Arabic or emoji question: cosine ~1, answered with it (QA). Now neither side has
+    a vector to compare (zero): such questions go unanswered, and the FAQ is still found
+    by its own wording."""
+    body = {"question": "Доставляете ли вы в Россию?", "answer": "Нет, пока нет.",
+            "alternates": ["доставка в Россию"]}
+    created = client.post("/faq", json=body, headers=AUTH)
+    faq_id = created.json()["ids"][0]
+    for question in ["где моя посылка", "내 소포는 어디에 있나요", "أين طردي", "🙂🙂🙂", "j1"]:
+        asked = client.post("/ask", json={"question": question}).json()
+        assert not asked["answered"], (question, asked)
+        assert all(m["score"] < 0.05 for m in asked["matches"] if m["faq_id"] == faq_id)
+    word_for_word = client.post("/ask", json={"question": "доставка в Россию"}).json()
+    assert word_for_word["answered"] and word_for_word["faq_id"] == faq_id
+    assert word_for_word["score"] > 0.99
+    known = client.post("/ask", json={"question": "Россию delivery"}).json()  # one known word
+    assert known["matches"] and known["matches"][0]["faq_id"] != faq_id

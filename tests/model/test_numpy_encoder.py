@@ -56,3 +56,22 @@ def test_damage_is_a_checkpoint_error(tmp_path):
     (path / META_FILE).unlink()
     with pytest.raises(CheckpointError, match=META_FILE):
         load_numpy_encoder(path)
+
+
+def test_a_text_with_no_known_word_encodes_to_zero_on_every_path(tmp_path):
+    """Unknown tokens alone encode every such text alike (cosine ~1 between a Russian FAQ
+    and a Korean question); a zero vector scores 0 with everything instead."""
+    path = _saved(tmp_path, 1)
+    texts = ["где моя посылка", "reset my password", "내 소포는 어디에", "🙂", "where is my order"]
+    unread = [0, 2, 3]
+    many = texts * 40  # past FAST_PATH_MAX_TEXTS: SentenceEncoder runs PyTorch's GRU
+    for encoder in (load_encoder(path), load_numpy_encoder(path)):
+        norms = [
+            np.linalg.norm(encoder.encode(texts), axis=1),
+            np.linalg.norm(encoder.encode_many(texts), axis=1),
+            np.linalg.norm(np.stack([encoder.encode_one(t) for t in texts]), axis=1),
+            np.linalg.norm(encoder.encode(many), axis=1)[: len(texts)],
+        ]
+        for got in norms:
+            np.testing.assert_allclose(got, [0, 1, 0, 0, 1], atol=1e-5)
+        assert not encoder.encode_one(texts[unread[0]]).any()

@@ -147,3 +147,14 @@ def test_invalid_descriptions_raise_tokenizer_error():
         Tokenizer.from_dict({"config": {"kind": "nope"}, "vocabulary": ["<pad>", "<unk>"]})
     with pytest.raises(TokenizerError):
         Tokenizer.from_dict({"vocabulary": []})
+
+
+def test_a_text_is_read_when_some_word_has_a_known_piece() -> None:
+    texts = ["where is my parcel?", "怎么修改密码"]
+    tokenizer = Tokenizer.build(texts, TokenizerConfig(min_count=1))
+    read = ["where is it", "parcel", "密码", "where is моя посылка", "parcels!"]
+    unread = ["где моя посылка", "내 소포는", "🙂🙂🙂", "j1", "", "? ?", "أين طردي"]
+    assert [tokenizer.reads(text) for text in read] == [True] * len(read)
+    assert [tokenizer.reads(text) for text in unread] == [False] * len(unread)
+    for text in [*read, *unread]:
+        assert tokenizer.encode_read(text)[0] == tokenizer.encode(text)
