@@ -232,7 +232,7 @@ class FaqSearcher:
         """Load the saved index if it fits this encoder and store, else rebuild; catch up.
 
         Never serves a stale or empty index silently: any problem with the saved files is
-        logged (warning when missing, error when corrupt or mismatched) and triggers a rebuild.
+        logged (info when missing, error when corrupt or mismatched) and triggers a rebuild.
         """
         set_threads(self._config.threads)
         self._store_id = self._store.store_id()
@@ -240,7 +240,8 @@ class FaqSearcher:
         try:
             live, meta = self._load(encoder)
         except IndexMissingError as error:
-            log.warning("no usable saved index (%s); building it from the store", error)
+            # The normal first start (and a replica without a volume): nothing to warn about.
+            log.info("no saved index (%s); building it from the store", error)
             outcome = self._rebuild_and_save(encoder, reason=str(error))
         except IndexFileError as error:
             log.error("saved index rejected: %s; REBUILDING it from the store", error)
