@@ -12,14 +12,24 @@ import * as modelPage from "./page_model.js";
 const PAGES = {try: tryPage, faqs: faqsPage, unanswered: unansweredPage,
                threshold: thresholdPage, model: modelPage};
 
-function showKeyState() {
+// `refused`: the service refused the key kept here (401), so the box shows again for
+// another one while "Forget key" stays.
+function showKeyState(refused = false) {
   const has = Boolean(apiKey.get());
   document.getElementById("key-state").textContent =
-    has ? "key set for this tab" : "read-only (no key)";
+    !has ? "read-only (no key)" : refused ? "key refused: enter the right one" : "key set for this tab";
   document.getElementById("key-forget").hidden = !has;
-  document.getElementById("key-input").hidden = has;
-  document.getElementById("key-save").hidden = has;
-  document.getElementById("key-label").hidden = has;
+  document.getElementById("key-input").hidden = has && !refused;
+  document.getElementById("key-save").hidden = has && !refused;
+  document.getElementById("key-label").hidden = has && !refused;
+}
+
+// The page is kept as it is (an answer shown, an editor's draft): the next request sends the
+// new key. Only a page that is nothing but a "needs the key" notice is drawn again.
+function keyChanged(message) {
+  showKeyState();
+  say(message);
+  if (document.getElementById("needs-key")) route();
 }
 
 function setUpKey() {
@@ -30,16 +40,13 @@ function setUpKey() {
     input.value = "";
     if (!value) return;
     apiKey.set(value);
-    showKeyState();
-    say("Key kept for this browser tab only (closing the tab forgets it).");
-    route();
+    keyChanged("Key kept for this browser tab only (closing the tab forgets it).");
   });
   document.getElementById("key-forget").addEventListener("click", () => {
     apiKey.clear();
-    showKeyState();
-    say("Key forgotten: read-only.");
-    route();
+    keyChanged("Key forgotten: read-only.");
   });
+  addEventListener("console:key-refused", () => showKeyState(true));
   showKeyState();
 }
 

@@ -67,6 +67,7 @@ export function render(root, params, alive) {
   const list = el("ol", {class: "faq-list", id: "faq-list"});
   const pager = el("div", {class: "row pager"});
   const editor = el("section", {class: "editor", id: "faq-editor"});
+  const newButton = el("button", {type: "button", id: "faq-new", onclick: () => edit(null, "")}, "New FAQ");
   let fetched = []; // every entry with the tags asked for
   let entries = []; // those also containing the filter text
   let page = 0;
@@ -76,7 +77,7 @@ export function render(root, params, alive) {
       el("span", {class: "group grow"}, el("label", {for: "faq-filter", class: "inline"}, "Filter"), text),
       el("span", {class: "group grow"}, el("label", {for: "faq-tags", class: "inline"}, "Tags"), tags),
       el("button", {type: "submit"}, "Apply"),
-      el("button", {type: "button", id: "faq-new", onclick: () => edit(null, "")}, "New FAQ")),
+      newButton),
     transfer(), editor, pager, list);
   text.addEventListener("input", () => { page = 0; refilter(); });
 
@@ -85,6 +86,15 @@ export function render(root, params, alive) {
     if (!got || !alive()) return;
     fetched = got;
     refilter();
+  }
+
+  // Close the editor; focus goes to the entry's Edit button in the list (once reloaded, if
+  // `reload`), or to "New FAQ", rather than to the page's start.
+  async function closeEditor(id = null, reload = false) {
+    editor.replaceChildren();
+    if (reload) await load();
+    const button = id === null ? null : list.querySelector(`li[data-id="${id}"] button`);
+    (button || newButton).focus();
   }
 
   // Text filtering runs here as you type (the API filters by tag, not by text).
@@ -138,15 +148,31 @@ export function render(root, params, alive) {
           remove.textContent = "Click again to delete";
           return;
         }
-        const gone = await attempt(() => api("DELETE", `/faq/${entry.id}`, undefined, ifMatch(entry)));
-        if (gone) { say(`Deleted FAQ #${entry.id}: revision ${gone.revision}.`); editor.replaceChildren(); load(); }
+        const gone = await attempt(() => ofEntry(entry.id,
+          () => api("DELETE", `/faq/${entry.id}`, undefined, ifMatch(entry)), changedElsewhere("Not deleted")));
+        if (gone) { say(`Deleted FAQ #${entry.id}: revision ${gone.revision}.`); closeEditor(null, true); }
       }}, "Delete") : null;
+    // Offered once a write finds the entry changed elsewhere: its current version, in place
+    // of this form's edits, only when clicked.
+    const reloadButton = entry ? el("button", {type: "button", id: "edit-reload", hidden: true,
+                                               onclick: () => reopen(entry.id)}, "Reload this FAQ") : null;
+    const cancel = () => closeEditor(entry ? entry.id : null);
+
+    // A 412: the form is kept as typed (the user's text is not lost), and Delete disarmed.
+    function changedElsewhere(what) {
+      return (error) => {
+        reloadButton.hidden = false;
+        if (remove) { remove.dataset.armed = ""; remove.textContent = "Delete"; }
+        say(`${what}: ${error.message}. Your text is still in the form; "Reload this FAQ" ` +
+            "opens the current version (without your edits).", "error");
+      };
+    }
 
     async function submit() {
       const changed = Object.keys(inputs).filter((name) => !entry || inputs[name].value !== shown[name]);
       if (!changed.length) {
         say(`Nothing changed: FAQ #${entry.id} is kept as it was.`);
-        editor.replaceChildren();
+        closeEditor(entry.id);
         return;
       }
       const risky = changed.filter((name) => lossy.includes(name));
@@ -160,24 +186,53 @@ export function render(root, params, alive) {
       const body = Object.fromEntries(changed.map((name) => [name, FORM[name].read(inputs[name].value)]));
       // If-Match: another editor's save since this form opened is a 412 (said on the status
       // line, the form kept), never silently overwritten.
-      const saved = await attempt(() => entry ? api("PATCH", `/faq/${entry.id}`, body, ifMatch(entry))
+      const saved = await attempt(() => entry
+        ? ofEntry(entry.id, () => api("PATCH", `/faq/${entry.id}`, body, ifMatch(entry)), changedElsewhere("Not saved"))
         : api("POST", "/faq", body));
       if (!saved) return;
       const id = entry ? entry.id : saved.ids[0];
       say(`${entry ? "Saved" : "Created"} FAQ #${id}: revision ${saved.revision}.`);
-      editor.replaceChildren();
-      load();
+      closeEditor(id, true);
     }
 
-    editor.replaceChildren(el("form", {class: "edit", onsubmit: (e) => { e.preventDefault(); submit(); }},
+    editor.replaceChildren(el("form", {class: "edit", onsubmit: (e) => { e.preventDefault(); submit(); },
+                                       onkeydown: (e) => { if (e.key === "Escape") cancel(); }},
       el("h3", {}, entry ? `Edit FAQ #${entry.id}` : "New FAQ"),
       el("label", {for: "edit-question"}, "Question"), q, note("question"),
       el("label", {for: "edit-answer"}, "Answer"), a, note("answer"),
       el("label", {for: "edit-alternates"}, "Alternates (other ways to ask it, one per line)"), alts, note("alternates"),
       el("label", {for: "edit-tags"}, "Tags (comma-separated)"), t, note("tags"),
       el("div", {class: "row"}, save,
-        el("button", {type: "button", onclick: () => editor.replaceChildren()}, "Cancel"), remove)));
+        el("button", {type: "button", onclick: cancel}, "Cancel"), remove, reloadButton)));
     q.focus();
+  }
+
+  // A request about entry `id` from its editor. Deleted elsewhere (404): said, the editor
+  // closed and the list reloaded; changed elsewhere (412): `onChanged(error)`. Either
+  // resolves to undefined; any other failure is thrown.
+  async function ofEntry(id, request, onChanged) {
+    try {
+      return await request();
+    } catch (error) {
+      if (error.code === "faq_not_found") {
+        say(`FAQ #${id} was deleted elsewhere (in another tab, or by another editor): ` +
+            "the editor is closed and the list reloaded.", "error");
+        closeEditor(null, true);
+      } else if (error.code === "precondition_failed" && onChanged) {
+        onChanged(error);
+      } else {
+        throw error;
+      }
+      return undefined;
+    }
+  }
+
+  // The entry as stored now, in a fresh editor: the open form's edits are dropped.
+  async function reopen(id) {
+    const fresh = await attempt(() => ofEntry(id, () => api("GET", `/faq/${id}`)));
+    if (!fresh) return;
+    edit(fresh);
+    say(`Reloaded FAQ #${id} as stored now (revision ${fresh.revision}): redo your change there.`);
   }
 
   function transfer() {
@@ -265,6 +320,12 @@ export function render(root, params, alive) {
   }
 
   const preset = params.get("new");
-  if (preset) edit(null, preset);
+  if (preset) {
+    edit(null, preset);
+    // Offered once: a reload shows the list, not the same new FAQ again.
+    params.delete("new");
+    const rest = params.toString();
+    history.replaceState(null, "", `#faqs${rest ? `?${rest}` : ""}`);
+  }
   load();
 }

@@ -5,10 +5,11 @@
 import {api, apiKey} from "./api.js";
 import {el, fmt, pct, svg} from "./dom.js";
 import {SERIES, outcome} from "./chart.js";
-import {attempt, say} from "./status.js";
+import {attempt, refused, say} from "./status.js";
 
 const BEFORE = "samesay.retrainBefore"; // kept for the tab, so a reload mid-run still compares
 const POLL_MS = 400;
+const RETRY_MAX_MS = 5000; // the longest wait between polls while the service does not answer
 
 export async function render(root, _params, alive) {
   const info = el("dl", {class: "facts", id: "model-facts"});
@@ -52,14 +53,33 @@ export async function render(root, _params, alive) {
     poll();
   }
 
+  // Until the run ends. A service that stops answering (restarted, say) is asked again,
+  // less and less often, until it answers: then the run's state (interrupted, often).
   async function poll() {
+    let misses = 0;
     while (alive()) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      const now = await attempt(() => api("GET", "/admin/retrain"));
-      if (!now || !alive()) return;
+      await new Promise((resolve) => setTimeout(resolve, pause(misses)));
+      let now;
+      try {
+        now = await api("GET", "/admin/retrain");
+      } catch (error) {
+        if (!alive()) return;
+        if (!unanswered(error)) { refused(error); button.disabled = false; return; }
+        misses += 1;
+        notAnswering(error, pause(misses));
+        continue;
+      }
+      if (!alive()) return;
+      if (misses) say("The service answers again.");
+      misses = 0;
       show(now);
       if (now.state !== "running") return finished(now);
     }
+  }
+
+  function notAnswering(error, waitMs) {
+    message.textContent = `the service is not answering: asking again in ${Math.round(waitMs / 1000) || 1} s`;
+    say(`Retrain progress unknown: ${error.message}; asking again until the service answers.`, "error");
   }
 
   function show(now) {
@@ -82,6 +102,16 @@ export async function render(root, _params, alive) {
     const after = await attempt(() => api("GET", "/admin/feedback/score"));
     if (after && alive()) figure.replaceChildren(...comparison(before, after));
   }
+}
+
+// Between polls: longer after each one the service did not answer.
+function pause(misses) {
+  return Math.min(POLL_MS * 2 ** misses, RETRY_MAX_MS);
+}
+
+// No answer (status 0) or a gateway's "unavailable": worth asking again.
+function unanswered(error) {
+  return error.status === 0 || [502, 503, 504].includes(error.status);
 }
 
 // Two stacked bars (before, after): shares of the feedback questions right / wrong / declined.

@@ -38,15 +38,21 @@ export async function render(root, _params, alive) {
                               min: Math.floor(storable(Math.min(tuning.curve[0].threshold, current.threshold)) * 1000) / 1000,
                               max: storable(Math.max(tuning.curve.at(-1).threshold, current.threshold)),
                               step: 0.001, value: current.threshold, "aria-label": "threshold to inspect"});
-  const set = setter(current.threshold, slider);
+  const set = setter(current.threshold, (typed) => preview(storable(typed)));
   const chart = thresholdChart(tuning.curve, current.threshold, (t) => show(t));
-  function show(picked) {
-    const t = storable(picked);
+  // The slider, chart and readout at `t`; the slider and the mark stop at the plot's ends.
+  function preview(t) {
     slider.value = t;
-    chart.mark(t);
+    chart.mark(Math.min(Number(slider.max), Math.max(Number(slider.min), t)));
     const p = outcome(nearest(tuning.curve, t));
     readout.replaceChildren(el("strong", {}, `at ${fmt(t)}, of ${tuning.n_examples} questions: `),
       ...SERIES.map(([key, label]) => el("span", {class: `legend ${key}`}, `${label} ${pct(p[key])}`)));
+  }
+  // A pick on the chart or the slider also fills the field; a value typed there is never
+  // rewritten (it is what Apply sends).
+  function show(picked) {
+    const t = storable(picked);
+    preview(t);
     set.input.value = t.toFixed(3);
   }
   slider.addEventListener("input", () => show(Number(slider.value)));
@@ -62,7 +68,13 @@ export async function render(root, _params, alive) {
   set.node.append(el("button", {type: "button", id: "use-recommended",
                                 onclick: () => show(tuning.threshold)},
                      `Pick the recommended ${fmt(tuning.threshold)}`));
-  show(current.threshold);
+  preview(storable(current.threshold));
+}
+
+// A threshold as stored: three decimals when that is exact, else every digit (Apply on an
+// untouched field keeps the current value, not its rounding).
+function asStored(t) {
+  return Number(fmt(t)) === t ? fmt(t) : String(t);
 }
 
 // The curve's end points (answer everything, answer nothing) lie just outside [-1, 1], which
@@ -71,20 +83,33 @@ function storable(t) {
   return Math.min(1, Math.max(-1, t));
 }
 
-function setter(value, slider) {
-  const input = el("input", {type: "number", id: "threshold-input", min: -1, max: 1, step: 0.001, value: fmt(value)});
-  const node = el("form", {class: "row setter", onsubmit: async (e) => {
+// `onTyped(t)` follows each number typed in the field. Any number is sent as typed (step
+// "any", no browser validation): the API judges the range and says why it refuses.
+function setter(value, onTyped) {
+  const input = el("input", {type: "number", id: "threshold-input", min: -1, max: 1, step: "any", value: asStored(value)});
+  const node = el("form", {class: "row setter", novalidate: true, onsubmit: async (e) => {
       e.preventDefault();
-      const done = await attempt(() => api("PUT", "/admin/threshold", {threshold: Number(input.value)}));
+      const typed = typedNumber(input);
+      if (typed === null) {
+        say("Type the new threshold as a number from -1 to 1: nothing applied.", "error");
+        return;
+      }
+      const done = await attempt(() => api("PUT", "/admin/threshold", {threshold: typed}));
       if (done) {
-        say(`Threshold set to ${fmt(done.threshold)}: every worker follows within a second.`);
+        say(`Threshold set to ${asStored(done.threshold)}: every worker follows within a second.`);
         dispatchEvent(new Event("console:rerender"));
       }
     }},
     el("label", {for: "threshold-input", class: "inline"}, `Current ${fmt(value)} · new value`), input,
     el("button", {type: "submit", id: "threshold-apply"}, "Apply"));
-  if (slider) input.addEventListener("change", () => { slider.value = input.value; slider.dispatchEvent(new Event("input")); });
+  if (onTyped) input.addEventListener("input", () => { const t = typedNumber(input); if (t !== null) onTyped(t); });
   return {node, input};
+}
+
+// The field's number, or null when it is empty or not a number (a number input then reads "").
+function typedNumber(input) {
+  const t = input.value.trim() === "" ? NaN : Number(input.value);
+  return Number.isFinite(t) ? t : null;
 }
 
 function tuneFromFeedback() {

@@ -6,6 +6,9 @@ import {api, apiKey, ifMatch} from "./api.js";
 import {el, fmt} from "./dom.js";
 import {attempt, say} from "./status.js";
 
+// The longest phrasing the store keeps (a question or an alternate); /ask takes up to 1000.
+const PHRASING_CHARS = 500;
+
 export async function render(root, _params, alive) {
   root.append(el("h2", {}, "Unanswered questions"),
     el("p", {class: "help"}, "Questions Samesay declined, most frequent first, then answers " +
@@ -38,22 +41,29 @@ function queueItem(item) {
     : `marked wrong (answered #${item.answered_faq_id ?? "–"}), ` +
       (item.named_faq_id === null ? "the FAQ named as right was deleted since"
                                   : `FAQ #${item.named_faq_id} named as right`);
-  const otherId = el("input", {type: "number", min: 1, class: "faq-id-input",
-                               "aria-label": "another FAQ id", placeholder: "FAQ id"});
+  // Too long to store as a phrasing: it can be declined, or shortened in a new FAQ.
+  const length = [...item.question].length; // in characters, as the API counts them
+  const tooLong = length > PHRASING_CHARS;
+  // Enter in the id box does what its button does.
+  const otherId = el("input", {type: "number", min: 1, class: "faq-id-input", disabled: tooLong,
+                               "aria-label": "another FAQ id", placeholder: "FAQ id",
+                               onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); addToOther(); } }});
+  const addToOther = () => { if (otherId.value) addAlternate(node, item.question, Number(otherId.value)); };
   node.append(
     el("div", {class: "queue-question"}, el("q", {}, item.question)),
     el("div", {class: "help"}, title),
+    tooLong ? el("p", {class: "notice too-long"}, `This question has ${length} characters: ` +
+      `too long to store as written (a question or an alternate holds ${PHRASING_CHARS} at most), so it ` +
+      "cannot be added as an alternate. Start a new FAQ with it and shorten it there, or mark it right not to answer.") : null,
     el("ul", {class: "suggestions"}, item.suggestions.map((s) => el("li", {},
-      el("button", {type: "button", class: "add-alternate primary", "data-faq": s.faq_id,
+      el("button", {type: "button", class: "add-alternate primary", "data-faq": s.faq_id, disabled: tooLong,
                     onclick: () => addAlternate(node, item.question, s.faq_id)},
          `Add as alternate of #${s.faq_id}`),
       el("span", {class: "suggested"}, s.question),
       el("span", {class: "num"}, s.score === null ? "named" : fmt(s.score))))),
     el("div", {class: "row actions"},
       otherId,
-      el("button", {type: "button", onclick: () => {
-        if (otherId.value) addAlternate(node, item.question, Number(otherId.value));
-      }}, "Add to this FAQ"),
+      el("button", {type: "button", class: "add-other", disabled: tooLong, onclick: addToOther}, "Add to this FAQ"),
       el("a", {class: "button", href: `#faqs?new=${encodeURIComponent(item.question)}`},
          "Start a new FAQ with it"),
       item.kind === "unanswered" ? el("button", {type: "button", class: "decline",
