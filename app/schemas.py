@@ -341,6 +341,10 @@ class TuneResponse(BaseModel):
     n_in_scope: int
     n_out_of_scope: int
     plot_path: str | None = Field(description="PNG of the curve, in the data directory")
+    warning: str | None = Field(
+        None, description="why the recommendation is noise (too few questions with feedback, "
+        "or none of one kind); such a tuning cannot be applied"
+    )
 
 
 class FeedbackTuneRequest(RequestModel):

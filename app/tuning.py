@@ -31,6 +31,10 @@ KEPT_PLOTS = 20
 
 # Used when objective=precision comes without a target: "answer when 95 % sure".
 DEFAULT_PRECISION_TARGET = 0.95
+# Fewer questions with feedback than this, or none of one kind (to answer, not to answer),
+# put the best threshold where chance puts it (QA: 3 questions recommended 0.869, which
+# declines every question): such a tuning comes with a warning and is not applied.
+MIN_FEEDBACK_EXAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class TuneOutcome:
     choice: ThresholdChoice
     applied: bool
     plot_path: str | None
+    warning: str | None = None  # why the recommendation is not to be trusted
 
 
 def tune_from_examples(
@@ -48,6 +53,7 @@ def tune_from_examples(
     target: float | None,
     apply: bool,
     source: str = "labelled questions",
+    warning: str | None = None,
 ) -> TuneOutcome:
     """(question, FAQ id it should get or None) pairs → the threshold for `objective`; the
     curve is kept as the last tuning (app.last_tuning) for the console to draw."""
@@ -72,7 +78,7 @@ def tune_from_examples(
     if apply:
         service.set_threshold(threshold)
     save_last_tuning(service.store, choice, threshold, source)
-    return TuneOutcome(threshold, choice, apply, _plot(service, choice))
+    return TuneOutcome(threshold, choice, apply, _plot(service, choice), warning)
 
 
 def tune_from_feedback(
@@ -88,10 +94,26 @@ def tune_from_feedback(
             + (f"; {left_out} with feedback are left out: they are stored phrasings now"
                if left_out else "")
         )
+    warning = too_few_warning(examples)
+    if warning and apply:
+        raise NothingToTune(f"not applied: {warning}")
     source = "questions with feedback"
     if left_out:
         source += f" ({left_out} left out: now stored phrasings)"
-    return tune_from_examples(service, examples, objective, target, apply, source)
+    return tune_from_examples(service, examples, objective, target, apply, source, warning)
+
+
+def too_few_warning(examples: Sequence[tuple[str, int | None]]) -> str | None:
+    """Why a tuning on these feedback examples is noise, or None when there are enough."""
+    to_answer = sum(faq_id is not None for _, faq_id in examples)
+    not_to_answer = len(examples) - to_answer
+    if len(examples) >= MIN_FEEDBACK_EXAMPLES and to_answer and not_to_answer:
+        return None
+    return (
+        f"only {len(examples)} questions with feedback ({to_answer} to answer, "
+        f"{not_to_answer} not to answer): the best threshold falls where chance puts it; "
+        f"gather at least {MIN_FEEDBACK_EXAMPLES}, of both kinds, before applying one"
+    )
 
 
 def _unstored(

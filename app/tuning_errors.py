@@ -15,4 +15,4 @@ class UnknownFaqIds(Exception):
 
 
 class NothingToTune(Exception):
-    """The store has no FAQ entries to tune against."""
+    """Nothing to tune against (an empty store, no usable feedback), or too little to apply."""

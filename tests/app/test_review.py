@@ -113,6 +113,14 @@ def test_feedback_that_declining_was_right_clears_a_question(
     # ... and it is a "should not answer" example for tuning from feedback.
     tuned = client.post("/admin/threshold/tune/feedback", json={}, headers=AUTH).json()
     assert (tuned["n_examples"], tuned["n_out_of_scope"]) == (1, 1)
+    # One question is noise (QA: 3 recommended 0.869, declining everything): said, and
+    # not applied when asked to.
+    assert tuned["warning"].startswith("only 1 questions with feedback (0 to answer, 1 not")
+    before = client.get("/admin/threshold", headers=AUTH).json()["threshold"]
+    refused = client.post("/admin/threshold/tune/feedback", json={"apply": True}, headers=AUTH)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == f"not applied: {tuned['warning']}"
+    assert client.get("/admin/threshold", headers=AUTH).json()["threshold"] == before
     # Feedback that declining was wrong (no FAQ named) keeps it queued.
     other = unrelated_questions[1]
     _feedback(client, _ask(client, other)["ask_id"], correct=False)
@@ -166,7 +174,7 @@ def test_tuning_from_feedback_is_kept_as_the_curve_and_scored(
     assert tuned.status_code == 200, tuned.text
     tuned = tuned.json()
     assert (tuned["n_examples"], tuned["n_out_of_scope"]) == (len(expected), 4)
-    assert not tuned["applied"]
+    assert not tuned["applied"] and tuned["warning"] is None  # 10 to answer, 4 not to
     curve = client.get("/admin/threshold/curve", headers=AUTH).json()
     assert curve["source"] == "questions with feedback" and curve["objective"] == "f1"
     assert curve["curve"] == tuned["curve"] and curve["threshold"] == tuned["threshold"]

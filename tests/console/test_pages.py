@@ -96,7 +96,9 @@ def test_threshold_picked_on_the_chart_is_applied_and_feedback_retunes(
         page.locator("#status.ok", has_text="Feedback #").wait_for()
     page.click("nav a[data-page=threshold]")
     page.click("#tune-feedback")
-    page.locator("#status.ok", has_text="Tuned on 2 feedback questions").wait_for()
+    warned = page.locator("#status.error", has_text="Tuned on 2 feedback questions")
+    warned.wait_for()
+    assert "but only 2 questions with feedback" in warned.text_content()
     page.locator("#curve-source", has_text="questions with feedback").wait_for()
     assert "Tuned on 2 questions with feedback (1 left out: now stored phrasings)" in (
         page.text_content("#curve-source")

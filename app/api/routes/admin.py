@@ -82,7 +82,8 @@ def tune(body: TuneRequest, service: ServiceDep) -> TuneResponse:
 )
 def tune_on_feedback(body: FeedbackTuneRequest, service: ServiceDep) -> TuneResponse:
     """Tune as above on the stored feedback: a right answer expects its FAQ, a wrong one the
-    FAQ it names, or no answer when it names none; 409 when no feedback is usable."""
+    FAQ it names, or no answer when it names none; 409 when no feedback is usable. Fewer than
+    10 questions, or none of one kind: a `warning`, and `apply` is a 409."""
     return _tuned(tune_from_feedback(service, body.objective, body.target, body.apply))
 
 
@@ -110,6 +111,7 @@ def _tuned(outcome: TuneOutcome) -> TuneResponse:
         n_in_scope=curve.n_in_scope,
         n_out_of_scope=curve.n_out_of_scope,
         plot_path=outcome.plot_path,
+        warning=outcome.warning,
     )
 
 

@@ -125,7 +125,8 @@ function tuneFromFeedback() {
       el("button", {type: "button", id: "tune-feedback", onclick: async () => {
         const done = await attempt(() => api("POST", "/admin/threshold/tune/feedback", {objective: objective.value}));
         if (done) {
-          say(`Tuned on ${done.n_examples} feedback questions: ${objective.value} is best at ${fmt(done.threshold)}.`);
+          const said = `Tuned on ${done.n_examples} feedback questions: ${objective.value} is best at ${fmt(done.threshold)}`;
+          say(done.warning ? `${said}, but ${done.warning}.` : `${said}.`, done.warning ? "error" : "ok");
           dispatchEvent(new Event("console:rerender"));
         }
       }}, "Tune from feedback")));
