@@ -142,9 +142,7 @@ class Retrainer:
         self._cancel.set()
         self.join(_STOP_WAIT_S)  # training notices within one poll of its child
         if self._state.state == "running":  # re-indexing, which cannot be cut short
-            self._state = replace(self._state, **_interrupted())
-            self._finished.set()
-            self._publish()
+            self._settle(replace(self._state, **_interrupted()))
 
     def _beat(self) -> None:
         # Until the run ends: its progress for the other workers, and proof it is alive.
@@ -155,12 +153,22 @@ class Retrainer:
         # One at a time, the state read under the lock: a beat that read "running" must not
         # write it after the run's last word ("succeeded") and make it look alive again.
         with self._publishing:
-            try:
-                publish(self._store, self._state)
-            except Exception:  # the store is down: the run goes on; the next beat tries again
-                logger.warning(
-                    "could not record the retrain's progress in the store", exc_info=True
-                )
+            self._record(self._state)
+
+    def _record(self, state: RetrainState) -> None:
+        try:
+            publish(self._store, state)
+        except Exception:  # the store is down: the run goes on; the next beat tries again
+            logger.warning("could not record the retrain's progress in the store", exc_info=True)
+
+    def _settle(self, final: RetrainState) -> None:
+        """The run's last word: in the store first, then in this worker's memory (which its
+        status reads), so no worker says the run ended while the others still read it as
+        running (CI caught one that did)."""
+        with self._publishing:
+            self._record(final)
+            self._state = final
+        self._finished.set()
 
     def join(self, timeout: float | None = None) -> None:
         thread = self._thread
@@ -175,6 +183,7 @@ class Retrainer:
 
     def _run(self) -> None:
         scratch = models_dir(self._settings) / f".training-{uuid.uuid4().hex}"
+        ended: dict[str, object] = {}  # how the run ended, made known by _settle
         try:
             entries = list(self._store.iter_entries())
             groups = [list(entry.phrasings) for entry in entries]
@@ -218,8 +227,7 @@ class Retrainer:
             prune_checkpoints(self._settings, {encoder.content_hash, replaced or ""})
             version = model_version(encoder)
             self._on_new_model(version)
-            self._state = replace(
-                self._state,
+            ended = dict(
                 state="succeeded",
                 progress=1.0,
                 message=f"serving the new model {version}{learned}",
@@ -230,11 +238,10 @@ class Retrainer:
         except Exception as error:
             if isinstance(error, TrainingCancelled):
                 logger.info("retrain interrupted: the service is stopping")
-                self._state = replace(self._state, **_interrupted())
+                ended = _interrupted()
                 return
             logger.exception("retrain failed; the previous model keeps serving")
-            self._state = replace(
-                self._state,
+            ended = dict(
                 state="failed",
                 message="retrain failed; the previous model keeps serving",
                 finished_at=datetime.now(UTC),
@@ -244,8 +251,7 @@ class Retrainer:
                 else f"{type(error).__name__}: {error}",
             )
         finally:
-            self._finished.set()
-            self._publish()
+            self._settle(replace(self._state, **ended))  # type: ignore[arg-type]
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _relearn_threshold(

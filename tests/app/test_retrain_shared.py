@@ -86,6 +86,27 @@ def test_every_worker_sees_the_run_and_none_starts_a_second(
     assert theirs["progress"] == 1.0 and theirs["finished_at"] == done["finished_at"]
 
 
+def test_no_worker_says_the_run_ended_before_the_others_can_read_it(
+    client, loaded, settings, database_url, tiny_encoder_path, make_client, monkeypatch
+) -> None:
+    """The running worker reported "succeeded" from memory while the store still said
+    "running" to the others (CI hit the window under load): a slow store write widens it."""
+    real_publish = app.retrain.publish
+
+    def slow_last_word(store, state):
+        if state.state != "running":
+            time.sleep(1.0)
+        real_publish(store, state)
+
+    monkeypatch.setattr(app.retrain, "publish", slow_last_word)
+    other = _other_worker(settings, database_url, tiny_encoder_path, make_client)
+    assert client.post("/admin/retrain", headers=AUTH).status_code == 202
+    done = _wait_until_done(client)
+    theirs = other.get("/admin/retrain", headers=AUTH).json()
+    assert (done["state"], theirs["state"]) == ("succeeded", "succeeded")
+    assert theirs["finished_at"] == done["finished_at"]
+
+
 def test_a_replica_that_cannot_load_the_new_model_says_so(
     client, loaded, tmp_path, database_url, tiny_encoder_path, make_client
 ) -> None:
